@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "mdev-reconciler",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mdev-reconciler", targets: ["mdev-reconciler"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Pure model, config and planner: no I/O at all.
+        .target(
+            name: "MdevModel",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Everything that touches sysfs, procfs and /etc: inventory, in-use scan, writes, apply.
+        .target(
+            name: "MdevSysfs",
+            dependencies: [
+                "MdevModel",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // Builders and an in-process simulated kernel, shared by the test targets.
+        .target(
+            name: "MdevTestSupport",
+            dependencies: ["MdevModel", "MdevSysfs", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // The command line: argument parsing and rendering.
+        .target(
+            name: "MdevCLI",
+            dependencies: [
+                "MdevModel",
+                "MdevSysfs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "mdev-reconciler", dependencies: ["MdevCLI"]),
+        .testTarget(name: "MdevModelTests", dependencies: ["MdevModel", "MdevTestSupport"]),
+        .testTarget(name: "MdevSysfsTests", dependencies: ["MdevModel", "MdevSysfs", "MdevTestSupport"]),
+        .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevModel", "MdevTestSupport"]),
+    ]
+)

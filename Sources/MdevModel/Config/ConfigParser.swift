@@ -1,0 +1,198 @@
+import Yams
+
+/// Reads a config file in KubeVirt's schema.
+///
+/// Accepts a file whose top-level key is `mediatedDevicesConfiguration`, or a whole KubeVirt CR
+/// (`kind: KubeVirt`, the block at `spec.configuration.mediatedDevicesConfiguration`, every other key of the
+/// CR ignored). Either form may carry this program's own settings under the top-level key `mdevReconciler`.
+public enum ConfigParser {
+    /// A parsed config and the warnings found on the way.
+    public struct Result: Sendable {
+        public var config: ReconcilerConfig
+        public var warnings: [InputWarning]
+    }
+
+    static let blockKey = "mediatedDevicesConfiguration"
+    static let settingsKey = "mdevReconciler"
+
+    /// Parses `text`, the content of `file`.
+    /// - Throws: ``InputError`` naming file, line, column and field of the first problem.
+    public static func parse(_ text: String, file: String) throws(InputError) -> Result {
+        var warnings: [InputWarning] = []
+        let root = try compose(text, file: file)
+        let top = try root.mapping()
+        let isCR = top.contains { $0.key == "kind" || $0.key == "apiVersion" }
+        var block: YAMLField?
+        var settings = ReconcilerSettings()
+        for entry in top {
+            let (key, value) = (entry.key, entry.value)
+            switch key {
+            case settingsKey:
+                settings = try parseSettings(value)
+            case blockKey where !isCR:
+                block = value
+            case "kind" where isCR:
+                let kind = try value.string()
+                guard kind == "KubeVirt" else { throw value.error("expected kind KubeVirt, found '\(kind)'") }
+            case "apiVersion" where isCR:
+                let version = try value.string()
+                guard version.hasPrefix("kubevirt.io/") else {
+                    throw value.error("expected a kubevirt.io API version (kubevirt.io/v1), found '\(version)'")
+                }
+            case "spec" where isCR:
+                block = try findBlock(inSpec: value)
+            default:
+                if isCR { continue }  // A CR's other keys (metadata, status, ...) are not ours.
+                throw entry.keyField.error("unknown top-level key '\(key)'; expected '\(blockKey)', '\(settingsKey)' or a KubeVirt CR")
+            }
+        }
+        guard let block else {
+            let where_ = isCR ? "spec.configuration.\(blockKey)" : "'\(blockKey)'"
+            throw root.error("no \(where_) found; this file configures no mediated devices")
+        }
+        let mediatedDevices = try parseBlock(block, warnings: &warnings)
+        return Result(config: ReconcilerConfig(mediatedDevices: mediatedDevices, settings: settings), warnings: warnings)
+    }
+
+    private static func compose(_ text: String, file: String) throws(InputError) -> YAMLField {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw InputError(yamlError: error, file: file)
+        } catch {
+            throw InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "cannot read YAML: \(error)")
+        }
+        guard let node else {
+            throw InputError(SourceLocation(file: file, line: 1, column: 1), field: "",
+                             "the file is empty; expected '\(blockKey)' or a KubeVirt CR")
+        }
+        return YAMLField(node: node, path: "", file: file)
+    }
+
+    private static func findBlock(inSpec spec: YAMLField) throws(InputError) -> YAMLField? {
+        guard let configuration = try spec.mapping().first(where: { $0.key == "configuration" })?.value else {
+            return nil
+        }
+        return try configuration.mapping().first(where: { $0.key == blockKey })?.value
+    }
+
+    private static func parseBlock(_ block: YAMLField, warnings: inout [InputWarning]) throws(InputError) -> MediatedDevicesConfiguration {
+        var enabled = true
+        var types = TypeLists()
+        var nodeEntries: [NodeMediatedDeviceTypes] = []
+        var nodeField: YAMLField?
+        for entry in try block.mapping() {
+            let (key, value) = (entry.key, entry.value)
+            switch key {
+            case "enabled": enabled = try value.bool()
+            case "mediatedDeviceTypes", "mediatedDevicesTypes": try types.read(key, value)
+            case "nodeMediatedDeviceTypes":
+                nodeField = value
+                for entry in try value.sequence() { nodeEntries.append(try parseNodeEntry(entry, warnings: &warnings)) }
+            default:
+                throw entry.keyField.error(
+                    "unknown key '\(key)'; known keys: enabled, mediatedDeviceTypes, mediatedDevicesTypes, nodeMediatedDeviceTypes")
+            }
+        }
+        let global = types.resolved(warnings: &warnings)
+        if let nodeField, !nodeEntries.isEmpty, global.isEmpty {
+            throw nodeField.error("nodeMediatedDeviceTypes needs a global mediatedDeviceTypes list; KubeVirt does not support it alone")
+        }
+        return MediatedDevicesConfiguration(enabled: enabled, mediatedDeviceTypes: global, nodeMediatedDeviceTypes: nodeEntries)
+    }
+
+    private static func parseNodeEntry(_ entry: YAMLField, warnings: inout [InputWarning]) throws(InputError) -> NodeMediatedDeviceTypes {
+        var selector: [Label] = []
+        var types = TypeLists()
+        for item in try entry.mapping() {
+            let (key, value) = (item.key, item.value)
+            switch key {
+            case "nodeSelector":
+                if value.isNull { continue }
+                for label in try value.mapping() {
+                    if let problem = LabelSyntax.problem(withKey: label.key) { throw label.keyField.error(problem) }
+                    let text = try label.value.string()
+                    if let problem = LabelSyntax.problem(withValue: text) { throw label.value.error(problem) }
+                    selector.append(Label(key: label.key, value: text))
+                }
+            case "mediatedDeviceTypes", "mediatedDevicesTypes": try types.read(key, value)
+            default:
+                throw item.keyField.error("unknown key '\(key)'; known keys: nodeSelector, mediatedDeviceTypes, mediatedDevicesTypes")
+            }
+        }
+        return NodeMediatedDeviceTypes(nodeSelector: selector, mediatedDeviceTypes: types.resolved(warnings: &warnings))
+    }
+
+    private static func parseSettings(_ field: YAMLField) throws(InputError) -> ReconcilerSettings {
+        var settings = ReconcilerSettings()
+        if field.isNull { return settings }
+        for entry in try field.mapping() {
+            switch entry.key {
+            case "removeForeignDevices": settings.removeForeignDevices = try entry.value.bool()
+            default: throw entry.keyField.error("unknown key '\(entry.key)'; known keys: removeForeignDevices")
+            }
+        }
+        return settings
+    }
+}
+
+/// The two spellings of a type list: `mediatedDeviceTypes` and the deprecated `mediatedDevicesTypes`,
+/// which is used only when the current one is absent or empty.
+private struct TypeLists {
+    var current: [String] = []
+    var deprecated: (types: [String], field: YAMLField)?
+
+    mutating func read(_ key: String, _ field: YAMLField) throws(InputError) {
+        var types: [String] = []
+        for item in try field.sequence() {
+            let name = try item.string()
+            if let problem = MdevTypeReference.problem(with: name) { throw item.error(problem) }
+            types.append(name)
+        }
+        if key == "mediatedDevicesTypes" { deprecated = (types, field) } else { current = types }
+    }
+
+    func resolved(warnings: inout [InputWarning]) -> [String] {
+        guard let deprecated else { return current }
+        if current.isEmpty {
+            warnings.append(deprecated.field.warning("'mediatedDevicesTypes' is deprecated; rename it to 'mediatedDeviceTypes'"))
+            return deprecated.types
+        }
+        warnings.append(deprecated.field.warning("'mediatedDevicesTypes' is deprecated and ignored because 'mediatedDeviceTypes' is set"))
+        return current
+    }
+}
+
+extension InputError {
+    /// Converts a Yams syntax error into a located error.
+    init(yamlError: YamlError, file: String) {
+        func at(_ mark: Mark, _ message: String) -> InputError {
+            InputError(SourceLocation(file: file, line: mark.line, column: mark.column), field: "", message)
+        }
+        switch yamlError {
+        case .scanner(let context, let problem, let mark, _),
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let contextText = context.map { "\($0.text) at line \($0.mark.line), column \($0.mark.column)" }
+            self = at(mark, "invalid YAML: \(problem)" + (contextText.map { " (\($0))" } ?? ""))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            self = at(context.mark, "\(keys) appears more than once in this mapping")
+        case .reader(let problem, let offset, _, let yaml):
+            let (line, column) = Self.lineAndColumn(ofCharacterOffset: offset ?? 0, in: yaml)
+            self = InputError(SourceLocation(file: file, line: line, column: column), field: "", "cannot read the file: \(problem)")
+        default:
+            self = InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "invalid YAML: \(yamlError)")
+        }
+    }
+
+    static func lineAndColumn(ofCharacterOffset offset: Int, in text: String) -> (Int, Int) {
+        var line = 1
+        var column = 1
+        for character in text.prefix(offset) {
+            if character == "\n" { line += 1; column = 1 } else { column += 1 }
+        }
+        return (line, column)
+    }
+}

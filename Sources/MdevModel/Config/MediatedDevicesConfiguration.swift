@@ -1,0 +1,49 @@
+/// The `mediatedDevicesConfiguration` block of KubeVirt's CR, as this program uses it.
+public struct MediatedDevicesConfiguration: Sendable, Hashable {
+    /// `false` means: manage nothing, create nothing, remove nothing.
+    public var enabled: Bool
+    /// Wanted types, in order of preference (`mediatedDeviceTypes`, or the deprecated `mediatedDevicesTypes`).
+    public var mediatedDeviceTypes: [String]
+    /// Per-host overrides.
+    public var nodeMediatedDeviceTypes: [NodeMediatedDeviceTypes]
+
+    public init(enabled: Bool = true, mediatedDeviceTypes: [String], nodeMediatedDeviceTypes: [NodeMediatedDeviceTypes] = []) {
+        self.enabled = enabled
+        self.mediatedDeviceTypes = mediatedDeviceTypes
+        self.nodeMediatedDeviceTypes = nodeMediatedDeviceTypes
+    }
+}
+
+/// One entry of `nodeMediatedDeviceTypes`: the types for hosts whose labels match `nodeSelector`.
+public struct NodeMediatedDeviceTypes: Sendable, Hashable {
+    /// Labels a host must all carry; empty matches every host.
+    public var nodeSelector: [Label]
+    public var mediatedDeviceTypes: [String]
+
+    public init(nodeSelector: [Label], mediatedDeviceTypes: [String]) {
+        self.nodeSelector = nodeSelector
+        self.mediatedDeviceTypes = mediatedDeviceTypes
+    }
+}
+
+/// Settings of this program that KubeVirt's schema does not have, under the top-level key `mdevReconciler`.
+public struct ReconcilerSettings: Sendable, Hashable {
+    /// Remove devices this program did not create when the plan needs their room (KubeVirt's behaviour).
+    /// Off by default: foreign devices are kept, counted and reported.
+    public var removeForeignDevices: Bool
+
+    public init(removeForeignDevices: Bool = false) {
+        self.removeForeignDevices = removeForeignDevices
+    }
+}
+
+/// A whole config file: the KubeVirt block plus this program's settings.
+public struct ReconcilerConfig: Sendable, Hashable {
+    public var mediatedDevices: MediatedDevicesConfiguration
+    public var settings: ReconcilerSettings
+
+    public init(mediatedDevices: MediatedDevicesConfiguration, settings: ReconcilerSettings = .init()) {
+        self.mediatedDevices = mediatedDevices
+        self.settings = settings
+    }
+}

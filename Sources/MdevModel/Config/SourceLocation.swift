@@ -1,0 +1,44 @@
+/// A position in an input file, 1-based, for messages of the form `FILE:LINE:COLUMN`.
+public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// A problem found in an input file: where, in which field, and what.
+///
+/// Its text is one line, `FILE:LINE:COLUMN: FIELD: MESSAGE`, the shape compilers use, so editors can jump to it.
+public struct InputError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var location: SourceLocation
+    /// The field's path (`mediatedDevicesConfiguration.nodeMediatedDeviceTypes[0].nodeSelector`), or the
+    /// line's key for a labels file; empty when the problem concerns the whole file.
+    public var field: String
+    public var message: String
+
+    public init(_ location: SourceLocation, field: String, _ message: String) {
+        self.location = location
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String {
+        field.isEmpty ? "\(location): \(message)" : "\(location): \(field): \(message)"
+    }
+}
+
+/// A warning about an input file that does not stop it from being used (a deprecated spelling).
+public struct InputWarning: Sendable, Hashable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var field: String
+    public var message: String
+
+    public var description: String { "\(location): warning: \(field): \(message)" }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// What the host should change: per parent, the target type and the devices to create and remove.
+public struct Plan: Sendable, Hashable, Encodable {
+    /// The node name the plan was made for.
+    public var node: String
+    /// The wanted types and where they came from.
+    public var wanted: WantedTypes
+    /// One entry per parent, sorted by parent name.
+    public var parents: [ParentPlan]
+
+    /// Whether executing the plan would write anything.
+    public var hasChanges: Bool { parents.contains(where: \.hasChanges) }
+    /// Parents that cannot reach their target right now.
+    public var blockedParents: [ParentPlan] { parents.filter { !$0.blockers.isEmpty } }
+}
+
+/// The plan for one parent.
+public struct ParentPlan: Sendable, Hashable, Encodable {
+    /// The parent's name under `class/mdev_bus`.
+    public var parent: String
+    /// The card (physical device) the parent belongs to; the parent itself for classic mdev parents.
+    public var card: String
+    /// A short model name for people (`GRID T4`).
+    public var model: String?
+    /// The distinct types of the devices it has now.
+    public var current: [String]
+    /// The target type id, or nil when no wanted type is supported (or management is disabled).
+    public var type: String?
+    /// Devices that stay: of the target type, or blocked.
+    public var keep: [PlannedDevice]
+    public var create: [PlannedDevice]
+    public var remove: [PlannedDevice]
+    /// Devices that keep this parent from reaching its target.
+    public var blockers: [Blocker]
+
+    public var hasChanges: Bool { !create.isEmpty || !remove.isEmpty }
+
+    /// One line saying why the parent is blocked, or nil when it is not.
+    public var reason: String? {
+        blockers.isEmpty ? nil : blockers.map(\.message).joined(separator: "; ")
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case parent, card, model, current, type, keep, create, remove, blockers, reason
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(parent, forKey: .parent)
+        try container.encode(card, forKey: .card)
+        try container.encode(model, forKey: .model)
+        try container.encode(current, forKey: .current)
+        try container.encode(type, forKey: .type)
+        try container.encode(keep, forKey: .keep)
+        try container.encode(create, forKey: .create)
+        try container.encode(remove, forKey: .remove)
+        if !blockers.isEmpty {
+            try container.encode(blockers, forKey: .blockers)
+            try container.encode(reason, forKey: .reason)
+        }
+    }
+}
+
+/// A device named in a plan.
+public struct PlannedDevice: Sendable, Hashable, Encodable {
+    public var uuid: UUID
+    public var type: String
+
+    public init(uuid: UUID, type: String) {
+        self.uuid = uuid
+        self.type = type
+    }
+
+    enum CodingKeys: String, CodingKey { case uuid, type }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(uuid.sysfsString, forKey: .uuid)
+        try container.encode(type, forKey: .type)
+    }
+}
+
+/// A device that stays although the parent's target is another type.
+public struct Blocker: Sendable, Hashable, Encodable {
+    public enum Kind: String, Sendable, Hashable, Encodable {
+        /// A process (a VM) holds it.
+        case inUse = "in-use"
+        /// This program did not create it, and removing foreign devices is off.
+        case foreign
+    }
+
+    public var device: PlannedDevice
+    public var kind: Kind
+    public var holders: [DeviceHolder]
+
+    public var message: String {
+        switch kind {
+        case .inUse:
+            return "device \(device.uuid.sysfsString) (\(device.type)) is in use by "
+                + holders.map(\.description).joined(separator: ", ")
+        case .foreign:
+            return "device \(device.uuid.sysfsString) (\(device.type)) was not created by mdev-reconciler "
+                + "(set mdevReconciler.removeForeignDevices to let it be removed)"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case uuid, type, kind, holders, message }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(device.uuid.sysfsString, forKey: .uuid)
+        try container.encode(device.type, forKey: .type)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(holders, forKey: .holders)
+        try container.encode(message, forKey: .message)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Everything a plan depends on. The plan is a pure function of it.
+public struct PlanningInput: Sendable {
+    public var inventory: Inventory
+    public var wanted: WantedTypes
+    public var hostKey: HostKey
+    public var settings: ReconcilerSettings
+    public var nodeName: String
+
+    public init(inventory: Inventory, wanted: WantedTypes, hostKey: HostKey, settings: ReconcilerSettings, nodeName: String) {
+        self.inventory = inventory
+        self.wanted = wanted
+        self.hostKey = hostKey
+        self.settings = settings
+        self.nodeName = nodeName
+    }
+}
+
+/// Computes the plan: a target type per card (``CardTypeAssignment``), then per parent the devices to
+/// keep, remove and create.
+///
+/// Rules for devices, per parent:
+/// - devices of the target type stay (devices of another program are adopted);
+/// - devices of another type are removed when this program created them and no process holds them;
+///   in-use devices, and foreign ones unless `removeForeignDevices` is set, stay and block the parent;
+/// - new devices fill the target type up to its capacity, with UUIDs derived from the host key, parent,
+///   type and the lowest free slots.
+public enum Planner {
+    public static func plan(_ input: PlanningInput) -> Plan {
+        let cards = Card.cards(of: input.inventory)
+        let ownership = Dictionary(
+            uniqueKeysWithValues: input.inventory.parents.map { ($0.name, DeviceOwnership(parent: $0, hostKey: input.hostKey)) })
+        let removable = { (parent: Parent, device: MdevDevice) in
+            !device.isInUse && (input.settings.removeForeignDevices || ownership[parent.name]!.isOurs(device))
+        }
+        var targets = [String?](repeating: nil, count: cards.count)
+        if input.wanted.isManaging {
+            targets = CardTypeAssignment.assign(cards: cards, types: input.wanted.types) { index, reference in
+                var keep = CardTypeAssignment.Keep()
+                for parent in cards[index].parents {
+                    guard let type = parent.type(matching: reference) else { continue }
+                    for device in parent.devices where device.type == type.id {
+                        keep.devices += 1
+                        if !removable(parent, device) { keep.immovable += 1 }
+                    }
+                }
+                return keep
+            }
+        }
+        var parents: [ParentPlan] = []
+        for (card, target) in zip(cards, targets) {
+            for parent in card.parents {
+                let type = target.flatMap { parent.type(matching: $0) }
+                parents.append(
+                    input.wanted.isManaging
+                        ? fill(parent, with: type, ownership: ownership[parent.name]!, removable: removable, hostKey: input.hostKey)
+                        : untouched(parent))
+            }
+        }
+        parents.sort { $0.parent < $1.parent }
+        return Plan(node: input.nodeName, wanted: input.wanted, parents: parents)
+    }
+
+    private static func fill(
+        _ parent: Parent, with type: MdevType?, ownership: DeviceOwnership,
+        removable: (Parent, MdevDevice) -> Bool, hostKey: HostKey
+    ) -> ParentPlan {
+        var plan = untouched(parent)
+        plan.type = type?.id
+        plan.keep = []
+        for device in parent.devices {
+            let planned = PlannedDevice(uuid: device.uuid, type: device.type)
+            if device.type == type?.id {
+                plan.keep.append(planned)
+            } else if removable(parent, device) {
+                plan.remove.append(planned)
+            } else {
+                plan.keep.append(planned)
+                // A device on a parent with no target blocks nothing.
+                if type != nil {
+                    plan.blockers.append(Blocker(device: planned, kind: device.isInUse ? .inUse : .foreign, holders: device.holders))
+                }
+            }
+        }
+        guard let type else { return plan }
+        let count = creatableInstances(of: type, on: parent, plan: plan)
+        let usedSlots = Set(parent.devices.filter { $0.type == type.id }.compactMap { ownership.slotOf[$0.uuid] })
+        var slot = 0
+        while plan.create.count < count {
+            if !usedSlots.contains(slot) {
+                plan.create.append(PlannedDevice(uuid: hostKey.deviceUUID(parent: parent.name, type: type.id, slot: slot), type: type.id))
+            }
+            slot += 1
+        }
+        return plan
+    }
+
+    /// How many devices of `type` the parent can take once the plan's removals are done.
+    ///
+    /// `available_instances` counts what is free now. When the plan frees the parent of every other type
+    /// and the driver states `max_instance` (NVIDIA, whose types exclude each other), the room after the
+    /// removals is `max_instance` minus the devices of the type. Otherwise only what is free now is
+    /// counted; applying re-reads the capacity after removing and tops up in a further round.
+    static func creatableInstances(of type: MdevType, on parent: Parent, plan: ParentPlan) -> Int {
+        let now = type.availableInstances
+        guard !plan.remove.isEmpty, plan.blockers.isEmpty, let maximum = type.maxInstances else { return now }
+        let ofType = parent.devices.filter { $0.type == type.id }.count
+        return max(now, maximum - ofType)
+    }
+
+    private static func untouched(_ parent: Parent) -> ParentPlan {
+        let devices = parent.devices.map { PlannedDevice(uuid: $0.uuid, type: $0.type) }
+        return ParentPlan(
+            parent: parent.name, card: parent.card, model: parent.modelName,
+            current: Set(parent.devices.map(\.type)).sorted(), type: nil,
+            keep: devices, create: [], remove: [], blockers: [])
+    }
+}
