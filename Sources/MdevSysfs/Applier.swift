@@ -1,0 +1,101 @@
+import Foundation
+import MdevModel
+
+/// Executes plans until the host matches its plan: removes, then re-reads capacity, then creates.
+///
+/// Each round reads the host, plans, and executes the plan's changes; the next round sees the result.
+/// A further round is needed when removals free more room than the plan could count on (shared-pool
+/// drivers). Rounds stop when the plan has no changes, when a round achieved nothing, or after
+/// ``maximumRounds``.
+public struct Applier: Sendable {
+    public let source: any InventorySource
+    public let control: any MdevDeviceControl
+    /// Makes the plan for an inventory (the config, labels and host key are fixed for one apply).
+    public let planner: @Sendable (Inventory) -> Plan
+    public var maximumRounds = 4
+
+    public init(source: any InventorySource, control: any MdevDeviceControl, planner: @escaping @Sendable (Inventory) -> Plan) {
+        self.source = source
+        self.control = control
+        self.planner = planner
+    }
+
+    /// Applies and returns what happened. Only a failure to read the host at all throws.
+    public func apply() throws -> ApplyReport {
+        var report = ApplyReport(finalPlan: planner(try source.readInventory().inventory))
+        for _ in 0..<maximumRounds where report.finalPlan.hasChanges {
+            let round = execute(report.finalPlan)
+            report.created += round.created
+            report.removed += round.removed
+            report.failures = round.failures
+            report.finalPlan = planner(try source.readInventory().inventory)
+            if round.created.isEmpty && round.removed.isEmpty { break }
+        }
+        return report
+    }
+
+    /// Executes one plan's changes, parent by parent: removals first, then creations up to the capacity
+    /// read right before creating. A failure stops that parent only.
+    public func execute(_ plan: Plan) -> ApplyReport {
+        var report = ApplyReport(finalPlan: plan)
+        for parent in plan.parents where parent.hasChanges {
+            var parentOK = true
+            for device in parent.remove {
+                do {
+                    let holders = try control.holders(of: device.uuid)
+                    guard holders.isEmpty else {
+                        report.failures.append(.init(parent: parent.parent, device: device, operation: .remove,
+                            message: "in use by " + holders.map(\.description).joined(separator: ", ") + "; not removed"))
+                        parentOK = false
+                        continue
+                    }
+                    try control.remove(device.uuid)
+                    report.removed.append(device)
+                } catch {
+                    report.failures.append(.init(parent: parent.parent, device: device, operation: .remove, message: "\(error)"))
+                    parentOK = false
+                }
+            }
+            guard parentOK, let type = parent.type, !parent.create.isEmpty else { continue }
+            do {
+                let available = try control.availableInstances(of: type, on: parent.parent)
+                for device in parent.create.prefix(available) {
+                    try control.create(device.uuid, type: type, on: parent.parent)
+                    report.created.append(device)
+                }
+            } catch {
+                report.failures.append(.init(parent: parent.parent, device: nil, operation: .create, message: "\(error)"))
+            }
+        }
+        return report
+    }
+}
+
+/// What an apply did, and the plan for the host as it is afterwards.
+public struct ApplyReport: Sendable {
+    /// A change that failed.
+    public struct Failure: Sendable, Hashable, CustomStringConvertible {
+        public enum Operation: String, Sendable { case create, remove }
+        public var parent: String
+        public var device: PlannedDevice?
+        public var operation: Operation
+        public var message: String
+
+        public var description: String {
+            let device = device.map { " \($0.uuid.sysfsString) (\($0.type))" } ?? ""
+            return "\(parent): \(operation.rawValue)\(device): \(message)"
+        }
+    }
+
+    public var created: [PlannedDevice] = []
+    public var removed: [PlannedDevice] = []
+    /// Failures of the last round executed.
+    public var failures: [Failure] = []
+    /// The plan made from the host after the last round: without changes when the host matches.
+    public var finalPlan: Plan
+
+    /// Whether the host now matches the plan, with nothing blocked and nothing failed.
+    public var converged: Bool {
+        !finalPlan.hasChanges && finalPlan.blockedParents.isEmpty && failures.isEmpty
+    }
+}

@@ -1,0 +1,43 @@
+import SystemPackage
+
+/// A failed file operation under sysfs or procfs: what was done, to which path, and the kernel's errno.
+public struct SysfsError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Operation: String, Sendable {
+        case read, write, list, readLink = "readlink", resolve = "realpath", open
+    }
+
+    public var operation: Operation
+    public var path: String
+    public var errno: Errno
+
+    public init(_ operation: Operation, _ path: String, _ errno: Errno) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    /// Wraps an error thrown by swift-system, which is always an `Errno`.
+    init(_ operation: Operation, _ path: String, _ error: any Error) {
+        self.init(operation, path, error as? Errno ?? .ioError)
+    }
+
+    public var description: String {
+        "\(operation.rawValue) \(path): \(errno.explanationForMdev)"
+    }
+}
+
+extension Errno {
+    /// The errno's text, with what it means for an mdev `create` or `remove` where that is known.
+    public var explanationForMdev: String {
+        let meaning: String? =
+            switch self {
+            case .fileExists: "the UUID is already in use"
+            case .noSpace: "no capacity left for this type"
+            case .operationNotSupportedByDevice: "the parent is going away"
+            case .invalidArgument: "the kernel rejected the value"
+            case .resourceBusy: "the device is busy"
+            default: nil
+            }
+        return meaning.map { "\(description) (\($0))" } ?? description
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import MdevModel
+import Synchronization
+
+/// The real host: reads sysfs and procfs, and writes only to paths the last reading discovered.
+public final class SysfsHost: InventorySource, MdevDeviceControl {
+    public let reader: SysfsInventoryReader
+    private let locations = Mutex(SysfsLocations())
+
+    public init(reader: SysfsInventoryReader) {
+        self.reader = reader
+    }
+
+    public func readInventory() throws -> InventoryReading {
+        let reading = try reader.read()
+        locations.withLock { $0 = reading.locations }
+        return reading
+    }
+
+    public func availableInstances(of type: String, on parent: String) throws -> Int {
+        try SysfsInventoryReader.availableInstances(at: try typeDirectory(type, on: parent))
+    }
+
+    public func create(_ uuid: UUID, type: String, on parent: String) throws {
+        try FileSystem.write(uuid.sysfsString, to: try typeDirectory(type, on: parent).appending("create"))
+    }
+
+    public func remove(_ uuid: UUID) throws {
+        try FileSystem.write("1", to: try deviceDirectory(uuid).appending("remove"))
+    }
+
+    public func holders(of uuid: UUID) throws -> [DeviceHolder] {
+        let directory = try deviceDirectory(uuid)
+        let scan = try reader.holderScanner.scan()
+        let group = (try? FileSystem.readLink(directory.appending("iommu_group")))?.lastPathComponent
+        let cdevs = (try? FileSystem.list(directory.appending("vfio-dev"))) ?? []
+        return scan.holders(group: group, cdevs: cdevs)
+    }
+
+    private func typeDirectory(_ type: String, on parent: String) throws(NotDiscoveredError) -> String {
+        guard let directory = locations.withLock({ $0.types[.init(parent: parent, type: type)] }) else {
+            throw NotDiscoveredError("type \(type) of parent \(parent)")
+        }
+        return directory
+    }
+
+    private func deviceDirectory(_ uuid: UUID) throws(NotDiscoveredError) -> String {
+        guard let directory = locations.withLock({ $0.devices[uuid] }) else {
+            throw NotDiscoveredError("device \(uuid.sysfsString)")
+        }
+        return directory
+    }
+}

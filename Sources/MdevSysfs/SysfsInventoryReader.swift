@@ -1,0 +1,99 @@
+import Foundation
+import MdevModel
+
+/// Reads the host's parents, types and devices from sysfs, and who holds each device from procfs.
+///
+/// Layout read (Documentation/driver-api/vfio-mediated-device.rst):
+/// - `class/mdev_bus/<parent>`: a link to the parent's device directory;
+/// - `<parent>/mdev_supported_types/<type>/{available_instances,device_api,name,description}`;
+/// - `<parent>/<uuid>/`: a device, with `mdev_type` (link to its type), `iommu_group` (link) and, with
+///   iommufd, `vfio-dev/vfioN`.
+public struct SysfsInventoryReader: Sendable {
+    /// The directory that plays `/sys`.
+    public let sysfsRoot: String
+    public let holderScanner: VFIOHolderScanner
+
+    public init(sysfsRoot: String = "/sys", holderScanner: VFIOHolderScanner = VFIOHolderScanner()) {
+        self.sysfsRoot = sysfsRoot
+        self.holderScanner = holderScanner
+    }
+
+    /// Reads every parent.
+    /// - Throws: ``SysfsError`` when the sysfs root or proc root cannot be read at all. A parent that cannot
+    ///   be read is left out with a warning instead.
+    public func read() throws(SysfsError) -> InventoryReading {
+        guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
+        let scan = try holderScanner.scan()
+        let bus = sysfsRoot.appending("class/mdev_bus")
+        // A host without any mdev driver loaded has no class/mdev_bus: that is an empty host, not an error.
+        let names = FileSystem.exists(bus) ? try FileSystem.list(bus) : []
+        var reading = InventoryReading(inventory: Inventory(parents: []), uninspectableProcesses: scan.uninspectable)
+        var parents: [Parent] = []
+        for name in names {
+            do {
+                parents.append(try readParent(name, link: bus.appending(name), scan: scan, into: &reading))
+            } catch {
+                reading.warnings.append("parent \(name) left out: \(error)")
+            }
+        }
+        reading.inventory = Inventory(parents: parents)
+        return reading
+    }
+
+    private func readParent(_ name: String, link: String, scan: VFIOHolderScanner.Scan, into reading: inout InventoryReading) throws(SysfsError) -> Parent {
+        let directory = try FileSystem.resolve(link)
+        reading.locations.parents[name] = directory
+        let typesDirectory = directory.appending("mdev_supported_types")
+        var types: [MdevType] = []
+        for typeID in try FileSystem.list(typesDirectory) {
+            let typeDirectory = typesDirectory.appending(typeID)
+            do {
+                types.append(try readType(typeID, at: typeDirectory))
+                reading.locations.types[.init(parent: name, type: typeID)] = typeDirectory
+            } catch {
+                reading.warnings.append("type \(typeID) of parent \(name) left out: \(error)")
+            }
+        }
+        var devices: [MdevDevice] = []
+        for entry in try FileSystem.list(directory) {
+            guard let uuid = UUID(uuidString: entry) else { continue }
+            let deviceDirectory = directory.appending(entry)
+            guard let typeLink = try? FileSystem.readLink(deviceDirectory.appending("mdev_type")) else { continue }
+            let group = (try? FileSystem.readLink(deviceDirectory.appending("iommu_group")))?.lastPathComponent
+            let vfioDevDirectory = deviceDirectory.appending("vfio-dev")
+            let cdevs = FileSystem.exists(vfioDevDirectory) ? (try? FileSystem.list(vfioDevDirectory)) ?? [] : []
+            devices.append(MdevDevice(uuid: uuid, type: typeLink.lastPathComponent, holders: scan.holders(group: group, cdevs: cdevs)))
+            reading.locations.devices[uuid] = deviceDirectory
+        }
+        return Parent(
+            name: name, driver: (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent,
+            pciID: pciID(of: directory), types: types, devices: devices)
+    }
+
+    private func readType(_ id: String, at directory: String) throws(SysfsError) -> MdevType {
+        let available = try Self.availableInstances(at: directory)
+        func optional(_ file: String) -> String? {
+            (try? FileSystem.readText(directory.appending(file)))?.trimmingSpaces()
+        }
+        return MdevType(
+            id: id, name: optional("name"), availableInstances: available, deviceAPI: optional("device_api"),
+            description: optional("description"))
+    }
+
+    private func pciID(of directory: String) -> String? {
+        guard let vendor = try? FileSystem.readText(directory.appending("vendor")).trimmingSpaces(),
+            let device = try? FileSystem.readText(directory.appending("device")).trimmingSpaces()
+        else { return nil }
+        func hex(_ text: String) -> String { text.hasPrefix("0x") ? String(text.dropFirst(2)) : text }
+        return "\(hex(vendor)):\(hex(device))"
+    }
+
+    /// Reads `available_instances` of one discovered type directory.
+    static func availableInstances(at typeDirectory: String) throws(SysfsError) -> Int {
+        let path = typeDirectory.appending("available_instances")
+        guard let value = Int(try FileSystem.readText(path).trimmingSpaces()), value >= 0 else {
+            throw SysfsError(.read, path, .invalidArgument)
+        }
+        return value
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import MdevModel
+import MdevSysfs
+import Synchronization
+import SystemPackage
+
+/// An in-process stand-in for the kernel's mdev core and its drivers, behind the same protocols as the
+/// real sysfs, enforcing the rules real drivers enforce:
+/// - `create` makes the device appear and lowers capacity; EEXIST for a UUID in use; ENOSPC at zero;
+/// - NVIDIA time-sliced GPUs (``CapacityRule/exclusive``): once a type has a device, the others read 0;
+/// - GVT-g and mtty (``CapacityRule/sharedPool(units:)``): one pool of units shared by all types;
+/// - removing a device a process holds would block in the kernel: here it fails with EBUSY and is
+///   recorded in ``violations``, so a test can assert it never happens.
+public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable {
+    /// How a parent's types share its capacity.
+    public enum CapacityRule: Sendable, Hashable {
+        /// One type at a time; each type holds up to its `maxInstances`.
+        case exclusive
+        /// A pool of units shared by every type; a device costs its type's `poolCost`.
+        case sharedPool(units: Int)
+    }
+
+    public struct TypeSpec: Sendable, Hashable {
+        public var id: String
+        public var name: String?
+        public var description: String?
+        public var deviceAPI: String
+        public var maxInstances: Int
+        public var poolCost: Int
+
+        public init(id: String, name: String? = nil, description: String? = nil, deviceAPI: String = "vfio-pci", maxInstances: Int, poolCost: Int = 1) {
+            self.id = id
+            self.name = name
+            self.description = description
+            self.deviceAPI = deviceAPI
+            self.maxInstances = maxInstances
+            self.poolCost = poolCost
+        }
+    }
+
+    public struct ParentSpec: Sendable, Hashable {
+        public var name: String
+        public var driver: String
+        public var pciID: String?
+        public var rule: CapacityRule
+        public var types: [TypeSpec]
+
+        public init(name: String, driver: String, pciID: String? = nil, rule: CapacityRule, types: [TypeSpec]) {
+            self.name = name
+            self.driver = driver
+            self.pciID = pciID
+            self.rule = rule
+            self.types = types
+        }
+    }
+
+    public struct Device: Sendable, Hashable {
+        public var uuid: UUID
+        public var parent: String
+        public var type: String
+        public var holders: [DeviceHolder] = []
+        public var iommuGroup: Int
+    }
+
+    /// The simulated kernel's whole state, open for tests to inspect and change.
+    public struct State: Sendable {
+        public var parents: [ParentSpec] = []
+        public var devices: [UUID: Device] = [:]
+        /// Errnos the next creates (or removes) on a parent fail with, consumed in order.
+        public var createFaults: [String: [Errno]] = [:]
+        public var removeFaults: [String: [Errno]] = [:]
+        public var violations: [String] = []
+        public var inventoryReads = 0
+        public var creates = 0
+        public var removes = 0
+        public var nextIOMMUGroup = 0
+    }
+
+    public let state: Mutex<State>
+
+    public init(parents: [ParentSpec] = []) {
+        var state = State()
+        state.parents = parents
+        self.state = Mutex(state)
+    }
+
+    // MARK: Test controls
+
+    /// Adds a device as another program (or an earlier run) would have.
+    public func addDevice(_ uuid: UUID, type: String, on parent: String, holders: [DeviceHolder] = []) {
+        state.withLock { state in
+            state.devices[uuid] = Device(uuid: uuid, parent: parent, type: type, holders: holders, iommuGroup: state.nextIOMMUGroup)
+            state.nextIOMMUGroup += 1
+        }
+    }
+
+    /// Sets the processes holding a device (a VM starting or exiting).
+    public func setHolders(_ holders: [DeviceHolder], of uuid: UUID) {
+        state.withLock { $0.devices[uuid]?.holders = holders }
+    }
+
+    public var devices: [Device] {
+        state.withLock { Array($0.devices.values) }.sorted { $0.uuid.sysfsString < $1.uuid.sysfsString }
+    }
+
+    // MARK: InventorySource
+
+    public func readInventory() throws -> InventoryReading {
+        state.withLock { state in
+            state.inventoryReads += 1
+            return InventoryReading(inventory: Self.inventory(of: state))
+        }
+    }
+
+    static func inventory(of state: State) -> Inventory {
+        Inventory(parents: state.parents.map { spec in
+            Parent(
+                name: spec.name, driver: spec.driver, pciID: spec.pciID,
+                types: spec.types.map {
+                    MdevType(id: $0.id, name: $0.name, availableInstances: available($0.id, on: spec, in: state),
+                             deviceAPI: $0.deviceAPI, description: $0.description)
+                },
+                devices: state.devices.values.filter { $0.parent == spec.name }.map {
+                    MdevDevice(uuid: $0.uuid, type: $0.type, holders: $0.holders)
+                })
+        })
+    }
+
+    static func available(_ typeID: String, on parent: ParentSpec, in state: State) -> Int {
+        guard let type = parent.types.first(where: { $0.id == typeID }) else { return 0 }
+        let devices = state.devices.values.filter { $0.parent == parent.name }
+        let ofType = devices.filter { $0.type == typeID }.count
+        switch parent.rule {
+        case .exclusive:
+            if devices.contains(where: { $0.type != typeID }) { return 0 }
+            return max(0, type.maxInstances - ofType)
+        case .sharedPool(let units):
+            let used = devices.reduce(0) { sum, device in
+                sum + (parent.types.first { $0.id == device.type }?.poolCost ?? 1)
+            }
+            return max(0, min((units - used) / type.poolCost, type.maxInstances - ofType))
+        }
+    }
+
+    // MARK: MdevDeviceControl
+
+    public func availableInstances(of type: String, on parent: String) throws -> Int {
+        try state.withLock { state in
+            let spec = try Self.parent(parent, in: state)
+            guard spec.types.contains(where: { $0.id == type }) else { throw NotDiscoveredError("type \(type) of parent \(parent)") }
+            return Self.available(type, on: spec, in: state)
+        }
+    }
+
+    public func create(_ uuid: UUID, type: String, on parent: String) throws {
+        try state.withLock { state in
+            let spec = try Self.parent(parent, in: state)
+            let path = "/sys/class/mdev_bus/\(parent)/mdev_supported_types/\(type)/create"
+            guard spec.types.contains(where: { $0.id == type }) else { throw NotDiscoveredError("type \(type) of parent \(parent)") }
+            if let fault = state.createFaults[parent]?.first {
+                state.createFaults[parent]!.removeFirst()
+                throw SysfsError(.write, path, fault)
+            }
+            if state.devices[uuid] != nil { throw SysfsError(.write, path, .fileExists) }
+            if Self.available(type, on: spec, in: state) == 0 { throw SysfsError(.write, path, .noSpace) }
+            state.devices[uuid] = Device(uuid: uuid, parent: parent, type: type, iommuGroup: state.nextIOMMUGroup)
+            state.nextIOMMUGroup += 1
+            state.creates += 1
+        }
+    }
+
+    public func remove(_ uuid: UUID) throws {
+        try state.withLock { state in
+            guard let device = state.devices[uuid] else { throw NotDiscoveredError("device \(uuid.sysfsString)") }
+            let path = "/sys/bus/mdev/devices/\(uuid.sysfsString)/remove"
+            if !device.holders.isEmpty {
+                state.violations.append("removed \(uuid.sysfsString) while held by \(device.holders)")
+                throw SysfsError(.write, path, .resourceBusy)
+            }
+            if let fault = state.removeFaults[device.parent]?.first {
+                state.removeFaults[device.parent]!.removeFirst()
+                throw SysfsError(.write, path, fault)
+            }
+            state.devices[uuid] = nil
+            state.removes += 1
+        }
+    }
+
+    public func holders(of uuid: UUID) throws -> [DeviceHolder] {
+        try state.withLock { state in
+            guard let device = state.devices[uuid] else { throw NotDiscoveredError("device \(uuid.sysfsString)") }
+            return device.holders
+        }
+    }
+
+    private static func parent(_ name: String, in state: State) throws -> ParentSpec {
+        guard let spec = state.parents.first(where: { $0.name == name }) else { throw NotDiscoveredError("parent \(name)") }
+        return spec
+    }
+}

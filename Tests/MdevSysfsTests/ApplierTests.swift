@@ -1,0 +1,135 @@
+import Foundation
+import MdevModel
+import MdevTestSupport
+import SystemPackage
+import Testing
+
+@testable import MdevSysfs
+
+/// An applier for `kernel` that plans for `types` with the given settings.
+func applier(_ kernel: SimulatedKernel, types: [String], removeForeign: Bool = false, hostKey: HostKey = HostKey(nodeName: "node01")) -> Applier {
+    Applier(source: kernel, control: kernel) { inventory in
+        Planner.plan(PlanningInput(
+            inventory: inventory, wanted: WantedTypes(types: types, source: .global), hostKey: hostKey,
+            settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01"))
+    }
+}
+
+extension SimulatedKernel {
+    /// `parent: type ×count` of the devices now on each parent.
+    var layout: [String] {
+        state.withLock { state in
+            state.parents.map { parent in
+                let devices = state.devices.values.filter { $0.parent == parent.name }
+                let counts = Dictionary(grouping: devices, by: \.type).map { "\($0.key) ×\($0.value.count)" }.sorted()
+                return "\(parent.name): " + (counts.isEmpty ? "-" : counts.joined(separator: ", "))
+            }
+        }
+    }
+}
+
+@Suite("Applying plans to a simulated kernel")
+struct ApplierTests {
+    let docsTypes = ["nvidia-222", "nvidia-228", "nvidia-105", "nvidia-108"]
+
+    @Test("The KubeVirt docs' host converges to 16/2/16, and a second apply changes nothing")
+    func threeT4() throws {
+        let kernel = ExampleHosts.threeT4().kernel
+        let report = try applier(kernel, types: docsTypes).apply()
+        #expect(report.converged)
+        #expect(report.created.count == 34)
+        #expect(kernel.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
+        let again = try applier(kernel, types: docsTypes).apply()
+        #expect(again.converged && again.created.isEmpty && again.removed.isEmpty)
+        #expect(kernel.state.withLock { $0.violations }.isEmpty)
+    }
+
+    @Test("Removing a type from the config and adding it back restores the layout (KubeVirt #8425)")
+    func removeAndRestore() throws {
+        let kernel = ExampleHosts.threeT4().kernel
+        _ = try applier(kernel, types: ["nvidia-222", "nvidia-228"]).apply()
+        let first = kernel.layout
+        let firstDevices = Set(kernel.devices.map(\.uuid))
+        #expect(try applier(kernel, types: ["nvidia-222"]).apply().converged)
+        #expect(kernel.layout.allSatisfy { $0.hasSuffix("nvidia-222 ×16") })
+        #expect(try applier(kernel, types: ["nvidia-222", "nvidia-228"]).apply().converged)
+        #expect(kernel.layout == first)
+        // Derived UUIDs: the same layout comes back with the same devices.
+        #expect(Set(kernel.devices.map(\.uuid)) == firstDevices)
+    }
+
+    @Test("A held device is never removed; once the VM lets go, the card converges")
+    func heldDevice() throws {
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
+        let key = HostKey(nodeName: "node01")
+        let held = key.deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: 0)
+        kernel.addDevice(held, type: "nvidia-228", on: "0000:3b:00.0", holders: [DeviceHolder(pid: 9, command: "qemu")])
+        let blocked = try applier(kernel, types: ["nvidia-222"]).apply()
+        #expect(!blocked.converged)
+        #expect(blocked.finalPlan.blockedParents.map(\.parent) == ["0000:3b:00.0"])
+        #expect(kernel.devices.map(\.uuid) == [held])
+        kernel.setHolders([], of: held)
+        let released = try applier(kernel, types: ["nvidia-222"]).apply()
+        #expect(released.converged)
+        #expect(kernel.layout == ["0000:3b:00.0: nvidia-222 ×16"])
+        #expect(kernel.state.withLock { $0.violations }.isEmpty)
+    }
+
+    @Test("A VM that grabs a device between planning and removing keeps it")
+    func holderAppearsAfterPlanning() throws {
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
+        let device = HostKey(nodeName: "node01").deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: 0)
+        kernel.addDevice(device, type: "nvidia-228", on: "0000:3b:00.0")
+        let applier = applier(kernel, types: ["nvidia-222"])
+        let plan = applier.planner(try kernel.readInventory().inventory)
+        #expect(plan.parents[0].remove.map(\.uuid) == [device])
+        kernel.setHolders([DeviceHolder(pid: 5, command: "qemu")], of: device)
+        let report = applier.execute(plan)
+        #expect(report.removed.isEmpty)
+        #expect(report.failures.map(\.message) == ["in use by pid 5 (qemu); not removed"])
+        #expect(kernel.state.withLock { $0.violations }.isEmpty)
+    }
+
+    @Test("Shared pools take a second round: removals free room the plan could not count on")
+    func sharedPoolSwitch() throws {
+        let kernel = ExampleHosts.mtty().kernel
+        #expect(try applier(kernel, types: ["mtty-2"]).apply().converged)
+        #expect(kernel.layout == ["mtty: mtty-2 ×12"])
+        let report = try applier(kernel, types: ["mtty-1"]).apply()
+        #expect(report.converged)
+        #expect(report.removed.count == 12 && report.created.count == 24)
+        #expect(kernel.layout == ["mtty: mtty-1 ×24"])
+    }
+
+    @Test("Kernel errors are reported per parent and the other parents still converge", arguments: [Errno.ioError, .noSpace, .resourceBusy])
+    func injectedCreateFault(errno: Errno) throws {
+        let kernel = ExampleHosts.threeT4().kernel
+        kernel.state.withLock { $0.createFaults["0000:3c:00.0"] = Array(repeating: errno, count: 10) }
+        let report = try applier(kernel, types: docsTypes).apply()
+        #expect(!report.converged)
+        #expect(report.failures.map(\.parent) == ["0000:3c:00.0"])
+        #expect(report.failures[0].message.contains(errno.description))
+        #expect(kernel.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: -", "0000:3d:00.0: nvidia-222 ×16"])
+        // The fault clears (a driver recovers): the next apply converges.
+        kernel.state.withLock { $0.createFaults = [:] }
+        let retried = try applier(kernel, types: docsTypes).apply().converged
+        #expect(retried)
+        #expect(kernel.layout[1] == "0000:3c:00.0: nvidia-228 ×2")
+    }
+
+    @Test("A failed removal stops that parent's creates")
+    func injectedRemoveFault() throws {
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
+        let key = HostKey(nodeName: "node01")
+        for slot in 0..<2 { kernel.addDevice(key.deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: slot), type: "nvidia-228", on: "0000:3b:00.0") }
+        kernel.state.withLock { $0.removeFaults["0000:3b:00.0"] = [.ioError] }
+        let report = applier(kernel, types: ["nvidia-222"]).execute(try makePlanFor(kernel, ["nvidia-222"]))
+        #expect(report.removed.count == 1)
+        #expect(report.created.isEmpty)
+        #expect(report.failures.count == 1)
+    }
+
+    func makePlanFor(_ kernel: SimulatedKernel, _ types: [String]) throws -> Plan {
+        applier(kernel, types: types).planner(try kernel.readInventory().inventory)
+    }
+}

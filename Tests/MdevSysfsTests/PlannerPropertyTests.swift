@@ -1,0 +1,90 @@
+import Foundation
+import MdevModel
+import MdevTestSupport
+import Testing
+
+@testable import MdevSysfs
+
+/// Properties of plan and apply over random hosts and configs (seeded, so every failure replays).
+@Suite("Planner properties over random hosts")
+struct PlannerPropertyTests {
+    static let seeds: [UInt64] = Array(1...300)
+    let key = HostKey(nodeName: "node01")
+
+    func plan(_ inventory: Inventory, _ types: [String], removeForeign: Bool = false) -> Plan {
+        Planner.plan(PlanningInput(
+            inventory: inventory, wanted: WantedTypes(types: types, source: .global), hostKey: key,
+            settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01"))
+    }
+
+    /// Target cards per (model, type): what balance is about.
+    func balance(_ plan: Plan, _ inventory: Inventory) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for parent in plan.parents {
+            let model = inventory.parent(named: parent.parent)!.modelKey.joined(separator: ",")
+            counts["\(model) → \(parent.type ?? "-")", default: 0] += 1
+        }
+        return counts
+    }
+
+    @Test("Deterministic: the same inputs, in any order, give the same plan", arguments: seeds.prefix(100))
+    func deterministic(seed: UInt64) throws {
+        let host = RandomHosts.make(seed: seed, hostKey: key)
+        let inventory = try host.kernel.readInventory().inventory
+        let shuffled = Inventory(parents: inventory.parents.reversed().map { parent in
+            Parent(name: parent.name, card: parent.card, driver: parent.driver, pciID: parent.pciID,
+                   types: parent.types.reversed(), devices: parent.devices.reversed())
+        })
+        #expect(plan(inventory, host.types) == plan(shuffled, host.types))
+    }
+
+    @Test("Apply converges, is idempotent, keeps balance, and never touches foreign or in-use devices",
+          arguments: seeds)
+    func applyProperties(seed: UInt64) throws {
+        let host = RandomHosts.make(seed: seed, hostKey: key)
+        let kernel = host.kernel
+        let before = try kernel.readInventory().inventory
+        let fresh = try SimulatedKernel(parents: kernel.state.withLock { $0.parents }).readInventory().inventory
+        let firstPlan = plan(before, host.types)
+        // Balance: every (model, type) count is the fresh host's, whatever devices exist.
+        #expect(balance(firstPlan, before) == balance(plan(fresh, host.types), fresh))
+        // Never plans more creates than a parent can take once its removals are done.
+        for parent in firstPlan.parents {
+            guard let type = parent.type else { continue }
+            let spec = kernel.state.withLock { $0.parents.first { $0.name == parent.parent }! }
+            let limit = spec.types.first { $0.id == type }!.maxInstances
+            #expect(parent.keep.filter { $0.type == type }.count + parent.create.count <= limit)
+        }
+        let report = try applier(kernel, types: host.types).apply()
+        #expect(report.failures.isEmpty, "seed \(seed): \(report.failures)")
+        #expect(!report.finalPlan.hasChanges, "seed \(seed)")
+        // Idempotent: another apply does nothing.
+        let again = try applier(kernel, types: host.types).apply()
+        #expect(again.created.isEmpty && again.removed.isEmpty)
+        // Foreign and in-use devices are all still there.
+        let now = Set(kernel.devices.map(\.uuid))
+        let ownership = Dictionary(uniqueKeysWithValues: before.parents.map { ($0.name, $0) })
+        for device in host.initialDevices {
+            let parent = ownership[device.parent]!
+            let isOurs = (0..<64).contains { key.deviceUUID(parent: parent.name, type: device.type, slot: $0) == device.uuid }
+            if !device.holders.isEmpty || !isOurs {
+                #expect(now.contains(device.uuid), "seed \(seed): \(device.uuid) (\(device.type)) was removed")
+            }
+        }
+        #expect(kernel.state.withLock { $0.violations }.isEmpty)
+        // Balance still holds after applying.
+        let after = try kernel.readInventory().inventory
+        #expect(balance(report.finalPlan, after) == balance(firstPlan, before))
+    }
+
+    @Test("With removeForeignDevices only in-use devices can block, and apply converges where none is held",
+          arguments: seeds.prefix(100))
+    func removeForeign(seed: UInt64) throws {
+        let host = RandomHosts.make(seed: seed, hostKey: key)
+        let report = try applier(host.kernel, types: host.types, removeForeign: true).apply()
+        #expect(report.finalPlan.blockedParents.allSatisfy { $0.blockers.allSatisfy { $0.kind == .inUse } })
+        if host.initialDevices.allSatisfy({ $0.holders.isEmpty }) {
+            #expect(report.converged, "seed \(seed)")
+        }
+    }
+}

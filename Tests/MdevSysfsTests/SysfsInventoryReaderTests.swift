@@ -1,0 +1,155 @@
+import Foundation
+import MdevModel
+import MdevTestSupport
+import SystemPackage
+import Testing
+
+@testable import MdevSysfs
+
+@Suite("Reading sysfs and procfs trees")
+struct SysfsInventoryReaderTests {
+    func reader(_ tree: SysfsTreeBuilder) -> SysfsInventoryReader {
+        SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.proc))
+    }
+
+    @Test("Every example host reads back exactly as the simulated kernel describes it")
+    func roundTrip() throws {
+        for host in ExampleHosts.all {
+            let tree = try SysfsTreeBuilder.temporary()
+            defer { tree.removeAll() }
+            try ExampleHosts.write(host, to: tree.root)
+            let reading = try reader(tree).read()
+            #expect(reading.inventory == (try host.kernel.readInventory().inventory), "\(host.name)")
+            #expect(reading.warnings.isEmpty)
+        }
+    }
+
+    @Test("Parents, types, descriptions, drivers and PCI ids are read from the right files")
+    func fields() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        try ExampleHosts.write(ExampleHosts.t4AndGVTg(), to: tree.root)
+        let inventory = try reader(tree).read().inventory
+        #expect(inventory.parents.map(\.name) == ["0000:00:02.0", "0000:3b:00.0", "0000:3c:00.0", "0000:3d:00.0"])
+        let t4 = try #require(inventory.parent(named: "0000:3b:00.0"))
+        #expect(t4.driver == "nvidia")
+        #expect(t4.pciID == "10de:1eb8")
+        #expect(t4.modelName == "GRID T4")
+        let type = try #require(t4.type(withID: "nvidia-222"))
+        #expect(type.name == "GRID T4-1B")
+        #expect(type.configName == "GRID_T4-1B")
+        #expect(type.availableInstances == 16)
+        #expect(type.maxInstances == 16)
+        #expect(type.descriptionFields["framebuffer"] == "1024M")
+        let gvt = try #require(inventory.parent(named: "0000:00:02.0")?.type(withID: "i915-GVTg_V5_4"))
+        #expect(gvt.descriptionFields["resolution"] == "1920x1200")
+        #expect(gvt.descriptionFields["weight"] == "4")
+    }
+
+    @Test("A device is held through its VFIO group or its VFIO cdev; the container file holds nothing")
+    func holders() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        let parent = Parent(name: "mtty", driver: "mtty", types: [MdevType(id: "mtty-1", availableInstances: 21)])
+        try tree.addParent(parent)
+        let byGroup = UUID(), byCdev = UUID(), free = UUID()
+        try tree.addDevice(byGroup, type: "mtty-1", on: parent, iommuGroup: 7)
+        try tree.addDevice(byCdev, type: "mtty-1", on: parent, iommuGroup: 8, vfioCdev: "vfio3")
+        try tree.addDevice(free, type: "mtty-1", on: parent, iommuGroup: 9)
+        try tree.addProcess(pid: 100, command: "qemu-a", openFiles: ["/dev/vfio/vfio", "/dev/vfio/7", "anon_inode:[vfio-device]"])
+        try tree.addProcess(pid: 200, command: "qemu-b", openFiles: ["/dev/iommu", "/dev/vfio/devices/vfio3"])
+        try tree.addProcess(pid: 300, command: "bash", openFiles: ["/dev/pts/0", "/dev/vfio/vfio"])
+        let devices = try reader(tree).read().inventory.parents[0].devices
+        func holders(_ uuid: UUID) -> [DeviceHolder] { devices.first { $0.uuid == uuid }!.holders }
+        #expect(holders(byGroup) == [DeviceHolder(pid: 100, command: "qemu-a")])
+        #expect(holders(byCdev) == [DeviceHolder(pid: 200, command: "qemu-b")])
+        #expect(holders(free).isEmpty)
+    }
+
+    @Test("A host without class/mdev_bus is empty; a missing sysfs root is an error")
+    func emptyAndMissing() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        #expect(try reader(tree).read().inventory.parents.isEmpty)
+        let missing = SysfsInventoryReader(sysfsRoot: tree.root + "/nope", holderScanner: VFIOHolderScanner(procRoot: tree.proc))
+        #expect(throws: SysfsError.self) { try missing.read() }
+        let noProc = SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.root + "/nope"))
+        #expect(throws: SysfsError.self) { try noProc.read() }
+    }
+
+    @Test("A parent or type that cannot be read is left out with a warning, the others are read")
+    func unreadableParts() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        let good = Parent(name: "0000:3b:00.0", driver: "nvidia", types: [MdevType(id: "nvidia-222", availableInstances: 16)])
+        let broken = Parent(name: "0000:3c:00.0", driver: "nvidia", types: [MdevType(id: "nvidia-222", availableInstances: 16),
+                                                                          MdevType(id: "nvidia-228", availableInstances: 2)])
+        try tree.addParent(good)
+        try tree.addParent(broken)
+        try "garbage\n".write(toFile: tree.typeDirectory("nvidia-228", of: broken) + "/available_instances", atomically: false, encoding: .utf8)
+        // A dangling class link: the parent went away between listing and reading.
+        try FileManager.default.createSymbolicLink(atPath: tree.sys + "/class/mdev_bus/0000:3d:00.0", withDestinationPath: "../../devices/gone")
+        let reading = try reader(tree).read()
+        #expect(reading.inventory.parents.map(\.name) == ["0000:3b:00.0", "0000:3c:00.0"])
+        #expect(reading.inventory.parents[1].types.map(\.id) == ["nvidia-222"])
+        #expect(reading.warnings.count == 2)
+        #expect(reading.warnings.contains { $0.hasPrefix("type nvidia-228 of parent 0000:3c:00.0 left out") })
+        #expect(reading.warnings.contains { $0.hasPrefix("parent 0000:3d:00.0 left out") })
+    }
+}
+
+@Suite("Writing sysfs: only to discovered paths")
+struct SysfsHostTests {
+    @Test("create and remove write to the discovered type and device directories; unknown names are refused")
+    func writesToDiscoveredPaths() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        let parent = Parent(name: "mtty", driver: "mtty", types: [MdevType(id: "mtty-1", availableInstances: 23)])
+        try tree.addParent(parent)
+        let device = UUID()
+        try tree.addDevice(device, type: "mtty-1", on: parent, iommuGroup: 1)
+        let host = SysfsHost(reader: SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.proc)))
+        // Nothing is discovered before the first reading.
+        #expect(throws: NotDiscoveredError.self) { try host.create(UUID(), type: "mtty-1", on: "mtty") }
+        _ = try host.readInventory()
+        let new = UUID()
+        try host.create(new, type: "mtty-1", on: "mtty")
+        #expect(try String(contentsOfFile: tree.typeDirectory("mtty-1", of: parent) + "/create", encoding: .utf8) == new.sysfsString)
+        try host.remove(device)
+        let deviceDirectory = tree.sys + "/devices/virtual/mtty/mtty/" + device.sysfsString
+        #expect(try String(contentsOfFile: deviceDirectory + "/remove", encoding: .utf8) == "1")
+        #expect(try host.availableInstances(of: "mtty-1", on: "mtty") == 23)
+        #expect(throws: NotDiscoveredError.self) { try host.create(UUID(), type: "../../../../power", on: "mtty") }
+        #expect(throws: NotDiscoveredError.self) { try host.remove(UUID()) }
+    }
+
+    @Test("A failed write carries the path and the kernel's errno, explained")
+    func writeErrors() throws {
+        let error = #expect(throws: SysfsError.self) { try FileSystem.write("x", to: "/nonexistent-dir/create") }
+        #expect(error?.errno == .noSuchFileOrDirectory)
+        #expect(SysfsError(.write, "/sys/x/create", Errno.noSpace).description.hasSuffix("(no capacity left for this type)"))
+        #expect(SysfsError(.write, "/sys/x/create", Errno.fileExists).description.hasSuffix("(the UUID is already in use)"))
+    }
+}
+
+@Suite("Host identity")
+struct HostIdentityTests {
+    @Test("The machine id file gives the key; a missing or invalid one falls back to the node name with a warning")
+    func machineID() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        try tree.writeMachineID("4a5f0c2e9b1d47e8a3c6f0b2d4e6a8c1\n")
+        let (key, warning) = HostIdentity.hostKey(machineIDFile: tree.machineIDFile, nodeName: "node01")
+        #expect(key == HostKey(machineID: UUID(uuidString: "4a5f0c2e-9b1d-47e8-a3c6-f0b2d4e6a8c1")!))
+        #expect(warning == nil)
+        for content in ["", "uninitialized\n", "00000000000000000000000000000000\n", "4a5f0c2e-9b1d-47e8-a3c6-f0b2d4e6a8c1\n"] {
+            try tree.writeMachineID(content)
+            let (fallback, warning) = HostIdentity.hostKey(machineIDFile: tree.machineIDFile, nodeName: "node01")
+            #expect(fallback == HostKey(nodeName: "node01"))
+            #expect(warning?.contains("node name 'node01'") == true)
+        }
+        let (missing, missingWarning) = HostIdentity.hostKey(machineIDFile: tree.root + "/none", nodeName: "n")
+        #expect(missing.origin == .nodeName)
+        #expect(missingWarning != nil)
+    }
+}
