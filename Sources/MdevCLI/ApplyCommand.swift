@@ -1,0 +1,44 @@
+import ArgumentParser
+import MdevModel
+import MdevSysfs
+
+/// `apply`: makes the host match the plan. Exit 0 only when it does.
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Create and remove devices until the host matches the plan.",
+        discussion: """
+            Removes before creating on the same parent, and re-reads available_instances right before creating. \
+            Never removes a device a process holds, nor one it did not create unless \
+            mdevReconciler.removeForeignDevices is set. Exits 2 with a per-parent summary when the host does not \
+            match the plan afterwards.
+            """)
+
+    @OptionGroup var configOptions: ConfigOptions
+    @OptionGroup var host: HostOptions
+    @Option(help: "Output format of the resulting plan.") var format: OutputFormat = .text
+
+    func run() throws {
+        var converged = true
+        try reportingErrors {
+            let diagnostics = Diagnostics()
+            let context = try HostContext.load(
+                host: host, configFile: configOptions.config ?? host.defaultConfigFile, diagnostics: diagnostics)
+            let applier = Applier(source: context.host, control: context.host) { [context] in context.plan($0) }
+            let report = try applier.apply()
+            for device in report.removed { diagnostics.print("removed \(device.uuid.sysfsString) (\(device.type))") }
+            for device in report.created { diagnostics.print("created \(device.uuid.sysfsString) (\(device.type))") }
+            print(try PlanRenderer.render(report.finalPlan, format: format))
+            converged = report.converged
+            if !converged {
+                diagnostics.print("mdev-reconciler: the host does not match the plan:")
+                for failure in report.failures { diagnostics.print("  \(failure)") }
+                for parent in report.finalPlan.blockedParents { diagnostics.print("  \(parent.parent): blocked: \(parent.reason ?? "")") }
+                for parent in report.finalPlan.parents where parent.hasChanges {
+                    diagnostics.print("  \(parent.parent): still \(parent.create.count) to create, \(parent.remove.count) to remove")
+                }
+            }
+        }
+        if !converged { throw ExitCode(2) }
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+
+/// Where the host's state is read from. Every path defaults to the real system; `--host-root` moves all
+/// of them under one directory, for example hosts and tests.
+public struct HostOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Read sysfs, procfs and /etc under DIR instead of /.", valueName: "DIR"))
+    public var hostRoot: String?
+
+    @Option(name: .long, help: ArgumentHelp("The directory that plays /sys.", valueName: "DIR"))
+    public var sysfsRoot: String?
+
+    @Option(name: .long, help: ArgumentHelp("The directory that plays /proc (for finding devices in use).", valueName: "DIR"))
+    public var procRoot: String?
+
+    @Option(name: .long, help: ArgumentHelp("The file holding the machine id device UUIDs derive from.", valueName: "FILE"))
+    public var machineIDFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("The node name (kubernetes.io/hostname); default: the hostname, lower-cased.", valueName: "NAME"))
+    public var nodeName: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A labels file, one key=value per line; default: /etc/mdev-reconciler/labels if it exists.", valueName: "FILE"))
+    public var labels: String?
+
+    public init() {}
+
+    var root: String { hostRoot.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "" }
+    var resolvedSysfsRoot: String { sysfsRoot ?? (root + "/sys") }
+    var resolvedProcRoot: String { procRoot ?? (root + "/proc") }
+    var resolvedMachineIDFile: String { machineIDFile ?? (root + "/etc/machine-id") }
+    var defaultLabelsFile: String { root + "/etc/mdev-reconciler/labels" }
+    var defaultConfigFile: String { root + "/etc/mdev-reconciler/config.yaml" }
+}
+
+/// The config file option, shared by `plan`, `apply` and `validate`.
+public struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The config file (KubeVirt's mediatedDevicesConfiguration, or a whole KubeVirt CR); default: /etc/mdev-reconciler/config.yaml.",
+        valueName: "FILE"))
+    public var config: String?
+
+    public init() {}
+}
+
+/// How a command prints its result.
+public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text, json
+}

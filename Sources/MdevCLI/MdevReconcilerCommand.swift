@@ -1,0 +1,31 @@
+import ArgumentParser
+
+/// The `mdev-reconciler` command line.
+public struct MdevReconcilerCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "mdev-reconciler",
+        abstract: "Keeps a host's mediated devices (mdevs, NVIDIA vGPUs) as one declarative config says.",
+        discussion: """
+            The config uses KubeVirt's mediatedDevicesConfiguration schema. Exit status: 0 on success, \
+            1 on an error (bad input, unreadable host), 2 when apply could not make the host match its plan.
+            """,
+        version: MdevReconcilerCommand.version,
+        subcommands: [PlanCommand.self, ApplyCommand.self, TypesCommand.self, ValidateCommand.self]
+    )
+
+    public static let version = "0.1.0-dev"
+
+    public init() {}
+}
+
+/// Runs a command body, turning any error into one line on standard error and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        Diagnostics().print("mdev-reconciler: error: \(error)")
+        throw ExitCode.failure
+    }
+}

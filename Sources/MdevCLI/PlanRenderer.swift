@@ -1,0 +1,72 @@
+import Foundation
+import MdevModel
+
+/// Renders a plan for people (a table) or programs (JSON).
+enum PlanRenderer {
+    static func render(_ plan: Plan, format: OutputFormat) throws -> String {
+        switch format {
+        case .json: return try JSONOutput.encode(plan)
+        case .text: return text(plan)
+        }
+    }
+
+    static func text(_ plan: Plan) -> String {
+        var lines = ["node \(plan.node): \(describe(plan.wanted))", ""]
+        guard !plan.parents.isEmpty else {
+            return (lines + ["no mdev parents found (is the GPU driver loaded?)"]).joined(separator: "\n")
+        }
+        var table = TextTable(["PARENT", "MODEL", "CURRENT", "TARGET", "CHANGE"])
+        for parent in plan.parents {
+            let target = parent.type.map { type in
+                "\(type) ×\(parent.keep.filter { $0.type == type }.count + parent.create.count)"
+            } ?? "-"
+            table.add([parent.parent, parent.model ?? "-", current(parent), target, change(parent)])
+        }
+        lines.append(table.rendered)
+        for parent in plan.blockedParents {
+            for blocker in parent.blockers { lines.append("blocked \(parent.parent): \(blocker.message)") }
+        }
+        let creates = plan.parents.reduce(0) { $0 + $1.create.count }
+        let removes = plan.parents.reduce(0) { $0 + $1.remove.count }
+        lines.append("")
+        lines.append("\(plan.parents.count) parents: \(creates) devices to create, \(removes) to remove, \(plan.blockedParents.count) parents blocked")
+        return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ wanted: WantedTypes) -> String {
+        switch wanted.source {
+        case .disabled: return "management disabled (enabled: false)"
+        case .global: return "wants \(list(wanted.types)) (global mediatedDeviceTypes)"
+        case .nodeOverride(let entries):
+            let indices = entries.map(String.init).joined(separator: ", ")
+            return "wants \(list(wanted.types)) (nodeMediatedDeviceTypes entries \(indices))"
+        }
+    }
+
+    private static func list(_ types: [String]) -> String {
+        types.isEmpty ? "nothing" : types.joined(separator: ", ")
+    }
+
+    private static func current(_ parent: ParentPlan) -> String {
+        let devices = parent.keep + parent.remove
+        guard !devices.isEmpty else { return "-" }
+        return parent.current.map { type in "\(type) ×\(devices.filter { $0.type == type }.count)" }.joined(separator: ", ")
+    }
+
+    private static func change(_ parent: ParentPlan) -> String {
+        var parts: [String] = []
+        if !parent.create.isEmpty { parts.append("+\(parent.create.count)") }
+        if !parent.remove.isEmpty { parts.append("−\(parent.remove.count)") }
+        if !parent.blockers.isEmpty { parts.append("blocked") }
+        return parts.isEmpty ? "ok" : parts.joined(separator: " ")
+    }
+}
+
+/// JSON the way every command prints it: pretty, keys sorted, slashes unescaped.
+enum JSONOutput {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

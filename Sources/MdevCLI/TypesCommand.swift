@@ -1,0 +1,21 @@
+import ArgumentParser
+import MdevSysfs
+
+/// `types`: every parent with its types and devices.
+struct TypesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "types", abstract: "List every parent with its types, free instances, descriptions and devices.")
+
+    @OptionGroup var host: HostOptions
+    @Option(help: "Output format.") var format: OutputFormat = .text
+
+    func run() throws {
+        try reportingErrors {
+            let reader = SysfsInventoryReader(
+                sysfsRoot: host.resolvedSysfsRoot, holderScanner: VFIOHolderScanner(procRoot: host.resolvedProcRoot))
+            let reading = try reader.read()
+            for warning in reading.warnings { Diagnostics().warning(warning) }
+            print(try TypesReport(reading.inventory).render(format: format))
+        }
+    }
+}

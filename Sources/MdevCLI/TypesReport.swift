@@ -1,0 +1,87 @@
+import Foundation
+import MdevModel
+
+/// What `types` shows: every parent with its types, their names, free instances, parsed descriptions,
+/// and its devices.
+struct TypesReport: Encodable {
+    struct ParentEntry: Encodable {
+        var parent: String
+        var card: String
+        var driver: String?
+        var pciID: String?
+        var model: String?
+        var types: [TypeEntry]
+        var devices: [DeviceEntry]
+    }
+
+    struct TypeEntry: Encodable {
+        var id: String
+        var name: String?
+        /// The spelling a config entry may use instead of the id.
+        var configName: String?
+        var availableInstances: Int
+        var deviceAPI: String?
+        var description: String?
+        var descriptionFields: [String: String]
+        var maxInstances: Int?
+    }
+
+    struct DeviceEntry: Encodable {
+        var uuid: String
+        var type: String
+        var inUse: Bool
+        var holders: [DeviceHolder]
+    }
+
+    var parents: [ParentEntry]
+
+    init(_ inventory: Inventory) {
+        parents = inventory.parents.map { parent in
+            ParentEntry(
+                parent: parent.name, card: parent.card, driver: parent.driver, pciID: parent.pciID, model: parent.modelName,
+                types: parent.types.map { type in
+                    TypeEntry(
+                        id: type.id, name: type.name, configName: type.configName, availableInstances: type.availableInstances,
+                        deviceAPI: type.deviceAPI, description: type.description,
+                        descriptionFields: Dictionary(type.descriptionFields.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                        maxInstances: type.maxInstances)
+                },
+                devices: parent.devices.map {
+                    DeviceEntry(uuid: $0.uuid.sysfsString, type: $0.type, inUse: $0.isInUse, holders: $0.holders)
+                })
+        }
+    }
+
+    func render(format: OutputFormat) throws -> String {
+        switch format {
+        case .json: return try JSONOutput.encode(self)
+        case .text: return text
+        }
+    }
+
+    var text: String {
+        guard !parents.isEmpty else { return "no mdev parents found (is the GPU driver loaded?)" }
+        var blocks: [String] = []
+        for parent in parents {
+            var lines = [[parent.parent, parent.model, parent.driver.map { "driver \($0)" }, parent.pciID]
+                .compactMap { $0 }.joined(separator: "  ")]
+            var table = TextTable(["TYPE", "NAME", "AVAILABLE", "API", "DESCRIPTION"])
+            for type in parent.types {
+                let description = type.description?.split(whereSeparator: \.isNewline).joined(separator: "; ") ?? "-"
+                table.add([type.id, type.name ?? "-", String(type.availableInstances), type.deviceAPI ?? "-", description])
+            }
+            lines += table.rendered.split(separator: "\n").map { "  " + $0 }
+            if parent.devices.isEmpty {
+                lines.append("  no devices")
+            } else {
+                lines.append("  devices:")
+                for device in parent.devices {
+                    let use = device.inUse ? "in use by " + device.holders.map(\.description).joined(separator: ", ") : "free"
+                    lines.append("    \(device.uuid)  \(device.type)  \(use)")
+                }
+            }
+            blocks.append(lines.joined(separator: "\n"))
+        }
+        return blocks.joined(separator: "\n\n")
+    }
+}

@@ -1,0 +1,3 @@
+import MdevCLI
+
+MdevReconcilerCommand.main()
