@@ -78,7 +78,7 @@ struct ConfigParserTests {
             """)
         #expect(result.config.mediatedDevices.mediatedDeviceTypes == ["nvidia-223"])
         #expect(result.warnings.map(\.description) == [
-            "config.yaml:3:3: warning: mediatedDevicesConfiguration.mediatedDevicesTypes: 'mediatedDevicesTypes' is deprecated; rename it to 'mediatedDeviceTypes'"
+            "config.yaml:2:3: warning: mediatedDevicesConfiguration.mediatedDevicesTypes: 'mediatedDevicesTypes' is deprecated; rename it to 'mediatedDeviceTypes'"
         ])
     }
 

@@ -86,7 +86,7 @@ public enum ConfigParser {
             let (key, value) = (entry.key, entry.value)
             switch key {
             case "enabled": enabled = try value.bool()
-            case "mediatedDeviceTypes", "mediatedDevicesTypes": try types.read(key, value)
+            case "mediatedDeviceTypes", "mediatedDevicesTypes": try types.read(entry)
             case "nodeMediatedDeviceTypes":
                 nodeField = value
                 for entry in try value.sequence() { nodeEntries.append(try parseNodeEntry(entry, warnings: &warnings)) }
@@ -116,7 +116,7 @@ public enum ConfigParser {
                     if let problem = LabelSyntax.problem(withValue: text) { throw label.value.error(problem) }
                     selector.append(Label(key: label.key, value: text))
                 }
-            case "mediatedDeviceTypes", "mediatedDevicesTypes": try types.read(key, value)
+            case "mediatedDeviceTypes", "mediatedDevicesTypes": try types.read(item)
             default:
                 throw item.keyField.error("unknown key '\(key)'; known keys: nodeSelector, mediatedDeviceTypes, mediatedDevicesTypes")
             }
@@ -141,25 +141,26 @@ public enum ConfigParser {
 /// which is used only when the current one is absent or empty.
 private struct TypeLists {
     var current: [String] = []
-    var deprecated: (types: [String], field: YAMLField)?
+    /// The deprecated list and its key, where warnings point.
+    var deprecated: (types: [String], key: YAMLField)?
 
-    mutating func read(_ key: String, _ field: YAMLField) throws(InputError) {
+    mutating func read(_ entry: YAMLField.Entry) throws(InputError) {
         var types: [String] = []
-        for item in try field.sequence() {
+        for item in try entry.value.sequence() {
             let name = try item.string()
             if let problem = MdevTypeReference.problem(with: name) { throw item.error(problem) }
             types.append(name)
         }
-        if key == "mediatedDevicesTypes" { deprecated = (types, field) } else { current = types }
+        if entry.key == "mediatedDevicesTypes" { deprecated = (types, entry.keyField) } else { current = types }
     }
 
     func resolved(warnings: inout [InputWarning]) -> [String] {
         guard let deprecated else { return current }
         if current.isEmpty {
-            warnings.append(deprecated.field.warning("'mediatedDevicesTypes' is deprecated; rename it to 'mediatedDeviceTypes'"))
+            warnings.append(deprecated.key.warning("'mediatedDevicesTypes' is deprecated; rename it to 'mediatedDeviceTypes'"))
             return deprecated.types
         }
-        warnings.append(deprecated.field.warning("'mediatedDevicesTypes' is deprecated and ignored because 'mediatedDeviceTypes' is set"))
+        warnings.append(deprecated.key.warning("'mediatedDevicesTypes' is deprecated and ignored because 'mediatedDeviceTypes' is set"))
         return current
     }
 }
