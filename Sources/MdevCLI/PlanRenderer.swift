@@ -29,8 +29,14 @@ enum PlanRenderer {
         let creates = plan.parents.reduce(0) { $0 + $1.create.count }
         let removes = plan.parents.reduce(0) { $0 + $1.remove.count }
         lines.append("")
-        lines.append("\(plan.parents.count) parents: \(creates) devices to create, \(removes) to remove, \(plan.blockedParents.count) parents blocked")
+        lines.append("\(counted(plan.parents.count, "parent")): \(counted(creates, "device")) to create, \(removes) to remove, "
+            + "\(plan.blockedParents.count) blocked")
         return lines.joined(separator: "\n")
+    }
+
+    /// `1 parent`, `3 parents`.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     static func describe(_ wanted: WantedTypes) -> String {
