@@ -43,6 +43,7 @@ let package = Package(
         .executableTarget(name: "mdev-reconciler", dependencies: ["MdevCLI"]),
         .testTarget(name: "MdevModelTests", dependencies: ["MdevModel", "MdevTestSupport"]),
         .testTarget(name: "MdevSysfsTests", dependencies: ["MdevModel", "MdevSysfs", "MdevTestSupport"]),
-        .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevModel", "MdevTestSupport"]),
+        // Also runs the built `mdev-reconciler` binary, so it depends on the executable.
+        .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevModel", "MdevTestSupport", "mdev-reconciler"]),
     ]
 )

@@ -1,0 +1,159 @@
+import Foundation
+import MdevModel
+import Testing
+
+/// The `mdev-reconciler` binary, run as a user would, on the example hosts under `contrib/`.
+@Suite("The mdev-reconciler command line")
+struct CommandLineTests {
+    let threeT4 = ["--host-root", "contrib/example-hosts/three-t4", "--node-name", "node01"]
+
+    struct PlanJSON: Decodable {
+        struct Device: Decodable { var uuid: String; var type: String }
+        struct ParentEntry: Decodable {
+            var parent: String
+            var type: String?
+            var create: [Device]
+            var remove: [Device]
+            var reason: String?
+        }
+        var node: String
+        var parents: [ParentEntry]
+
+        /// `parent: type ×created` for each parent.
+        var layout: [String] { parents.map { "\($0.parent): \($0.type ?? "-") ×\($0.create.count)" } }
+    }
+
+    func planJSON(_ arguments: [String]) throws -> PlanJSON {
+        let result = try runCLI(["plan", "--format", "json"] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        return try JSONDecoder().decode(PlanJSON.self, from: Data(result.stdout.utf8))
+    }
+
+    @Test("plan --format json on the docs' three-T4 host gives 16 × 222, 2 × 228, 16 × 222 with derived UUIDs")
+    func planThreeT4() throws {
+        let plan = try planJSON(["--config", "contrib/examples/kubevirt-docs-three-t4.yaml"] + threeT4)
+        #expect(plan.node == "node01")
+        #expect(plan.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
+        #expect(plan.parents.allSatisfy { $0.remove.isEmpty && $0.reason == nil })
+        let key = HostKey(machineID: UUID(uuidString: "4a5f0c2e-9b1d-47e8-a3c6-f0b2d4e6a8c1")!)
+        #expect(plan.parents[1].create.map(\.uuid) == (0..<2).map { key.deviceUUID(parent: "0000:3c:00.0", type: "nvidia-228", slot: $0).sysfsString })
+    }
+
+    @Test("plan --format json on KubeVirt's test layout puts each type on exactly one card")
+    func planTestLayout() throws {
+        let plan = try planJSON(["--config", "contrib/examples/kubevirt-test-layout.yaml",
+                                 "--host-root", "contrib/example-hosts/t4-gvtg", "--node-name", "node01"])
+        #expect(plan.layout == ["0000:00:02.0: i915-GVTg_V5_4 ×4", "0000:3b:00.0: nvidia-223 ×8",
+                                "0000:3c:00.0: nvidia-224 ×8", "0000:3d:00.0: nvidia-229 ×1"])
+    }
+
+    @Test("A whole CR with a labels file: the matching override applies, blocked parents carry a reason")
+    func planCRWithLabels() throws {
+        let plan = try planJSON(["--config", "contrib/examples/kubevirt-cr.yaml", "--labels", "contrib/examples/labels",
+                                 "--host-root", "contrib/example-hosts/t4-in-use", "--node-name", "node01"])
+        #expect(plan.parents.map(\.type) == ["nvidia-234", "nvidia-234"])
+        #expect(plan.parents[0].reason == "device 9d1e4a35-7c2b-4f60-8e91-3a5b7c9d0e12 (nvidia-228) is in use by pid 4242 (qemu-system-x86)")
+        #expect(plan.parents[1].reason?.contains("was not created by mdev-reconciler") == true)
+        #expect(plan.parents.allSatisfy { $0.remove.isEmpty })
+    }
+
+    @Test("plan text is a table with current → target and the changes")
+    func planText() throws {
+        let result = try runCLI(["plan", "--config", "contrib/examples/kubevirt-docs-three-t4.yaml"] + threeT4)
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("0000:3c:00.0  GRID T4  -        nvidia-228 ×2   +2"))
+        #expect(lines.last == "3 parents: 34 devices to create, 0 to remove, 0 blocked")
+    }
+
+    @Test("types lists types, availability, parsed descriptions and devices with their holders")
+    func types() throws {
+        let result = try runCLI(["types", "--format", "json", "--host-root", "contrib/example-hosts/t4-in-use"])
+        #expect(result.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let parents = try #require(json["parents"] as? [[String: Any]])
+        #expect(parents.count == 2)
+        let types = try #require(parents[0]["types"] as? [[String: Any]])
+        let t4 = try #require(types.first { $0["id"] as? String == "nvidia-222" })
+        #expect(t4["availableInstances"] as? Int == 0)
+        #expect(t4["maxInstances"] as? Int == 16)
+        #expect((t4["descriptionFields"] as? [String: String])?["framebuffer"] == "1024M")
+        let devices = try #require(parents[0]["devices"] as? [[String: Any]])
+        #expect(devices.first?["inUse"] as? Bool == true)
+        let text = try runCLI(["types", "--host-root", "contrib/example-hosts/t4-in-use"])
+        #expect(text.stdout.contains("9d1e4a35-7c2b-4f60-8e91-3a5b7c9d0e12  nvidia-228  in use by pid 4242 (qemu-system-x86)"))
+    }
+
+    @Test("validate: a good file says so; a bad one is one line naming file:line:column and field, exit 1")
+    func validate() throws {
+        let good = try runCLI(["validate", "--config", "contrib/examples/kubevirt-cr.yaml", "--node-name", "n1",
+                               "--labels", "contrib/examples/labels"])
+        #expect(good.status == 0)
+        #expect(good.stdout.contains("wants GRID_T4-16Q (nodeMediatedDeviceTypes entries 0)"))
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bad = directory + "/bad.yaml"
+        try "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: nvidia-222\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let result = try runCLI(["validate", "--config", bad])
+        #expect(result.status == 1)
+        #expect(result.stderr == "mdev-reconciler: error: \(bad):2:24: mediatedDevicesConfiguration.mediatedDeviceTypes: expected a list, found 'nvidia-222'\n")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("Bad or missing inputs are one clear line and exit 1, never a crash", arguments: [
+        (["plan", "--config", "contrib/examples/nope.yaml"], "mdev-reconciler: error: config file contrib/examples/nope.yaml does not exist\n"),
+        (["plan", "--config", "contrib/examples/mtty.yaml", "--labels", "contrib/examples/nope"],
+         "mdev-reconciler: error: labels file contrib/examples/nope does not exist\n"),
+        (["plan", "--config", "contrib/examples/mtty.yaml", "--sysfs-root", "/nonexistent", "--node-name", "n"],
+         "mdev-reconciler: error: list /nonexistent: No such file or directory\n"),
+        (["plan", "--config", "contrib/examples/labels"],
+         "mdev-reconciler: error: contrib/examples/labels:3:1: expected a mapping, found 'gpu-profile=compute zone=rack-12'\n"),
+    ])
+    func badInputs(arguments: [String], message: String) throws {
+        let result = try runCLI(arguments + ["--host-root", "contrib/example-hosts/mtty"])
+        #expect(result.status == 1)
+        #expect(result.stderr == message)
+    }
+
+    @Test("The deprecated spelling works with a warning on stderr")
+    func deprecationWarning() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/old.yaml"
+        try "mediatedDevicesConfiguration:\n  mediatedDevicesTypes: [mtty-1]\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try runCLI(["plan", "--format", "json", "--config", file, "--host-root", "contrib/example-hosts/mtty", "--node-name", "n"])
+        #expect(result.status == 0)
+        #expect(result.stderr == "\(file):2:3: warning: mediatedDevicesConfiguration.mediatedDevicesTypes: 'mediatedDevicesTypes' is deprecated; rename it to 'mediatedDeviceTypes'\n")
+        #expect(try JSONDecoder().decode(PlanJSON.self, from: Data(result.stdout.utf8)).layout == ["mtty: mtty-1 ×24"])
+    }
+
+    @Test("apply on a host that does not react (a plain tree) ends with exit 2 and a per-parent summary")
+    func applyNotConverged() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let copy = Process()
+        copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+        copy.arguments = ["-a", repositoryRoot + "/contrib/example-hosts/mtty", directory + "/host"]
+        try copy.run()
+        copy.waitUntilExit()
+        let result = try runCLI(["apply", "--config", "contrib/examples/mtty.yaml", "--host-root", directory + "/host", "--node-name", "n"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("mdev-reconciler: the host does not match the plan:\n  mtty: still 12 to create, 0 to remove"))
+        // The create file of the discovered type received a UUID: the write went to the discovered path.
+        let written = try String(contentsOfFile: directory + "/host/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/create", encoding: .utf8)
+        #expect(UUID(uuidString: written) != nil)
+    }
+
+    @Test("--help works for every command", arguments: [[], ["plan"], ["apply"], ["types"], ["validate"]])
+    func help(command: [String]) throws {
+        let result = try runCLI(command + ["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE: mdev-reconciler"))
+    }
+}
+
+func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "mdev-cli-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}

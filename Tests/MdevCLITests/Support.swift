@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// The repository's root directory.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// What running the `mdev-reconciler` binary gave.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built `mdev-reconciler` with `arguments`, from the repository root.
+func runCLI(_ arguments: [String]) throws -> CommandResult {
+    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let binary = products.appendingPathComponent("mdev-reconciler")
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        throw CLITestError("the mdev-reconciler binary is not at \(binary.path); build it first")
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes to the end before waiting, so a large output cannot fill a pipe and stall.
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+struct CLITestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The files and links of a tree as `relative path → "file:<content>" | "link:<target>"`, links not
+/// followed. Directories are left out: git keeps no empty ones, so a clone lacks them.
+func snapshot(_ root: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    func walk(_ relative: String) throws {
+        let path = relative.isEmpty ? root : root + "/" + relative
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+            let child = relative.isEmpty ? name : relative + "/" + name
+            let full = root + "/" + child
+            switch try FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType {
+            case .typeSymbolicLink?: result[child] = "link:" + (try FileManager.default.destinationOfSymbolicLink(atPath: full))
+            case .typeDirectory?: try walk(child)
+            default: result[child] = "file:" + (try String(contentsOfFile: full, encoding: .utf8))
+            }
+        }
+    }
+    try walk("")
+    return result
+}
