@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing mdev-reconciler needs on Debian 12, and nothing when it is all there.
+# Swift itself (6.1 or newer) must already be installed: Debian does not package it.
+set -euo pipefail
+
+packages=(pkg-config)
+
+if ! command -v swift >/dev/null 2>&1; then
+    echo "setup: swift is not on PATH; install Swift 6.1 or newer from swift.org first" >&2
+    exit 1
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "setup: installing ${missing[*]}" >&2
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
