@@ -72,6 +72,9 @@ struct PlannerDocumentedLayoutTests {
         let labels = HostLabels.builtIn(nodeName: "node01").overridden(by: [Label(key: "gpu", value: "t4"), Label(key: "zone", value: "a")])
         let wanted = WantedTypes.select(from: config, labels: labels)
         #expect(wanted == WantedTypes(types: ["nvidia-223", "nvidia-228"], source: .nodeOverride(entries: [0, 2])))
+        let encoded = try JSONEncoder().encode(wanted)
+        #expect(String(decoding: encoded, as: UTF8.self).contains(#""source":"nodeMediatedDeviceTypes[0,2]""#))
+        #expect(try JSONDecoder().decode(WantedTypes.self, from: encoded) == wanted)
         let plan = makePlan(try SimulatedKernel(parents: threeT4.map(HardwareProfiles.t4)).readInventory().inventory, wanted: wanted)
         #expect(plan.layout == ["0000:3b:00.0: nvidia-223 ×8", "0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-223 ×8"])
     }
