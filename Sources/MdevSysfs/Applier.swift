@@ -34,38 +34,14 @@ public struct Applier: Sendable {
         return report
     }
 
-    /// Executes one plan's changes, parent by parent: removals first, then creations up to the capacity
-    /// read right before creating. A failure stops that parent only.
+    /// Executes one plan's changes, parent by parent (``ParentExecutor``). A failure stops that parent only.
     public func execute(_ plan: Plan) -> ApplyReport {
         var report = ApplyReport(finalPlan: plan)
         for parent in plan.parents where parent.hasChanges {
-            var parentOK = true
-            for device in parent.remove {
-                do {
-                    let holders = try control.holders(of: device.uuid)
-                    guard holders.isEmpty else {
-                        report.failures.append(.init(parent: parent.parent, device: device, operation: .remove,
-                            message: "in use by " + holders.map(\.description).joined(separator: ", ") + "; not removed"))
-                        parentOK = false
-                        continue
-                    }
-                    try control.remove(device.uuid)
-                    report.removed.append(device)
-                } catch {
-                    report.failures.append(.init(parent: parent.parent, device: device, operation: .remove, message: "\(error)"))
-                    parentOK = false
-                }
-            }
-            guard parentOK, let type = parent.type, !parent.create.isEmpty else { continue }
-            do {
-                let available = try control.availableInstances(of: type, on: parent.parent)
-                for device in parent.create.prefix(available) {
-                    try control.create(device.uuid, type: type, on: parent.parent)
-                    report.created.append(device)
-                }
-            } catch {
-                report.failures.append(.init(parent: parent.parent, device: nil, operation: .create, message: "\(error)"))
-            }
+            let outcome = ParentExecutor.execute(parent, control: control)
+            report.created += outcome.created
+            report.removed += outcome.removed
+            report.failures += outcome.failures
         }
         return report
     }

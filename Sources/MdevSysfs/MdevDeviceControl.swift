@@ -1,9 +1,13 @@
 import Foundation
 import MdevModel
 
-/// Reads the whole host: the real sysfs, or a simulated kernel in tests.
+/// Reads the host: the real sysfs, or a simulated kernel in tests.
 public protocol InventorySource: Sendable {
+    /// Reads every parent.
     func readInventory() throws -> InventoryReading
+    /// Reads only the named parents (those an event touched); names that are not, or no longer,
+    /// parents are reported in ``InventoryReading/gone``.
+    func readParents(_ names: Set<String>) throws -> InventoryReading
 }
 
 /// The writes and live reads that executing a plan needs: the real sysfs, or a simulated kernel in tests.

@@ -17,6 +17,14 @@ public final class SysfsHost: InventorySource, MdevDeviceControl {
         return reading
     }
 
+    public func readParents(_ names: Set<String>) throws -> InventoryReading {
+        let reading = try reader.read(parents: names)
+        locations.withLock { locations in
+            for name in names { locations.parents[name] = reading.locations.parents[name] }
+        }
+        return reading
+    }
+
     public func availableInstances(of type: String, on parent: String) throws -> Int {
         try SysfsInventoryReader.availableInstances(at: try typeDirectory(type, on: parent))
     }
@@ -38,14 +46,14 @@ public final class SysfsHost: InventorySource, MdevDeviceControl {
     }
 
     private func typeDirectory(_ type: String, on parent: String) throws(NotDiscoveredError) -> String {
-        guard let directory = locations.withLock({ $0.types[.init(parent: parent, type: type)] }) else {
+        guard let directory = locations.withLock({ $0.typeDirectory(type, on: parent) }) else {
             throw NotDiscoveredError("type \(type) of parent \(parent)")
         }
         return directory
     }
 
     private func deviceDirectory(_ uuid: UUID) throws(NotDiscoveredError) -> String {
-        guard let directory = locations.withLock({ $0.devices[uuid] }) else {
+        guard let directory = locations.withLock({ $0.deviceDirectory(uuid) }) else {
             throw NotDiscoveredError("device \(uuid.sysfsString)")
         }
         return directory

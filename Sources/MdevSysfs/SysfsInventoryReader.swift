@@ -23,17 +23,38 @@ public struct SysfsInventoryReader: Sendable {
     ///   be read is left out with a warning instead.
     public func read() throws(SysfsError) -> InventoryReading {
         guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
-        let scan = try holderScanner.scan()
-        let bus = sysfsRoot.appending("class/mdev_bus")
         // A host without any mdev driver loaded has no class/mdev_bus: that is an empty host, not an error.
         let names = FileSystem.exists(bus) ? try FileSystem.list(bus) : []
+        return try read(names, reportingGone: false)
+    }
+
+    /// Reads only the parents with these names; those no longer in `class/mdev_bus` are reported gone.
+    public func read(parents names: Set<String>) throws(SysfsError) -> InventoryReading {
+        guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
+        return try read(names.sorted(), reportingGone: true)
+    }
+
+    private var bus: String { sysfsRoot.appending("class/mdev_bus") }
+
+    private func read(_ names: [String], reportingGone: Bool) throws(SysfsError) -> InventoryReading {
+        let scan = try holderScanner.scan()
         var reading = InventoryReading(inventory: Inventory(parents: []), uninspectableProcesses: scan.uninspectable)
         var parents: [Parent] = []
         for name in names {
+            let link = bus.appending(name)
+            // Names come from events; only a name that is an entry of class/mdev_bus is a parent.
+            if reportingGone && (name.contains("/") || name.hasPrefix(".") || !FileSystem.isSymbolicLink(link)) {
+                reading.gone.insert(name)
+                continue
+            }
             do {
-                parents.append(try readParent(name, link: bus.appending(name), scan: scan, into: &reading))
+                parents.append(try readParent(name, link: link, scan: scan, into: &reading))
             } catch {
-                reading.warnings.append("parent \(name) left out: \(error)")
+                if reportingGone && !FileSystem.exists(link) {
+                    reading.gone.insert(name)  // It went away while being read.
+                } else {
+                    reading.warnings.append("parent \(name) left out: \(error)")
+                }
             }
         }
         reading.inventory = Inventory(parents: parents)
@@ -42,14 +63,15 @@ public struct SysfsInventoryReader: Sendable {
 
     private func readParent(_ name: String, link: String, scan: VFIOHolderScanner.Scan, into reading: inout InventoryReading) throws(SysfsError) -> Parent {
         let directory = try FileSystem.resolve(link)
-        reading.locations.parents[name] = directory
+        var location = SysfsLocations.ParentLocation(directory: directory)
+        defer { reading.locations.parents[name] = location }
         let typesDirectory = directory.appending("mdev_supported_types")
         var types: [MdevType] = []
         for typeID in try FileSystem.list(typesDirectory) {
             let typeDirectory = typesDirectory.appending(typeID)
             do {
                 types.append(try readType(typeID, at: typeDirectory))
-                reading.locations.types[.init(parent: name, type: typeID)] = typeDirectory
+                location.types[typeID] = typeDirectory
             } catch {
                 reading.warnings.append("type \(typeID) of parent \(name) left out: \(error)")
             }
@@ -63,7 +85,7 @@ public struct SysfsInventoryReader: Sendable {
             let vfioDevDirectory = deviceDirectory.appending("vfio-dev")
             let cdevs = FileSystem.exists(vfioDevDirectory) ? (try? FileSystem.list(vfioDevDirectory)) ?? [] : []
             devices.append(MdevDevice(uuid: uuid, type: typeLink.lastPathComponent, holders: scan.holders(group: group, cdevs: cdevs)))
-            reading.locations.devices[uuid] = deviceDirectory
+            location.devices[uuid] = deviceDirectory
         }
         return Parent(
             name: name, driver: (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent,

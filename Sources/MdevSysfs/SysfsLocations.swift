@@ -1,36 +1,54 @@
-import MdevModel
 import Foundation
+import MdevModel
 
 /// Where in sysfs each discovered thing lives: the only source of paths this program writes to.
 public struct SysfsLocations: Sendable, Hashable {
-    /// A type on a parent.
-    public struct TypeKey: Sendable, Hashable {
-        public var parent: String
-        public var type: String
+    /// Where one parent's parts live.
+    public struct ParentLocation: Sendable, Hashable {
+        /// The parent's resolved device directory.
+        public var directory: String
+        /// Directory of each type, `<parent>/mdev_supported_types/<type>`, by type id.
+        public var types: [String: String] = [:]
+        /// Directory of each device, `<parent>/<uuid>`.
+        public var devices: [UUID: String] = [:]
     }
 
-    /// Resolved directory of each parent, by name.
-    public var parents: [String: String] = [:]
-    /// Directory of each type, `<parent>/mdev_supported_types/<type>`.
-    public var types: [TypeKey: String] = [:]
-    /// Resolved directory of each device.
-    public var devices: [UUID: String] = [:]
+    /// Each discovered parent's locations, by parent name.
+    public var parents: [String: ParentLocation] = [:]
 
     public init() {}
+
+    /// The directory of `type` on `parent`, if discovered.
+    public func typeDirectory(_ type: String, on parent: String) -> String? {
+        parents[parent]?.types[type]
+    }
+
+    /// The directory of a device, if discovered.
+    public func deviceDirectory(_ uuid: UUID) -> String? {
+        parents.values.lazy.compactMap { $0.devices[uuid] }.first
+    }
 }
 
-/// One reading of the host: the inventory, where each part lives, and what could not be read.
+/// One reading of the host, or of some of its parents: the inventory, where each part lives, and what
+/// could not be read.
 public struct InventoryReading: Sendable {
+    /// The parents read (for a partial reading, only those asked for that still exist).
     public var inventory: Inventory
     public var locations: SysfsLocations
+    /// Parents asked for that are no longer on the host (a partial reading only).
+    public var gone: Set<String>
     /// Problems that left a parent or type out of the inventory (a parent left out is not touched).
     public var warnings: [String]
     /// Processes whose open files could not be inspected; while any exist, no device counts as free.
     public var uninspectableProcesses: [Int32]
 
-    public init(inventory: Inventory, locations: SysfsLocations = .init(), warnings: [String] = [], uninspectableProcesses: [Int32] = []) {
+    public init(
+        inventory: Inventory, locations: SysfsLocations = .init(), gone: Set<String> = [], warnings: [String] = [],
+        uninspectableProcesses: [Int32] = []
+    ) {
         self.inventory = inventory
         self.locations = locations
+        self.gone = gone
         self.warnings = warnings
         self.uninspectableProcesses = uninspectableProcesses
     }

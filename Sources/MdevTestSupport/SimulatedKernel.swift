@@ -71,6 +71,8 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         public var removeFaults: [String: [Errno]] = [:]
         public var violations: [String] = []
         public var inventoryReads = 0
+        /// How often each parent was read, by a full or a partial reading.
+        public var parentReads: [String: Int] = [:]
         public var creates = 0
         public var removes = 0
         public var nextIOMMUGroup = 0
@@ -108,12 +110,35 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
     public func readInventory() throws -> InventoryReading {
         state.withLock { state in
             state.inventoryReads += 1
+            for parent in state.parents { state.parentReads[parent.name, default: 0] += 1 }
             return InventoryReading(inventory: Self.inventory(of: state))
         }
     }
 
-    static func inventory(of state: State) -> Inventory {
-        Inventory(parents: state.parents.map { spec in
+    public func readParents(_ names: Set<String>) throws -> InventoryReading {
+        state.withLock { state in
+            let present = state.parents.filter { names.contains($0.name) }
+            for parent in present { state.parentReads[parent.name, default: 0] += 1 }
+            return InventoryReading(
+                inventory: Self.inventory(of: state, parents: present), gone: names.subtracting(present.map(\.name)))
+        }
+    }
+
+    /// Adds a parent at run time (a driver registering it); it emits no event by itself.
+    public func addParent(_ parent: ParentSpec) {
+        state.withLock { $0.parents.append(parent) }
+    }
+
+    /// Removes a parent and its devices (a driver unloading, a card unplugged).
+    public func removeParent(named name: String) {
+        state.withLock { state in
+            state.parents.removeAll { $0.name == name }
+            state.devices = state.devices.filter { $0.value.parent != name }
+        }
+    }
+
+    static func inventory(of state: State, parents: [ParentSpec]? = nil) -> Inventory {
+        Inventory(parents: (parents ?? state.parents).map { spec in
             Parent(
                 name: spec.name, driver: spec.driver, pciID: spec.pciID,
                 types: spec.types.map {

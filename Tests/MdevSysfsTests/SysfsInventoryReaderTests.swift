@@ -66,6 +66,20 @@ struct SysfsInventoryReaderTests {
         #expect(holders(free).isEmpty)
     }
 
+    @Test("A partial reading reads only the named parents and reports the others gone")
+    func partialReading() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        try ExampleHosts.write(ExampleHosts.threeT4(), to: tree.root)
+        let reading = try reader(tree).read(parents: ["0000:3c:00.0", "0000:99:00.0", "../../devices", "mtty"])
+        #expect(reading.inventory.parents.map(\.name) == ["0000:3c:00.0"])
+        #expect(reading.gone == ["0000:99:00.0", "../../devices", "mtty"])
+        #expect(Set(reading.locations.parents.keys) == ["0000:3c:00.0"])
+        // Unplugging a card: its class link disappears.
+        try FileManager.default.removeItem(atPath: tree.sys + "/class/mdev_bus/0000:3c:00.0")
+        #expect(try reader(tree).read(parents: ["0000:3c:00.0"]).gone == ["0000:3c:00.0"])
+    }
+
     @Test("A host without class/mdev_bus is empty; a missing sysfs root is an error")
     func emptyAndMissing() throws {
         let tree = try SysfsTreeBuilder.temporary()

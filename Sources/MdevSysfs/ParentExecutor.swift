@@ -1,0 +1,49 @@
+import Foundation
+import MdevModel
+
+/// Executes one parent's part of a plan: removals first (each only after checking that no process
+/// holds the device), then as many of the planned creations as `available_instances`, read right before
+/// creating, allows. A failure stops that parent's remaining changes.
+public enum ParentExecutor {
+    /// What happened on one parent.
+    public struct Outcome: Sendable {
+        public var parent: String
+        public var created: [PlannedDevice] = []
+        public var removed: [PlannedDevice] = []
+        public var failures: [ApplyReport.Failure] = []
+        /// Planned creations the parent had no room for when it came to creating them.
+        public var shortOfCapacity = 0
+    }
+
+    public static func execute(_ plan: ParentPlan, control: any MdevDeviceControl) -> Outcome {
+        var outcome = Outcome(parent: plan.parent)
+        for device in plan.remove {
+            do {
+                let holders = try control.holders(of: device.uuid)
+                guard holders.isEmpty else {
+                    outcome.failures.append(.init(parent: plan.parent, device: device, operation: .remove,
+                        message: "in use by " + holders.map(\.description).joined(separator: ", ") + "; not removed"))
+                    continue
+                }
+                try control.remove(device.uuid)
+                outcome.removed.append(device)
+            } catch {
+                outcome.failures.append(.init(parent: plan.parent, device: device, operation: .remove, message: "\(error)"))
+            }
+        }
+        guard outcome.failures.isEmpty, let type = plan.type, !plan.create.isEmpty else { return outcome }
+        var device: PlannedDevice?
+        do {
+            let available = try control.availableInstances(of: type, on: plan.parent)
+            outcome.shortOfCapacity = max(0, plan.create.count - available)
+            for planned in plan.create.prefix(available) {
+                device = planned
+                try control.create(planned.uuid, type: type, on: plan.parent)
+                outcome.created.append(planned)
+            }
+        } catch {
+            outcome.failures.append(.init(parent: plan.parent, device: device, operation: .create, message: "\(error)"))
+        }
+        return outcome
+    }
+}
