@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
     ],
     targets: [
         // Pure model, config and planner: no I/O at all.
@@ -24,6 +26,15 @@ let package = Package(
             dependencies: [
                 "MdevModel",
                 .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The daemon: event sources, the reconciler state machine and actor, systemd integration.
+        .target(
+            name: "MdevDaemon",
+            dependencies: [
+                "MdevModel",
+                "MdevSysfs",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Builders and an in-process simulated kernel, shared by the test targets.
@@ -43,6 +54,13 @@ let package = Package(
         .executableTarget(name: "mdev-reconciler", dependencies: ["MdevCLI"]),
         .testTarget(name: "MdevModelTests", dependencies: ["MdevModel", "MdevTestSupport"]),
         .testTarget(name: "MdevSysfsTests", dependencies: ["MdevModel", "MdevSysfs", "MdevTestSupport"]),
+        .testTarget(
+            name: "MdevDaemonTests",
+            dependencies: [
+                "MdevDaemon", "MdevModel", "MdevSysfs", "MdevTestSupport",
+                .product(name: "Clocks", package: "swift-clocks"),
+            ]
+        ),
         // Also runs the built `mdev-reconciler` binary, so it depends on the executable.
         .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevModel", "MdevTestSupport", "mdev-reconciler"]),
     ]

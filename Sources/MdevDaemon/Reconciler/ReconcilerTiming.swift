@@ -1,0 +1,38 @@
+/// How long the reconciler waits: the debounce window, its cap, and the backoffs.
+public struct ReconcilerTiming: Sendable, Hashable {
+    /// A burst of events becomes one pass once no event came for this long.
+    public var quietPeriod: Duration = .milliseconds(100)
+    /// A never-ending storm still gets a pass this long after its first event.
+    public var maximumDelay: Duration = .seconds(1)
+    /// Retries of a parent whose changes failed (EBUSY, ENOSPC, EIO, ENODEV, ...).
+    public var failureBackoff = Backoff(initial: .seconds(1), maximum: .seconds(300))
+    /// Re-checks of parents blocked by devices in use: releasing a VFIO file emits no event.
+    public var inUseBackoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
+    /// A sysfs write that has not returned after this long marks its parent stuck.
+    public var writeDeadline: Duration = .seconds(10)
+    /// On stop, an in-flight pass gets this long to finish before it is abandoned.
+    public var stopGracePeriod: Duration = .seconds(3)
+
+    public init() {}
+}
+
+/// Exponential backoff: `initial`, doubling per attempt, capped at `maximum`.
+public struct Backoff: Sendable, Hashable {
+    public var initial: Duration
+    public var maximum: Duration
+
+    public init(initial: Duration, maximum: Duration) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    /// The delay before retry number `attempt` (0 for the first retry).
+    public func delay(attempt: Int) -> Duration {
+        var delay = initial
+        for _ in 0..<max(0, attempt) {
+            delay *= 2
+            if delay >= maximum { return maximum }
+        }
+        return min(delay, maximum)
+    }
+}
