@@ -1,4 +1,5 @@
 import ArgumentParser
+import MdevSysfs
 
 /// Where the host's state is read from. Every path defaults to the real system; `--host-root` moves all
 /// of them under one directory, for example hosts and tests.
@@ -30,6 +31,13 @@ public struct HostOptions: ParsableArguments {
     var resolvedMachineIDFile: String { machineIDFile ?? (root + "/etc/machine-id") }
     var defaultLabelsFile: String { root + "/etc/mdev-reconciler/labels" }
     var defaultConfigFile: String { root + "/etc/mdev-reconciler/config.yaml" }
+    var resolvedNodeName: String { (nodeName ?? HostIdentity.systemNodeName()).lowercased() }
+
+    /// The config and labels files these options name.
+    func configFiles(configFile: String) -> ConfigFiles {
+        ConfigFiles(configFile: configFile, labelsFile: labels ?? defaultLabelsFile, labelsFileRequired: labels != nil,
+                    nodeName: resolvedNodeName)
+    }
 }
 
 /// The config file option, shared by `plan`, `apply` and `validate`.

@@ -14,12 +14,10 @@ struct ValidateCommand: ParsableCommand {
         try reportingErrors {
             let diagnostics = Diagnostics()
             let file = configOptions.config ?? host.defaultConfigFile
-            let config = try HostContext.loadConfig(file, diagnostics: diagnostics)
-            let nodeName = (host.nodeName ?? HostIdentity.systemNodeName()).lowercased()
-            let labels = try HostContext.loadLabels(host, nodeName: nodeName)
-            let wanted = WantedTypes.select(from: config.mediatedDevices, labels: labels)
+            let loaded = try host.configFiles(configFile: file).load()
+            for warning in loaded.warnings { diagnostics.print(warning) }
             print("\(file): valid")
-            print("node \(nodeName): \(PlanRenderer.describe(wanted))")
+            print("node \(host.resolvedNodeName): \(PlanRenderer.describe(loaded.wanted))")
         }
     }
 }

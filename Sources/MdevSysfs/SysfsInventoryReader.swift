@@ -37,8 +37,10 @@ public struct SysfsInventoryReader: Sendable {
     private var bus: String { sysfsRoot.appending("class/mdev_bus") }
 
     private func read(_ names: [String], reportingGone: Bool) throws(SysfsError) -> InventoryReading {
-        let scan = try holderScanner.scan()
-        var reading = InventoryReading(inventory: Inventory(parents: []), uninspectableProcesses: scan.uninspectable)
+        // /proc is scanned only when a parent read has devices, and then once for the whole reading.
+        let scan = LazyHolderScan(scanner: holderScanner)
+        var reading = InventoryReading(inventory: Inventory(parents: []))
+        defer { reading.uninspectableProcesses = scan.result?.uninspectable ?? [] }
         var parents: [Parent] = []
         for name in names {
             let link = bus.appending(name)
@@ -49,6 +51,8 @@ public struct SysfsInventoryReader: Sendable {
             }
             do {
                 parents.append(try readParent(name, link: link, scan: scan, into: &reading))
+            } catch where error.path.hasPrefix(holderScanner.procRoot) {
+                throw error  // Without /proc no device can be known free: nothing is read.
             } catch {
                 if reportingGone && !FileSystem.exists(link) {
                     reading.gone.insert(name)  // It went away while being read.
@@ -61,7 +65,7 @@ public struct SysfsInventoryReader: Sendable {
         return reading
     }
 
-    private func readParent(_ name: String, link: String, scan: VFIOHolderScanner.Scan, into reading: inout InventoryReading) throws(SysfsError) -> Parent {
+    private func readParent(_ name: String, link: String, scan: LazyHolderScan, into reading: inout InventoryReading) throws(SysfsError) -> Parent {
         let directory = try FileSystem.resolve(link)
         var location = SysfsLocations.ParentLocation(directory: directory)
         defer { reading.locations.parents[name] = location }
@@ -84,7 +88,7 @@ public struct SysfsInventoryReader: Sendable {
             let group = (try? FileSystem.readLink(deviceDirectory.appending("iommu_group")))?.lastPathComponent
             let vfioDevDirectory = deviceDirectory.appending("vfio-dev")
             let cdevs = FileSystem.exists(vfioDevDirectory) ? (try? FileSystem.list(vfioDevDirectory)) ?? [] : []
-            devices.append(MdevDevice(uuid: uuid, type: typeLink.lastPathComponent, holders: scan.holders(group: group, cdevs: cdevs)))
+            devices.append(MdevDevice(uuid: uuid, type: typeLink.lastPathComponent, holders: try scan.get().holders(group: group, cdevs: cdevs)))
             location.devices[uuid] = deviceDirectory
         }
         return Parent(
@@ -117,5 +121,22 @@ public struct SysfsInventoryReader: Sendable {
             throw SysfsError(.read, path, .invalidArgument)
         }
         return value
+    }
+}
+
+/// One holder scan, made on first use and reused for the rest of a reading.
+private final class LazyHolderScan {
+    let scanner: VFIOHolderScanner
+    private(set) var result: VFIOHolderScanner.Scan?
+
+    init(scanner: VFIOHolderScanner) {
+        self.scanner = scanner
+    }
+
+    func get() throws(SysfsError) -> VFIOHolderScanner.Scan {
+        if let result { return result }
+        let scan = try scanner.scan()
+        result = scan
+        return scan
     }
 }

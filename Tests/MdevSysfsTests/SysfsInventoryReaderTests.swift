@@ -87,8 +87,19 @@ struct SysfsInventoryReaderTests {
         #expect(try reader(tree).read().inventory.parents.isEmpty)
         let missing = SysfsInventoryReader(sysfsRoot: tree.root + "/nope", holderScanner: VFIOHolderScanner(procRoot: tree.proc))
         #expect(throws: SysfsError.self) { try missing.read() }
+    }
+
+    @Test("/proc is read only when devices exist; when it cannot be read, the whole reading fails")
+    func procNeededForDevices() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        try ExampleHosts.write(ExampleHosts.threeT4(), to: tree.root)
         let noProc = SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.root + "/nope"))
-        #expect(throws: SysfsError.self) { try noProc.read() }
+        #expect(try noProc.read().inventory.parents.count == 3)
+        let parent = try #require(try noProc.read().inventory.parents.first)
+        try tree.addDevice(UUID(), type: "nvidia-222", on: parent, iommuGroup: 1)
+        let error = #expect(throws: SysfsError.self) { try noProc.read() }
+        #expect(error?.path == tree.root + "/nope")
     }
 
     @Test("A parent or type that cannot be read is left out with a warning, the others are read")

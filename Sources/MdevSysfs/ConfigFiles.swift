@@ -1,0 +1,62 @@
+import Foundation
+import MdevModel
+
+/// Reads the config and labels files from disk and parses them.
+public struct ConfigFiles: Sendable {
+    /// The config file.
+    public var configFile: String
+    /// The labels file, and whether it must exist (given explicitly) or may be absent (the default one).
+    public var labelsFile: String
+    public var labelsFileRequired: Bool
+    /// The node name, for the built-in labels.
+    public var nodeName: String
+
+    public init(configFile: String, labelsFile: String, labelsFileRequired: Bool, nodeName: String) {
+        self.configFile = configFile
+        self.labelsFile = labelsFile
+        self.labelsFileRequired = labelsFileRequired
+        self.nodeName = nodeName
+    }
+
+    /// The config and the host's labels, and the config's warnings.
+    public struct Loaded: Sendable, Hashable {
+        public var config: ReconcilerConfig
+        public var labels: HostLabels
+        public var warnings: [String]
+
+        /// The types this host wants under this config and labels.
+        public var wanted: WantedTypes { WantedTypes.select(from: config.mediatedDevices, labels: labels) }
+    }
+
+    /// Reads and parses both files.
+    /// - Throws: ``InputError`` (with file, line and column) for bad content, ``InputFileError`` for a file
+    ///   that cannot be read.
+    public func load() throws -> Loaded {
+        let result = try ConfigParser.parse(try Self.readText(configFile, what: "config file"), file: configFile)
+        return Loaded(config: result.config, labels: try loadLabels(), warnings: result.warnings.map(\.description))
+    }
+
+    /// Built-in labels plus the labels file's: the default one only if it exists, a given one always.
+    public func loadLabels() throws -> HostLabels {
+        let builtIn = HostLabels.builtIn(nodeName: nodeName)
+        if !labelsFileRequired && !FileManager.default.fileExists(atPath: labelsFile) { return builtIn }
+        return builtIn.overridden(by: try LabelsFileParser.parse(try Self.readText(labelsFile, what: "labels file"), file: labelsFile))
+    }
+
+    /// The content of a text input file.
+    public static func readText(_ path: String, what: String) throws(InputFileError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+            throw InputFileError(description: "\(what) \(path) \(reason)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw InputFileError(description: "\(what) \(path) is not UTF-8 text")
+        }
+        return text
+    }
+}
+
+/// An input file that could not be read, with the reason.
+public struct InputFileError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
