@@ -24,6 +24,12 @@ public struct ConfigFiles: Sendable {
         public var labels: HostLabels
         public var warnings: [String]
 
+        public init(config: ReconcilerConfig, labels: HostLabels, warnings: [String] = []) {
+            self.config = config
+            self.labels = labels
+            self.warnings = warnings
+        }
+
         /// The types this host wants under this config and labels.
         public var wanted: WantedTypes { WantedTypes.select(from: config.mediatedDevices, labels: labels) }
     }

@@ -15,9 +15,14 @@ public enum ParentExecutor {
         public var shortOfCapacity = 0
     }
 
-    public static func execute(_ plan: ParentPlan, control: any MdevDeviceControl) -> Outcome {
+    /// - Parameter shouldContinue: asked before each write; once it says no (the daemon is stopping),
+    ///   no further write starts.
+    public static func execute(
+        _ plan: ParentPlan, control: any MdevDeviceControl, shouldContinue: () -> Bool = { true }
+    ) -> Outcome {
         var outcome = Outcome(parent: plan.parent)
         for device in plan.remove {
+            guard shouldContinue() else { return outcome }
             do {
                 let holders = try control.holders(of: device.uuid)
                 guard holders.isEmpty else {
@@ -37,6 +42,7 @@ public enum ParentExecutor {
             let available = try control.availableInstances(of: type, on: plan.parent)
             outcome.shortOfCapacity = max(0, plan.create.count - available)
             for planned in plan.create.prefix(available) {
+                guard shouldContinue() else { return outcome }
                 device = planned
                 try control.create(planned.uuid, type: type, on: plan.parent)
                 outcome.created.append(planned)

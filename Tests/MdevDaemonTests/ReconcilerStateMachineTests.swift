@@ -213,6 +213,19 @@ struct ReconcilerStateMachineTests {
         #expect(machine.phase == .stopped)
     }
 
+    @Test("Stop during a pass that never ends: the grace period expiring exits; it means nothing otherwise")
+    func stopGraceExpired() {
+        var machine = Machine(timing: timing)
+        #expect(machine.handle(.stopGraceExpired, now: ms(0)) == [])
+        _ = machine.handle(.start, now: ms(0))
+        #expect(machine.handle(.stopGraceExpired, now: ms(1)) == [])
+        #expect(machine.phase == .reconciling)
+        _ = machine.handle(.stopRequested, now: ms(2))
+        #expect(machine.handle(.stopGraceExpired, now: ms(3)) == [.exit])
+        #expect(machine.phase == .stopped)
+        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(4)) == [])
+    }
+
     @Test("Backoff doubles from its initial delay and stops at its maximum")
     func backoff() {
         let backoff = Backoff(initial: .seconds(1), maximum: .seconds(30))

@@ -69,6 +69,8 @@ public enum ReconcilerInput: Sendable, Hashable {
     /// A write that was past its deadline has returned at last.
     case writeReturned(parent: String)
     case stopRequested
+    /// The in-flight pass did not end within the stop grace period: abandon it.
+    case stopGraceExpired
 }
 
 /// What the driver must do.
@@ -149,6 +151,11 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
             case .reconciling, .stopping:
                 phase = .stopping
             default:
+                phase = .stopped
+                effects.append(.exit)
+            }
+        case .stopGraceExpired:
+            if phase == .stopping {
                 phase = .stopped
                 effects.append(.exit)
             }

@@ -63,7 +63,7 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
 }
 
 /// A device named in a plan.
-public struct PlannedDevice: Sendable, Hashable, Encodable {
+public struct PlannedDevice: Sendable, Hashable, Codable {
     public var uuid: UUID
     public var type: String
 
@@ -78,6 +78,16 @@ public struct PlannedDevice: Sendable, Hashable, Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(uuid.sysfsString, forKey: .uuid)
         try container.encode(type, forKey: .type)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let text = try container.decode(String.self, forKey: .uuid)
+        guard let uuid = UUID(uuidString: text) else {
+            throw DecodingError.dataCorruptedError(forKey: .uuid, in: container, debugDescription: "not a UUID: \(text)")
+        }
+        self.uuid = uuid
+        type = try container.decode(String.self, forKey: .type)
     }
 }
 

@@ -1,0 +1,227 @@
+import Foundation
+import Logging
+import MdevModel
+import MdevSysfs
+
+/// Runs passes: keeps the host's inventory and config in memory, re-reads only what a pass asks for,
+/// plans the whole host (cheap), executes only the difference, and reports what scheduling needs.
+public actor HostReconciler {
+    /// What the reconciler reads, writes and reports through.
+    public struct Dependencies: Sendable {
+        public var source: any InventorySource
+        public var control: any MdevDeviceControl
+        public var writer: any ParentWriting
+        /// Reads config and labels anew (on reload and on file changes).
+        public var loadConfiguration: @Sendable () throws -> ConfigFiles.Loaded
+        public var configFile: String
+        public var hostKey: HostKey
+        public var nodeName: String
+        public var knownParents: KnownParents
+        /// Receives the status after every pass (the status file, in production).
+        public var publishStatus: @Sendable (DaemonStatus) -> Void
+
+        public init(
+            source: any InventorySource, control: any MdevDeviceControl, writer: any ParentWriting,
+            loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
+            nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in }
+        ) {
+            self.source = source
+            self.control = control
+            self.writer = writer
+            self.loadConfiguration = loadConfiguration
+            self.configFile = configFile
+            self.hostKey = hostKey
+            self.nodeName = nodeName
+            self.knownParents = knownParents
+            self.publishStatus = publishStatus
+        }
+    }
+
+    /// Rounds of write-then-reread within one pass, for drivers whose removals free room the first plan
+    /// could not count on.
+    static let maximumRounds = 4
+
+    private let dependencies: Dependencies
+    private let logger: Logger
+    /// The config in force: the last one that loaded.
+    public private(set) var configuration: ConfigFiles.Loaded
+    public private(set) var configGeneration = 1
+    public private(set) var configError: String?
+    public private(set) var inventory = Inventory(parents: [])
+    public private(set) var passes = 0
+    private var lastErrors: [String: String] = [:]
+    private var stuck: Set<String> = []
+    /// Blocker messages already logged, so a re-check does not log them again.
+    private var loggedBlockers: [String: Set<String>] = [:]
+    private var lastPlan: Plan?
+
+    public init(configuration: ConfigFiles.Loaded, dependencies: Dependencies, logger: Logger) {
+        self.configuration = configuration
+        self.dependencies = dependencies
+        self.logger = logger
+    }
+
+    /// Lets writes in flight finish but starts no more: the daemon is stopping.
+    public nonisolated func stopStartingWrites() {
+        dependencies.writer.stopStartingWrites()
+    }
+
+    /// The status as of the last pass.
+    public var status: DaemonStatus { makeStatus(plan: lastPlan ?? plan()) }
+
+    /// Runs one pass.
+    public func run(_ request: PassRequest) async -> PassOutcome {
+        passes += 1
+        if request.reloadConfig { reloadConfiguration() }
+        var outcome = PassOutcome()
+        do {
+            if request.fullRescan { try readAll() } else if !request.parents.isEmpty { try read(request.parents) }
+        } catch {
+            logger.error("cannot read sysfs: \(error)")
+            outcome.failed = request.fullRescan ? Set(inventory.parents.map(\.name)) : request.parents
+            return outcome
+        }
+        stuck.subtract(request.parents)
+        stuck.formUnion(request.skipping)
+        for _ in 0..<Self.maximumRounds {
+            let work = plan().parents.filter {
+                $0.hasChanges && !stuck.contains($0.parent) && !outcome.failed.contains($0.parent)
+            }
+            if work.isEmpty { break }
+            var progressed = false
+            for parent in work where !Task.isCancelled {
+                guard let result = await dependencies.writer.execute(parent, control: dependencies.control) else {
+                    stuck.insert(parent.parent)
+                    outcome.stuck.insert(parent.parent)
+                    logger.event(.stuck, "writes to \(parent.parent) have not returned in time; the parent is left alone until they do",
+                                 [JournalField.parent: parent.parent])
+                    continue
+                }
+                record(result)
+                if !result.failures.isEmpty { outcome.failed.insert(parent.parent) }
+                progressed = progressed || !result.created.isEmpty || !result.removed.isEmpty
+            }
+            // Capacity changes emit no event: read back every parent written to.
+            do { try read(Set(work.map(\.parent)).subtracting(stuck)) } catch { logger.error("cannot read sysfs: \(error)") }
+            if !progressed { break }
+        }
+        let final = plan()
+        lastPlan = final
+        logBlockers(final)
+        outcome.blockedInUse = Set(final.parents.filter { $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
+        dependencies.publishStatus(makeStatus(plan: final))
+        return outcome
+    }
+
+    private func plan() -> Plan {
+        Planner.plan(PlanningInput(
+            inventory: inventory, wanted: configuration.wanted, hostKey: dependencies.hostKey,
+            settings: configuration.config.settings, nodeName: dependencies.nodeName))
+    }
+
+    private func reloadConfiguration() {
+        do {
+            let loaded = try dependencies.loadConfiguration()
+            for warning in loaded.warnings { logger.warning("\(warning)") }
+            if loaded != configuration {
+                configGeneration += 1
+                configuration = loaded
+            }
+            configError = nil
+            logger.event(.configLoaded, "config generation \(configGeneration) in force: \(PlanDescription.wanted(loaded.wanted))",
+                         [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
+        } catch {
+            configError = "\(error)"
+            logger.event(.configRejected, "config rejected, generation \(configGeneration) stays in force: \(error)",
+                         [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
+        }
+    }
+
+    private func readAll() throws {
+        let reading = try dependencies.source.readInventory()
+        for warning in reading.warnings { logger.warning("\(warning)") }
+        let before = Set(inventory.parents.map(\.name))
+        inventory = reading.inventory
+        noteParents(before: before)
+    }
+
+    private func read(_ names: Set<String>) throws {
+        guard !names.isEmpty else { return }
+        let reading = try dependencies.source.readParents(names)
+        for warning in reading.warnings { logger.warning("\(warning)") }
+        let before = Set(inventory.parents.map(\.name))
+        let replaced = Set(reading.inventory.parents.map(\.name)).union(reading.gone)
+        inventory = Inventory(parents: inventory.parents.filter { !replaced.contains($0.name) } + reading.inventory.parents)
+        noteParents(before: before)
+    }
+
+    private func noteParents(before: Set<String>) {
+        let now = Set(inventory.parents.map(\.name))
+        for name in now.subtracting(before).sorted() {
+            let parent = inventory.parent(named: name)
+            logger.event(.parentAppeared, "parent \(name) appeared (\(parent?.modelName ?? "unknown model"), \(parent?.types.count ?? 0) types)",
+                         [JournalField.parent: name])
+        }
+        for name in before.subtracting(now).sorted() {
+            logger.event(.parentGone, "parent \(name) is gone", [JournalField.parent: name])
+            lastErrors[name] = nil
+            loggedBlockers[name] = nil
+        }
+        dependencies.knownParents.set(now)
+    }
+
+    private func record(_ result: ParentExecutor.Outcome) {
+        for device in result.removed {
+            logger.event(.removed, "removed \(device.uuid.sysfsString) (\(device.type)) from \(result.parent)",
+                         [JournalField.parent: result.parent, JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type])
+        }
+        for device in result.created {
+            logger.event(.created, "created \(device.uuid.sysfsString) (\(device.type)) on \(result.parent)",
+                         [JournalField.parent: result.parent, JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type])
+        }
+        for failure in result.failures {
+            var fields = [JournalField.parent: result.parent]
+            if let device = failure.device {
+                fields[JournalField.uuid] = device.uuid.sysfsString
+                fields[JournalField.type] = device.type
+            }
+            logger.event(.failed, "\(failure)", fields)
+        }
+        lastErrors[result.parent] = result.failures.last?.description
+    }
+
+    private func logBlockers(_ plan: Plan) {
+        for parent in plan.parents {
+            let messages = Set(parent.blockers.map(\.message))
+            for blocker in parent.blockers where !(loggedBlockers[parent.parent]?.contains(blocker.message) ?? false) {
+                var fields = [JournalField.parent: parent.parent, JournalField.uuid: blocker.device.uuid.sysfsString,
+                              JournalField.type: blocker.device.type]
+                if let holder = blocker.holders.first { fields[JournalField.holder] = holder.description }
+                logger.event(blocker.kind == .inUse ? .keptInUse : .blocked, "\(parent.parent): \(blocker.message)", fields)
+            }
+            loggedBlockers[parent.parent] = messages.isEmpty ? nil : messages
+        }
+    }
+
+    private func makeStatus(plan: Plan) -> DaemonStatus {
+        DaemonStatus(
+            pid: getpid(), updated: Date(), node: dependencies.nodeName, configFile: dependencies.configFile,
+            configGeneration: configGeneration, configError: configError, wanted: configuration.wanted, passes: passes,
+            parents: plan.parents.map { parent in
+                DaemonStatus.ParentStatus(
+                    parent: parent.parent, model: parent.model, type: parent.type, devices: parent.keep + parent.remove,
+                    blocked: parent.blockers.map(\.message), lastError: lastErrors[parent.parent], stuck: stuck.contains(parent.parent),
+                    toCreate: parent.create.count, toRemove: parent.remove.count)
+            })
+    }
+}
+
+/// Short descriptions of plans for log lines.
+enum PlanDescription {
+    static func wanted(_ wanted: WantedTypes) -> String {
+        switch wanted.source {
+        case .disabled: return "management disabled"
+        default: return "wants " + (wanted.types.isEmpty ? "nothing" : wanted.types.joined(separator: ", ")) + " (\(wanted.source))"
+        }
+    }
+}

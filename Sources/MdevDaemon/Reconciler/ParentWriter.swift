@@ -1,0 +1,79 @@
+import Dispatch
+import MdevModel
+import MdevSysfs
+import Synchronization
+
+/// Executes a parent's changes off the actor, with a deadline.
+public protocol ParentWriting: Sendable {
+    /// The outcome, or nil when the writes did not return within the deadline. Such writes go on in the
+    /// background; when they return at last, the writer reports it (``ParentWriter/onLateReturn``).
+    func execute(_ plan: ParentPlan, control: any MdevDeviceControl) async -> ParentExecutor.Outcome?
+    /// From now on, writes in flight finish but no further write starts (the daemon is stopping).
+    func stopStartingWrites()
+}
+
+/// Runs each parent's writes on a Dispatch queue of their own and waits for them on `clock`, at most
+/// `deadline`. A write to sysfs can block inside the kernel (a `remove` whose device a VM took meanwhile,
+/// a driver stuck in firmware); the daemon keeps serving every other parent and every signal.
+public struct ParentWriter<C: Clock>: ParentWriting where C.Duration == Duration {
+    public let clock: C
+    public let deadline: Duration
+    /// Called with the parent's name when writes that missed their deadline finally return.
+    public let onLateReturn: @Sendable (String) -> Void
+    private let queue = DispatchQueue(label: "mdev-reconciler.writes", attributes: .concurrent)
+    private let stopping = StopSignal()
+
+    public init(clock: C, deadline: Duration, onLateReturn: @escaping @Sendable (String) -> Void) {
+        self.clock = clock
+        self.deadline = deadline
+        self.onLateReturn = onLateReturn
+    }
+
+    public func execute(_ plan: ParentPlan, control: any MdevDeviceControl) async -> ParentExecutor.Outcome? {
+        let result = Mutex<ParentExecutor.Outcome??>(nil)  // .some(nil): timed out; .some(x): done
+        return await withCheckedContinuation { (continuation: CheckedContinuation<ParentExecutor.Outcome?, Never>) in
+            let finish = { @Sendable (outcome: ParentExecutor.Outcome?) -> Bool in
+                let first = result.withLock { state in
+                    guard state == nil else { return false }
+                    state = .some(outcome)
+                    return true
+                }
+                if first { continuation.resume(returning: outcome) }
+                return first
+            }
+            let timeout = Task { [clock, deadline] in
+                do { try await clock.sleep(for: deadline) } catch { return }
+                _ = finish(nil)
+            }
+            queue.async { [onLateReturn, stopping] in
+                let outcome = ParentExecutor.execute(plan, control: control) { !stopping.isRaised }
+                timeout.cancel()
+                if !finish(outcome) { onLateReturn(plan.parent) }
+            }
+        }
+    }
+}
+
+extension ParentWriter {
+    public func stopStartingWrites() {
+        stopping.raise()
+    }
+}
+
+/// A flag raised once, read from any thread.
+final class StopSignal: Sendable {
+    private let raised = Atomic<Bool>(false)
+
+    var isRaised: Bool { raised.load(ordering: .acquiring) }
+
+    func raise() {
+        raised.store(true, ordering: .releasing)
+    }
+}
+
+extension ParentExecutor.Outcome: Equatable {
+    public static func == (a: Self, b: Self) -> Bool {
+        a.parent == b.parent && a.created == b.created && a.removed == b.removed && a.failures == b.failures
+            && a.shortOfCapacity == b.shortOfCapacity
+    }
+}

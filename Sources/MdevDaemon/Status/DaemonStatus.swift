@@ -1,0 +1,47 @@
+import Foundation
+import MdevModel
+
+/// What the daemon knows after a pass, written to `/run/mdev-reconciler/status.json` for `status`.
+public struct DaemonStatus: Sendable, Hashable, Codable {
+    /// The format's version, raised on incompatible changes.
+    public var version = 1
+    public var pid: Int32
+    /// When the pass that wrote it ended.
+    public var updated: Date
+    public var node: String
+    public var configFile: String
+    /// Raised each time a changed config is loaded.
+    public var configGeneration: Int
+    /// Why the last config read was rejected, while the previous one stays in force.
+    public var configError: String?
+    public var wanted: WantedTypes
+    /// Passes run since start.
+    public var passes: Int
+    public var parents: [ParentStatus]
+
+    /// One parent as the daemon last saw it.
+    public struct ParentStatus: Sendable, Hashable, Codable {
+        public var parent: String
+        public var model: String?
+        /// The target type, or nil.
+        public var type: String?
+        public var devices: [PlannedDevice]
+        /// Why the parent cannot reach its target now.
+        public var blocked: [String]
+        /// The last failure of a write on this parent, until a pass succeeds on it.
+        public var lastError: String?
+        /// A write on this parent has not returned in time.
+        public var stuck: Bool
+        /// What the plan still wants to change.
+        public var toCreate: Int
+        public var toRemove: Int
+    }
+
+    /// One line for `STATUS=` and people: parents, devices, blocked, last error.
+    public var summary: String {
+        let devices = parents.reduce(0) { $0 + $1.devices.count }
+        let blocked = parents.filter { !$0.blocked.isEmpty }.count
+        let lastError = configError ?? parents.compactMap(\.lastError).first ?? "none"
+        return "\(parents.count) parents, \(devices) devices, \(blocked) blocked, last error: \(lastError)"
+    }
+}

@@ -1,0 +1,169 @@
+import Clocks
+import Dispatch
+import Foundation
+import Logging
+import MdevModel
+import MdevSysfs
+import MdevTestSupport
+import Synchronization
+
+@testable import MdevDaemon
+
+/// Wraps the simulated kernel so a test can hold a parent's writes inside "the kernel" (a remove that
+/// blocks, a driver stuck in firmware) and release them later.
+final class GatedControl: MdevDeviceControl {
+    let kernel: SimulatedKernel
+    /// Parents whose writes block, with the semaphore that releases them.
+    private let gates = Mutex<[String: DispatchSemaphore]>([:])
+    /// Each write, as `parent` when it starts (before any gate).
+    let writesStarted = Recorder<String>()
+
+    init(kernel: SimulatedKernel) {
+        self.kernel = kernel
+    }
+
+    func close(_ parent: String) {
+        gates.withLock { $0[parent] = DispatchSemaphore(value: 0) }
+    }
+
+    /// Lets every held and later write on `parent` through.
+    func open(_ parent: String) {
+        let gate = gates.withLock { $0.removeValue(forKey: parent) }
+        gate?.signal()
+    }
+
+    private func pass(_ parent: String) {
+        writesStarted.record(parent)
+        if let gate = gates.withLock({ $0[parent] }) {
+            gate.wait()
+            gate.signal()  // Let the next waiter through too.
+        }
+    }
+
+    func availableInstances(of type: String, on parent: String) throws -> Int {
+        try kernel.availableInstances(of: type, on: parent)
+    }
+
+    func create(_ uuid: UUID, type: String, on parent: String) throws {
+        pass(parent)
+        try kernel.create(uuid, type: type, on: parent)
+    }
+
+    func remove(_ uuid: UUID) throws {
+        if let parent = kernel.devices.first(where: { $0.uuid == uuid })?.parent { pass(parent) }
+        try kernel.remove(uuid)
+    }
+
+    func holders(of uuid: UUID) throws -> [DeviceHolder] {
+        try kernel.holders(of: uuid)
+    }
+}
+
+/// The whole daemon in-process: the real reconciler actor, state machine, host reconciler and writer,
+/// against the simulated kernel, on a test clock.
+final class DaemonHarness: Sendable {
+    let kernel: SimulatedKernel
+    let control: GatedControl
+    let clock = TestClock<Duration>()
+    let notifier = RecordingNotifier()
+    let logs = Recorder<RecordingLogHandler.Entry>()
+    /// What the next config reload reads.
+    let nextConfiguration: Shared<Result<ConfigFiles.Loaded, InputError>>
+    let host: HostReconciler
+    let reconciler: Reconciler<TestClock<Duration>>
+    let timing: ReconcilerTiming
+    let hostKey = HostKey(nodeName: "node01")
+    private let runner = Mutex<Task<Void, Never>?>(nil)
+
+    static func configuration(_ types: [String], enabled: Bool = true) -> ConfigFiles.Loaded {
+        ConfigFiles.Loaded(
+            config: ReconcilerConfig(mediatedDevices: MediatedDevicesConfiguration(enabled: enabled, mediatedDeviceTypes: types)),
+            labels: .builtIn(nodeName: "node01"))
+    }
+
+    init(kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming) {
+        self.kernel = kernel
+        self.timing = timing
+        control = GatedControl(kernel: kernel)
+        let initial = Self.configuration(types)
+        nextConfiguration = Shared(.success(initial))
+        var logger = Logger(label: "test") { [logs] _ in RecordingLogHandler(entries: logs) }
+        logger.logLevel = .trace
+        let late = Shared<(@Sendable (String) -> Void)?>(nil)
+        let writer = ParentWriter(clock: clock, deadline: timing.writeDeadline) { parent in
+            late.value?(parent)
+        }
+        host = HostReconciler(
+            configuration: initial,
+            dependencies: .init(
+                source: kernel, control: control, writer: writer,
+                loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
+                configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01"),
+            logger: logger)
+        reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger)
+        late.value = { [reconciler] in reconciler.send(.writeReturned(parent: $0)) }
+    }
+
+    static var defaultTiming: ReconcilerTiming {
+        var timing = ReconcilerTiming()
+        timing.quietPeriod = .milliseconds(100)
+        timing.maximumDelay = .seconds(1)
+        timing.writeDeadline = .seconds(10)
+        timing.stopGracePeriod = .seconds(3)
+        return timing
+    }
+
+    /// Starts the daemon and waits for READY=1.
+    func start() async throws {
+        let mark = notifier.messages.count
+        runner.withLock { [reconciler] in $0 = Task { await reconciler.run() } }
+        _ = try await notifier.messages.first(from: mark) { $0.hasPrefix("READY=1") }
+    }
+
+    /// Waits until the daemon's run loop has returned.
+    func waitForExit() async throws {
+        let task = runner.withLock { $0 }
+        try await withDeadline { await task?.value }
+    }
+
+    /// Runs `trigger`, then waits for the end of the next pass (its READY=1 or STATUS= message).
+    @discardableResult
+    func pass(after trigger: () async -> Void) async throws -> String {
+        let mark = notifier.messages.count
+        await trigger()
+        return try await notifier.messages.first(from: mark) { $0.hasPrefix("STATUS=") || $0.hasPrefix("READY=1") }
+    }
+
+    func messageIDs(of kind: JournalEvent) -> [RecordingLogHandler.Entry] {
+        logs.all.filter { $0.messageID == kind.messageID }
+    }
+}
+
+/// A value shared between threads.
+final class Shared<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+
+    init(_ value: Value) {
+        storage = Mutex(value)
+    }
+
+    var value: Value {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}
+
+/// Runs `body`, failing after `seconds` of real time: a guard against hangs only.
+func withDeadline<T: Sendable>(seconds: Double = 20, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try? await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        let first = try await group.next()!
+        group.cancelAll()
+        guard let first else { throw DeadlineExceeded() }
+        return first
+    }
+}

@@ -1,0 +1,256 @@
+import Clocks
+import Foundation
+import MdevModel
+import MdevSysfs
+import MdevTestSupport
+import Testing
+
+@testable import MdevDaemon
+
+/// The whole daemon in-process against the simulated kernel, on a test clock: no test sleeps.
+@Suite("The reconciler actor", .timeLimit(.minutes(1)))
+struct ReconcilerTests {
+    let docsTypes = ["nvidia-222", "nvidia-228", "nvidia-105", "nvidia-108"]
+    let threeT4 = ["0000:3b:00.0", "0000:3c:00.0", "0000:3d:00.0"]
+
+    /// Whether the daemon backs off until `delay` after a retry that ran between `earliest` and `latest`
+    /// (a test clock advanced past a deadline may run the retry at the deadline or at the advanced time).
+    func backsOff(_ daemon: DaemonHarness, delay: Duration, retriedBetween earliest: Duration, and latest: Duration) async -> Bool {
+        guard case .backingOff(let until) = await daemon.reconciler.phase else { return false }
+        let offset = TestClock<Duration>.Instant().duration(to: until)
+        return offset >= earliest + delay && offset <= latest + delay
+    }
+
+    func layout(_ kernel: SimulatedKernel) -> [String] {
+        kernel.state.withLock { state in
+            state.parents.map { parent in
+                let devices = state.devices.values.filter { $0.parent == parent.name }
+                let counts = Dictionary(grouping: devices, by: \.type).map { "\($0.key) ×\($0.value.count)" }.sorted()
+                return "\(parent.name): " + (counts.isEmpty ? "-" : counts.joined(separator: ", "))
+            }
+        }
+    }
+
+    @Test("Start: one full pass converges the host, then READY=1 with the status line")
+    func start() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
+        try await daemon.start()
+        #expect(layout(daemon.kernel) == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
+        #expect(daemon.notifier.messages.all.first == "READY=1\nSTATUS=3 parents, 34 devices, 0 blocked, last error: none")
+        #expect(daemon.messageIDs(of: .created).count == 34)
+        #expect(daemon.messageIDs(of: .created).allSatisfy { $0.metadata[JournalField.parent] != nil && $0.metadata[JournalField.uuid] != nil })
+        #expect(daemon.messageIDs(of: .parentAppeared).count == 3)
+        #expect(await daemon.reconciler.phase == .idle)
+        await daemon.reconciler.receive(.stopRequested)
+        try await daemon.waitForExit()
+    }
+
+    @Test("A storm of 10,000 events on one parent: one pass, and no other parent is read again")
+    func storm() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
+        try await daemon.start()
+        let readsBefore = daemon.kernel.state.withLock { $0.parentReads }
+        let passesBefore = await daemon.host.passes
+        let known = Set(threeT4)
+        let status = try await daemon.pass {
+            for index in 0..<10_000 {
+                let uuid = UUID().uuidString.lowercased()
+                let event = DeviceEvent(
+                    action: index.isMultiple(of: 2) ? "add" : "remove", subsystem: "mdev",
+                    devpath: "/devices/pci0000:00/0000:3c:00.0/\(uuid)")
+                if let input = UeventRouter.input(for: event, knownParents: known) { await daemon.reconciler.receive(input) }
+                // Unrelated events are routed to nothing.
+                let unrelated = DeviceEvent(action: "change", subsystem: "net", devpath: "/devices/virtual/net/eth\(index)")
+                #expect(UeventRouter.input(for: unrelated, knownParents: known) == nil)
+            }
+            #expect(await daemon.reconciler.phase == .debouncing(since: daemon.clock.now, deadline: daemon.clock.now.advanced(by: .milliseconds(100))))
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        #expect(status.hasPrefix("STATUS=3 parents"))
+        #expect(await daemon.host.passes == passesBefore + 1)
+        let readsAfter = daemon.kernel.state.withLock { $0.parentReads }
+        #expect(readsAfter["0000:3c:00.0"] == readsBefore["0000:3c:00.0"]! + 1)
+        #expect(readsAfter["0000:3b:00.0"] == readsBefore["0000:3b:00.0"])
+        #expect(readsAfter["0000:3d:00.0"] == readsBefore["0000:3d:00.0"])
+        await daemon.reconciler.receive(.stopRequested)
+        try await daemon.waitForExit()
+    }
+
+    @Test("A never-ending storm still gets a pass after the maximum delay")
+    func maximumDelay() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
+        try await daemon.start()
+        let passesBefore = await daemon.host.passes
+        try await daemon.pass {
+            for _ in 0..<25 {  // 25 × 50 ms: the quiet window never ends, the 1 s cap does.
+                await daemon.reconciler.receive(.parentsTouched(["0000:3b:00.0"]))
+                await daemon.clock.advance(by: .milliseconds(50))
+            }
+        }
+        #expect(await daemon.host.passes == passesBefore + 1)
+    }
+
+    @Test("A hot-plugged card is filled, an unplugged one is forgotten, both from their events alone")
+    func hotplug() async throws {
+        let daemon = DaemonHarness(kernel: SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")]), types: ["nvidia-222", "nvidia-228"])
+        try await daemon.start()
+        daemon.kernel.addParent(HardwareProfiles.t4("0000:3c:00.0"))
+        try await daemon.pass {
+            let event = DeviceEvent(action: "change", subsystem: "pci", devpath: "/devices/pci0000:00/0000:3c:00.0",
+                                    properties: ["MDEV_STATE": "registered"])
+            await daemon.reconciler.receive(UeventRouter.input(for: event, knownParents: ["0000:3b:00.0"])!)
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        #expect(layout(daemon.kernel) == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2"])
+        #expect(daemon.messageIDs(of: .parentAppeared).map { $0.metadata[JournalField.parent] } == ["0000:3b:00.0", "0000:3c:00.0"])
+        daemon.kernel.removeParent(named: "0000:3c:00.0")
+        try await daemon.pass {
+            let event = DeviceEvent(action: "remove", subsystem: "pci", devpath: "/devices/pci0000:00/0000:3c:00.0")
+            await daemon.reconciler.receive(UeventRouter.input(for: event, knownParents: ["0000:3b:00.0", "0000:3c:00.0"])!)
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        #expect(daemon.messageIDs(of: .parentGone).map { $0.metadata[JournalField.parent] } == ["0000:3c:00.0"])
+        #expect(await daemon.host.inventory.parents.map(\.name) == ["0000:3b:00.0"])
+    }
+
+    @Test("A held device is kept and re-checked on a backoff; once the VM lets go (no event) the card converges")
+    func inUseRecheck() async throws {
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
+        let held = HostKey(nodeName: "node01").deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: 0)
+        kernel.addDevice(held, type: "nvidia-228", on: "0000:3b:00.0", holders: [DeviceHolder(pid: 77, command: "qemu-system-x86")])
+        let daemon = DaemonHarness(kernel: kernel, types: ["nvidia-222"])
+        try await daemon.start()
+        #expect(daemon.notifier.messages.all.first == "READY=1\nSTATUS=1 parents, 1 devices, 1 blocked, last error: none")
+        #expect(daemon.messageIDs(of: .keptInUse).map { $0.metadata[JournalField.holder] } == ["pid 77 (qemu-system-x86)"])
+        #expect(await daemon.reconciler.phase == .backingOff(until: daemon.clock.now.advanced(by: .seconds(1))))
+        // Still held at the first re-check: the next one comes 2 s later, and nothing is logged again.
+        try await daemon.pass { await daemon.clock.advance(by: .milliseconds(1001)) }
+        #expect(await backsOff(daemon, delay: .seconds(2), retriedBetween: .seconds(1), and: .milliseconds(1001)))
+        #expect(daemon.messageIDs(of: .keptInUse).count == 1)
+        daemon.kernel.setHolders([], of: held)
+        try await daemon.pass { await daemon.clock.advance(by: .milliseconds(2001)) }
+        #expect(layout(daemon.kernel) == ["0000:3b:00.0: nvidia-222 ×16"])
+        #expect(await daemon.reconciler.phase == .idle)
+        #expect(daemon.kernel.state.withLock { $0.violations }.isEmpty)
+    }
+
+    @Test("Failed creates are retried with backoff, never in a tight loop, and converge")
+    func failureBackoff() async throws {
+        let kernel = ExampleHosts.threeT4().kernel
+        kernel.state.withLock { $0.createFaults["0000:3c:00.0"] = [.ioError, .ioError] }
+        let daemon = DaemonHarness(kernel: kernel, types: docsTypes)
+        try await daemon.start()
+        #expect(daemon.notifier.messages.all.first?.contains("last error: 0000:3c:00.0: create") == true)
+        #expect(daemon.messageIDs(of: .failed).count == 1)
+        #expect(await daemon.reconciler.phase == .backingOff(until: daemon.clock.now.advanced(by: .seconds(1))))
+        try await daemon.pass { await daemon.clock.advance(by: .milliseconds(1001)) }
+        #expect(daemon.messageIDs(of: .failed).count == 2)
+        #expect(await backsOff(daemon, delay: .seconds(2), retriedBetween: .seconds(1), and: .milliseconds(1001)))
+        try await daemon.pass { await daemon.clock.advance(by: .milliseconds(2001)) }
+        #expect(daemon.messageIDs(of: .failed).count == 2)
+        #expect(layout(daemon.kernel)[1] == "0000:3c:00.0: nvidia-228 ×2")
+        #expect(await daemon.reconciler.phase == .idle)
+    }
+
+    @Test("SIGHUP during a pass: RELOADING=1 at once, the reload pass right after, then READY=1")
+    func reloadDuringPass() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: ["nvidia-222"])
+        daemon.control.close("0000:3b:00.0")
+        let writes = daemon.control.writesStarted.count
+        let starting = Task { try await daemon.start() }
+        _ = try await daemon.control.writesStarted.first(from: writes) { $0 == "0000:3b:00.0" }
+        #expect(await daemon.reconciler.phase == .reconciling)
+        daemon.nextConfiguration.value = .success(DaemonHarness.configuration(["nvidia-228"]))
+        let mark = daemon.notifier.messages.count
+        await daemon.reconciler.receive(.reloadRequested)
+        #expect(daemon.notifier.messages.all.dropFirst(mark).first == "RELOADING=1")
+        daemon.control.open("0000:3b:00.0")
+        try await starting.value
+        // The reload pass starts as soon as the first one ends; its end is the second READY=1.
+        _ = try await daemon.notifier.messages.first(from: mark + 2) { $0.hasPrefix("READY=1") }
+        #expect(await daemon.host.configGeneration == 2)
+        #expect(daemon.messageIDs(of: .configLoaded).count == 1)
+        // Only our devices of the old type could go; nvidia-228 gets one card per the ring.
+        #expect(layout(daemon.kernel).contains("0000:3b:00.0: nvidia-228 ×2"))
+    }
+
+    @Test("An unreadable config is rejected with its location; the last good config stays and nothing is removed")
+    func rejectedConfig() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
+        try await daemon.start()
+        let before = daemon.kernel.devices.map(\.uuid)
+        daemon.nextConfiguration.value = .failure(InputError(
+            SourceLocation(file: "/etc/mdev-reconciler/config.yaml", line: 3, column: 7), field: "mediatedDevicesConfiguration", "expected a mapping"))
+        let status = try await daemon.pass {
+            await daemon.reconciler.receive(.configChanged)
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        #expect(status.contains("last error: /etc/mdev-reconciler/config.yaml:3:7: mediatedDevicesConfiguration: expected a mapping"))
+        let rejected = try #require(daemon.messageIDs(of: .configRejected).first)
+        #expect(rejected.message.contains("config.yaml:3:7"))
+        #expect(rejected.level == .error)
+        #expect(daemon.kernel.devices.map(\.uuid) == before)
+        #expect(await daemon.host.configGeneration == 1)
+    }
+
+    @Test("A write past its deadline marks the parent stuck; the others and every signal are still served")
+    func stuckWrite() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
+        daemon.control.close("0000:3b:00.0")
+        let writes = daemon.control.writesStarted.count
+        let starting = Task { try await daemon.start() }
+        _ = try await daemon.control.writesStarted.first(from: writes) { $0 == "0000:3b:00.0" }
+        await daemon.clock.advance(by: .seconds(11))
+        try await starting.value
+        let stuck = try #require(daemon.messageIDs(of: .stuck).first)
+        #expect(stuck.metadata[JournalField.parent] == "0000:3b:00.0")
+        #expect(layout(daemon.kernel)[1...] == ["0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
+        // Events on the stuck parent are read but not written to; the daemon still answers a reload.
+        try await daemon.pass { await daemon.reconciler.receive(.reloadRequested) }
+        // The write returns at last: the parent is read again, and it is no longer stuck.
+        let logMark = daemon.logs.count
+        daemon.control.open("0000:3b:00.0")
+        _ = try await daemon.logs.first(from: logMark) { $0.message.hasPrefix("writes to 0000:3b:00.0 returned") }
+        try await daemon.pass { await daemon.clock.advance(by: .milliseconds(101)) }
+        #expect(layout(daemon.kernel)[0] == "0000:3b:00.0: nvidia-222 ×16")
+        #expect(await daemon.host.status.parents[0].stuck == false)
+    }
+
+    @Test("SIGTERM during a pass: STOPPING=1, the pass ends, the loop exits, and every device stays")
+    func stopDuringPass() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
+        try await daemon.start()
+        daemon.nextConfiguration.value = .success(DaemonHarness.configuration(["nvidia-230"]))
+        daemon.control.close("0000:3b:00.0")
+        let writes = daemon.control.writesStarted.count
+        await daemon.reconciler.receive(.reloadRequested)
+        _ = try await daemon.control.writesStarted.first(from: writes) { $0 == "0000:3b:00.0" }
+        let mark = daemon.notifier.messages.count
+        let devices = daemon.kernel.devices.count
+        let (creates, removes) = daemon.kernel.state.withLock { ($0.creates, $0.removes) }
+        await daemon.reconciler.receive(.stopRequested)
+        #expect(daemon.notifier.messages.all.dropFirst(mark).first == "STOPPING=1")
+        #expect(await daemon.reconciler.phase == .stopping)
+        daemon.control.open("0000:3b:00.0")
+        try await daemon.waitForExit()
+        #expect(await daemon.reconciler.phase == .stopped)
+        #expect(daemon.messageIDs(of: .stopped).count == 1)
+        // The write in flight (one removal) finished; no other write started after the stop.
+        #expect(daemon.kernel.state.withLock { ($0.creates, $0.removes) } == (creates, removes + 1))
+        #expect(daemon.kernel.devices.count == devices - 1)
+    }
+
+    @Test("SIGTERM with a write stuck in the kernel: the pass is abandoned after the grace period")
+    func stopAbandonsStuckPass() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
+        daemon.control.close("0000:3b:00.0")
+        let writes = daemon.control.writesStarted.count
+        Task { try await daemon.start() }
+        _ = try await daemon.control.writesStarted.first(from: writes) { $0 == "0000:3b:00.0" }
+        await daemon.reconciler.receive(.stopRequested)
+        await daemon.clock.advance(by: .seconds(4))
+        try await daemon.waitForExit()
+        #expect(await daemon.reconciler.phase == .stopped)
+        daemon.control.open("0000:3b:00.0")
+    }
+}
