@@ -28,10 +28,15 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // C libraries from Debian, each in a module of its own.
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon: event sources, the reconciler state machine and actor, systemd integration.
         .target(
             name: "MdevDaemon",
             dependencies: [
+                "CUdev",
+                "CSystemd",
                 "MdevModel",
                 "MdevSysfs",
                 .product(name: "Logging", package: "swift-log"),
