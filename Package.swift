@@ -51,8 +51,10 @@ let package = Package(
         .target(
             name: "MdevCLI",
             dependencies: [
+                "MdevDaemon",
                 "MdevModel",
                 "MdevSysfs",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,6 +69,6 @@ let package = Package(
             ]
         ),
         // Also runs the built `mdev-reconciler` binary, so it depends on the executable.
-        .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevModel", "MdevTestSupport", "mdev-reconciler"]),
+        .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevDaemon", "MdevModel", "MdevTestSupport", "mdev-reconciler"]),
     ]
 )

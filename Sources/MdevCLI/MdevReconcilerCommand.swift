@@ -1,21 +1,36 @@
 import ArgumentParser
 
 /// The `mdev-reconciler` command line.
-public struct MdevReconcilerCommand: ParsableCommand {
+public struct MdevReconcilerCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mdev-reconciler",
         abstract: "Keeps a host's mediated devices (mdevs, NVIDIA vGPUs) as one declarative config says.",
         discussion: """
             The config uses KubeVirt's mediatedDevicesConfiguration schema. Exit status: 0 on success, \
-            1 on an error (bad input, unreadable host), 2 when apply could not make the host match its plan.
+            1 on an error (bad input, unreadable host), 2 when apply could not make the host match its plan \
+            or status finds the daemon's view and sysfs disagree.
             """,
         version: MdevReconcilerCommand.version,
-        subcommands: [PlanCommand.self, ApplyCommand.self, TypesCommand.self, ValidateCommand.self]
+        subcommands: [PlanCommand.self, ApplyCommand.self, TypesCommand.self, ValidateCommand.self, StatusCommand.self, RunCommand.self]
     )
 
     public static let version = "0.1.0-dev"
 
     public init() {}
+
+    /// Parses the process's arguments and runs the chosen command, awaiting asynchronous ones (`run`).
+    public static func start() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Runs a command body, turning any error into one line on standard error and exit status 1.

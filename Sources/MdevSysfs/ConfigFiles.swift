@@ -65,4 +65,8 @@ public struct ConfigFiles: Sendable {
 /// An input file that could not be read, with the reason.
 public struct InputFileError: Error, Sendable, CustomStringConvertible {
     public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }

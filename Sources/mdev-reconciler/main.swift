@@ -1,3 +1,3 @@
 import MdevCLI
 
-MdevReconcilerCommand.main()
+await MdevReconcilerCommand.start()

@@ -65,7 +65,7 @@ final class DaemonHarness: Sendable {
     let kernel: SimulatedKernel
     let control: GatedControl
     let clock = TestClock<Duration>()
-    let notifier = RecordingNotifier()
+    let notifier: RecordingNotifier
     let logs = Recorder<RecordingLogHandler.Entry>()
     /// What the next config reload reads.
     let nextConfiguration: Shared<Result<ConfigFiles.Loaded, InputError>>
@@ -81,8 +81,9 @@ final class DaemonHarness: Sendable {
             labels: .builtIn(nodeName: "node01"))
     }
 
-    init(kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming) {
+    init(kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil) {
         self.kernel = kernel
+        notifier = RecordingNotifier(watchdogInterval: watchdog)
         self.timing = timing
         control = GatedControl(kernel: kernel)
         let initial = Self.configuration(types)

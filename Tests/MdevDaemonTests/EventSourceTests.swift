@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import MdevTestSupport
 import Testing
 
 @testable import MdevDaemon

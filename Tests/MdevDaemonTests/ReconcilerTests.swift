@@ -240,6 +240,18 @@ struct ReconcilerTests {
         #expect(daemon.kernel.devices.count == devices - 1)
     }
 
+    @Test("With WatchdogSec= set, WATCHDOG=1 goes out at half the interval, from the actor")
+    func watchdog() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.mtty().kernel, types: ["mtty-1"], watchdog: .seconds(30))
+        try await daemon.start()
+        #expect(!daemon.notifier.messages.all.contains("WATCHDOG=1"))
+        let mark = daemon.notifier.messages.count
+        await daemon.clock.advance(by: .seconds(15))
+        _ = try await daemon.notifier.messages.first(from: mark) { $0 == "WATCHDOG=1" }
+        await daemon.reconciler.receive(.stopRequested)
+        try await daemon.waitForExit()
+    }
+
     @Test("SIGTERM with a write stuck in the kernel: the pass is abandoned after the grace period")
     func stopAbandonsStuckPass() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)

@@ -3,74 +3,10 @@ import Logging
 import MdevSysfs
 import MdevModel
 import Synchronization
+import MdevTestSupport
 import Testing
 
 @testable import MdevDaemon
-
-struct DeadlineExceeded: Error {}
-
-/// Items recorded from any thread, which tests wait for without sleeping: a waiter is resumed by the
-/// recording itself, and only a real-time deadline (a guard against hangs) ends the wait otherwise.
-final class Recorder<Item: Sendable>: Sendable {
-    private struct Waiter {
-        var id: Int
-        var start: Int
-        var predicate: @Sendable (Item) -> Bool
-        var continuation: CheckedContinuation<Item?, Never>
-    }
-
-    private struct State {
-        var items: [Item] = []
-        var waiters: [Waiter] = []
-        var nextID = 0
-    }
-
-    private let state = Mutex(State())
-
-    func record(_ item: Item) {
-        let resumed = state.withLock { state in
-            state.items.append(item)
-            let index = state.items.count - 1
-            let matching = state.waiters.filter { index >= $0.start && $0.predicate(item) }
-            state.waiters.removeAll { waiter in matching.contains { $0.id == waiter.id } }
-            return matching
-        }
-        for waiter in resumed { waiter.continuation.resume(returning: item) }
-    }
-
-    var all: [Item] { state.withLock { $0.items } }
-    var count: Int { state.withLock { $0.items.count } }
-
-    /// The first item at index `start` or later that matches, recorded already or in the future; fails
-    /// after `seconds` of real time.
-    func first(from start: Int, within seconds: Double = 20, where predicate: @escaping @Sendable (Item) -> Bool) async throws -> Item {
-        let found: Item? = await withCheckedContinuation { continuation in
-            let id: Int? = state.withLock { state in
-                if let item = state.items.dropFirst(start).first(where: predicate) {
-                    continuation.resume(returning: item)
-                    return nil
-                }
-                state.nextID += 1
-                state.waiters.append(Waiter(id: state.nextID, start: start, predicate: predicate, continuation: continuation))
-                return state.nextID
-            }
-            guard let id else { return }
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                self.expire(id)
-            }
-        }
-        guard let found else { throw DeadlineExceeded() }
-        return found
-    }
-
-    private func expire(_ id: Int) {
-        let waiter = state.withLock { state in
-            state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
-        }
-        waiter?.continuation.resume(returning: nil)
-    }
-}
 
 /// Records sd_notify messages as systemd would receive them.
 final class RecordingNotifier: ServiceNotifier {
@@ -112,3 +48,6 @@ struct RecordingLogHandler: LogHandler {
         entries.record(Entry(level: event.level, message: "\(event.message)", metadata: fields))
     }
 }
+
+/// The repository's root directory.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path

@@ -11,18 +11,26 @@ public final class SignalWatcher: @unchecked Sendable {
         self.queue = queue
     }
 
-    /// Starts calling `reload` on SIGHUP and `stop` on SIGTERM or SIGINT, on the watcher's queue.
+    /// Starts calling `reload` on SIGHUP and `stop` on SIGTERM or SIGINT, on the watcher's queue. Returns
+    /// once Dispatch has registered every source: from then on no such signal is lost. Must not be called
+    /// on the watcher's queue.
     public func start(reload: @escaping @Sendable () -> Void, stop: @escaping @Sendable () -> Void) {
-        queue.sync {
-            for (signal, handler) in [(SIGHUP, reload), (SIGTERM, stop), (SIGINT, stop)] {
-                // On Linux, Dispatch installs its own handler for the signal (setting SIG_IGN here
-                // would make the kernel drop it); the process no longer dies of it from then on.
-                let source = DispatchSource.makeSignalSource(signal: signal, queue: queue)
-                source.setEventHandler(handler: handler)
-                source.activate()
-                sources.append(source)
-            }
+        let registered = DispatchGroup()
+        var created: [DispatchSourceSignal] = []
+        for (signal, handler) in [(SIGHUP, reload), (SIGTERM, stop), (SIGINT, stop)] {
+            // Dispatch installs its own handler when the source registers, a moment after activate().
+            // Until then a do-nothing handler keeps the default action (death) from happening; not
+            // SIG_IGN, which would make the kernel drop the signal before Dispatch sees it.
+            Glibc.signal(signal) { _ in }
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: queue)
+            source.setEventHandler(handler: handler)
+            registered.enter()
+            source.setRegistrationHandler { registered.leave() }
+            source.activate()
+            created.append(source)
         }
+        registered.wait()
+        queue.sync { sources = created }
     }
 
     public func stop() {

@@ -46,10 +46,13 @@ public enum JournalField {
 }
 
 extension Logger {
-    /// Writes one structured entry of `kind`.
-    public func event(_ kind: JournalEvent, _ message: @autoclosure () -> String, _ metadata: [String: String] = [:]) {
+    /// Writes one structured entry of `kind`, located at the caller (`CODE_FILE`, `CODE_LINE`).
+    public func event(
+        _ kind: JournalEvent, _ message: @autoclosure () -> String, _ metadata: [String: String] = [:],
+        file: String = #fileID, function: String = #function, line: UInt = #line
+    ) {
         var fields: Logger.Metadata = [JournalField.messageID: .string(kind.messageID)]
         for (key, value) in metadata { fields[key] = .string(value) }
-        log(level: kind.level, "\(message())", metadata: fields)
+        log(level: kind.level, "\(message())", metadata: fields, file: file, function: function, line: line)
     }
 }

@@ -19,6 +19,21 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
     public var passes: Int
     public var parents: [ParentStatus]
 
+    public init(
+        pid: Int32, updated: Date, node: String, configFile: String, configGeneration: Int, configError: String?,
+        wanted: WantedTypes, passes: Int, parents: [ParentStatus]
+    ) {
+        self.pid = pid
+        self.updated = updated
+        self.node = node
+        self.configFile = configFile
+        self.configGeneration = configGeneration
+        self.configError = configError
+        self.wanted = wanted
+        self.passes = passes
+        self.parents = parents
+    }
+
     /// One parent as the daemon last saw it.
     public struct ParentStatus: Sendable, Hashable, Codable {
         public var parent: String
@@ -35,6 +50,21 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
         /// What the plan still wants to change.
         public var toCreate: Int
         public var toRemove: Int
+
+        public init(
+            parent: String, model: String?, type: String?, devices: [PlannedDevice], blocked: [String], lastError: String?,
+            stuck: Bool, toCreate: Int, toRemove: Int
+        ) {
+            self.parent = parent
+            self.model = model
+            self.type = type
+            self.devices = devices
+            self.blocked = blocked
+            self.lastError = lastError
+            self.stuck = stuck
+            self.toCreate = toCreate
+            self.toRemove = toRemove
+        }
     }
 
     /// One line for `STATUS=` and people: parents, devices, blocked, last error.

@@ -1,0 +1,156 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import MdevDaemon
+import MdevModel
+import MdevSysfs
+import Synchronization
+
+/// `run`: the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run as a daemon: keep the host as the config says, reacting to device events and config changes.",
+        discussion: """
+            Reacts to udev events (parents appearing and going, devices created and removed), to changes of the \
+            config and labels files, to SIGHUP (reload now) and SIGTERM/SIGINT (stop, leaving every device as it \
+            is). Talks to systemd (Type=notify, WatchdogSec=) and logs structured entries to the journal when \
+            started by it.
+            """)
+
+    @OptionGroup var configOptions: ConfigOptions
+    @OptionGroup var host: HostOptions
+
+    @Option(help: ArgumentHelp("Where to write the status after each pass.", valueName: "FILE"))
+    var statusFile: String = StatusFile.defaultPath
+
+    @Option(help: ArgumentHelp("Quiet period that ends a burst of events, in milliseconds.", valueName: "MS"))
+    var debounce: Int = 100
+
+    @Option(help: ArgumentHelp("Longest a burst may delay a pass, in milliseconds.", valueName: "MS"))
+    var maxDelay: Int = 1000
+
+    @Option(help: ArgumentHelp("How long a sysfs write may take before its parent is marked stuck, in seconds.", valueName: "S"))
+    var writeTimeout: Int = 10
+
+    @Option(help: ArgumentHelp("The udev monitor group: udev, kernel, or auto (udev when udevd runs).", valueName: "GROUP"))
+    var udevGroup: String = "auto"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: ArgumentHelp(
+        "Where logs go: journal (structured entries), stderr (plain lines), or auto (the journal when stderr is connected to it).",
+        valueName: "TARGET"))
+    var logTarget: String = "auto"
+
+    func validate() throws {
+        guard debounce > 0, maxDelay >= debounce else { throw ValidationError("--max-delay must be at least --debounce, and both positive") }
+        guard writeTimeout > 0 else { throw ValidationError("--write-timeout must be positive") }
+        guard ["auto", "udev", "kernel"].contains(udevGroup) else { throw ValidationError("--udev-group must be auto, udev or kernel") }
+        guard ["auto", "journal", "stderr"].contains(logTarget) else { throw ValidationError("--log-target must be auto, journal or stderr") }
+    }
+
+    func run() async throws {
+        let logger = Self.bootstrapLogging(
+            level: logLevel, toJournal: logTarget == "journal" || (logTarget == "auto" && JournaldLogHandler.isStandardErrorJournal))
+        let configFile = configOptions.config ?? host.defaultConfigFile
+        let files = host.configFiles(configFile: configFile)
+        let loaded: ConfigFiles.Loaded
+        do {
+            loaded = try files.load()
+        } catch {
+            // Nothing to fall back on at start: a clear error and exit 1.
+            Diagnostics().print("mdev-reconciler: error: \(error)")
+            throw ExitCode.failure
+        }
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        let (hostKey, keyWarning) = HostIdentity.hostKey(machineIDFile: host.resolvedMachineIDFile, nodeName: files.nodeName)
+        if let keyWarning { logger.warning("\(keyWarning)") }
+
+        var timing = ReconcilerTiming()
+        timing.quietPeriod = .milliseconds(debounce)
+        timing.maximumDelay = .milliseconds(maxDelay)
+        timing.writeDeadline = .seconds(writeTimeout)
+
+        let sysfs = SysfsHost(reader: SysfsInventoryReader(
+            sysfsRoot: host.resolvedSysfsRoot, holderScanner: VFIOHolderScanner(procRoot: host.resolvedProcRoot)))
+        let knownParents = KnownParents()
+        let inputs = InputRelay()
+        let clock = ContinuousClock()
+        let status = StatusFile(path: statusFile)
+        let hostReconciler = HostReconciler(
+            configuration: loaded,
+            dependencies: .init(
+                source: sysfs, control: sysfs,
+                writer: ParentWriter(clock: clock, deadline: timing.writeDeadline) { inputs.send(.writeReturned(parent: $0)) },
+                loadConfiguration: { try files.load() }, configFile: configFile, hostKey: hostKey, nodeName: files.nodeName,
+                knownParents: knownParents,
+                publishStatus: { [logger] in
+                    do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
+                }),
+            logger: logger)
+        let reconciler = Reconciler(clock: clock, timing: timing, host: hostReconciler, notifier: SystemdNotifier(), logger: logger)
+        inputs.connect { reconciler.send($0) }
+
+        // Every event source runs on this one serial queue, so events keep their order. They start before
+        // the first pass reads sysfs, so nothing that happens during it is missed.
+        let queue = DispatchQueue(label: "mdev-reconciler.events")
+        let monitor: UdevMonitor
+        let watcher: FileChangeWatcher
+        do {
+            monitor = try UdevMonitor(group: udevGroup == "auto" ? nil : udevGroup, queue: queue)
+            // The labels file's directory may not exist when no labels file is used.
+            let labelsDirectory = (files.labelsFile as NSString).deletingLastPathComponent
+            let watched = [configFile] + (FileManager.default.fileExists(atPath: labelsDirectory) ? [files.labelsFile] : [])
+            watcher = try FileChangeWatcher(files: watched, queue: queue)
+        } catch {
+            Diagnostics().print("mdev-reconciler: error: \(error)")
+            throw ExitCode.failure
+        }
+        monitor.start { output in
+            switch output {
+            case .event(let event):
+                if let input = UeventRouter.input(for: event, knownParents: knownParents.current) { inputs.send(input) }
+            case .lost:
+                logger.warning("udev events were lost (the receive buffer overflowed); rescanning every parent")
+                inputs.send(.eventsLost)
+            }
+        }
+        watcher.start { inputs.send(.configChanged) }
+        let signals = SignalWatcher(queue: queue)
+        signals.start(reload: { inputs.send(.reloadRequested) }, stop: { inputs.send(.stopRequested) })
+        logger.info(
+            "starting: node \(files.nodeName), config \(configFile), udev \(monitor.group) group, host key from \(hostKey.origin.rawValue)")
+        await reconciler.run()
+        monitor.stop()
+        watcher.stop()
+        signals.stop()
+    }
+
+    /// Journal entries, or plain lines on stderr.
+    static func bootstrapLogging(level: Logger.Level, toJournal: Bool) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = toJournal ? JournaldLogHandler(label: label) : PlainLogHandler()
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "mdev-reconciler")
+    }
+}
+
+/// Hands inputs to the reconciler once it exists (the writer needs a way to report before it is built).
+final class InputRelay: Sendable {
+    private let target = Mutex<(@Sendable (ReconcilerInput) -> Void)?>(nil)
+
+    func connect(_ send: @escaping @Sendable (ReconcilerInput) -> Void) {
+        target.withLock { $0 = send }
+    }
+
+    func send(_ input: ReconcilerInput) {
+        target.withLock { $0 }?(input)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import MdevDaemon
+import MdevModel
+import MdevSysfs
+
+/// `status`: what the daemon last wrote, next to what sysfs shows now.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the daemon's view of the host next to live sysfs, and where they disagree.",
+        discussion: "Exits 2 when the daemon is not running or its view and sysfs disagree.")
+
+    @Option(help: ArgumentHelp("The status file the daemon writes.", valueName: "FILE"))
+    var statusFile: String = StatusFile.defaultPath
+
+    @OptionGroup var host: HostOptions
+    @Option(help: "Output format.") var format: OutputFormat = .text
+
+    func run() throws {
+        var agrees = true
+        try reportingErrors {
+            let status: DaemonStatus
+            do {
+                status = try StatusFile(path: statusFile).read()
+            } catch {
+                throw InputFileError(description: "no daemon status at \(statusFile) (is mdev-reconciler run active?): \(error)")
+            }
+            let reader = SysfsInventoryReader(
+                sysfsRoot: host.resolvedSysfsRoot, holderScanner: VFIOHolderScanner(procRoot: host.resolvedProcRoot))
+            let running = Self.isDaemon(pid: status.pid, procRoot: host.resolvedProcRoot)
+            let report = StatusReport(status: status, live: try reader.read().inventory, daemonRunning: running)
+            agrees = report.disagreements.isEmpty
+            print(try report.render(format: format))
+        }
+        if !agrees { throw ExitCode(2) }
+    }
+}
+
+extension StatusCommand {
+    /// Whether `pid` is a live mdev-reconciler: not gone, not a zombie, not a reused pid.
+    static func isDaemon(pid: Int32, procRoot: String) -> Bool {
+        guard let stat = try? String(contentsOfFile: "\(procRoot)/\(pid)/stat", encoding: .utf8),
+              let comm = try? String(contentsOfFile: "\(procRoot)/\(pid)/comm", encoding: .utf8)
+        else { return false }
+        // stat is "pid (comm) state ...": the state follows the last ')'.
+        let state = stat[(stat.lastIndex(of: ")").map { stat.index($0, offsetBy: 2) } ?? stat.startIndex)...].first
+        return comm.trimmingCharacters(in: .whitespacesAndNewlines) == "mdev-reconciler" && state != "Z" && state != "X"
+    }
+}
+
+/// The daemon's status compared with live sysfs.
+struct StatusReport: Encodable {
+    var daemon: DaemonStatus
+    var daemonRunning: Bool
+    /// Differences between the daemon's last view and sysfs now, one sentence each.
+    var disagreements: [String]
+
+    init(status: DaemonStatus, live: Inventory, daemonRunning: Bool) {
+        daemon = status
+        self.daemonRunning = daemonRunning
+        var differences: [String] = []
+        if !daemonRunning { differences.append("the daemon (pid \(status.pid)) is not running") }
+        let known = Dictionary(uniqueKeysWithValues: status.parents.map { ($0.parent, $0) })
+        for parent in live.parents where known[parent.name] == nil {
+            differences.append("parent \(parent.name) appeared since the daemon's last pass")
+        }
+        for entry in status.parents {
+            guard let parent = live.parent(named: entry.parent) else {
+                differences.append("parent \(entry.parent) is gone since the daemon's last pass")
+                continue
+            }
+            let then = Set(entry.devices.map(\.uuid)), now = Set(parent.devices.map(\.uuid))
+            if then != now {
+                differences.append("\(entry.parent): \(now.subtracting(then).count) devices more and \(then.subtracting(now).count) fewer than at the daemon's last pass")
+            }
+        }
+        disagreements = differences
+    }
+
+    func render(format: OutputFormat) throws -> String {
+        switch format {
+        case .json: return try JSONOutput.encode(self)
+        case .text: return text
+        }
+    }
+
+    var text: String {
+        let formatter = ISO8601DateFormatter()
+        var lines = [
+            "daemon pid \(daemon.pid) \(daemonRunning ? "running" : "NOT running"), \(daemon.passes) passes, last at \(formatter.string(from: daemon.updated))",
+            "config \(daemon.configFile), generation \(daemon.configGeneration)"
+                + (daemon.configError.map { " (last change rejected: \($0))" } ?? ""),
+            "node \(daemon.node): \(PlanRenderer.describe(daemon.wanted))",
+            "",
+        ]
+        var table = TextTable(["PARENT", "MODEL", "TARGET", "DEVICES", "STATE"])
+        for parent in daemon.parents {
+            var state: [String] = []
+            if parent.stuck { state.append("stuck") }
+            if !parent.blocked.isEmpty { state.append("blocked") }
+            if parent.toCreate + parent.toRemove > 0 { state.append("+\(parent.toCreate) −\(parent.toRemove) pending") }
+            if parent.lastError != nil { state.append("failing") }
+            table.add([parent.parent, parent.model ?? "-", parent.type ?? "-", String(parent.devices.count),
+                       state.isEmpty ? "ok" : state.joined(separator: ", ")])
+        }
+        lines.append(table.rendered)
+        for parent in daemon.parents {
+            for reason in parent.blocked { lines.append("blocked \(parent.parent): \(reason)") }
+            if let error = parent.lastError { lines.append("error \(parent.parent): \(error)") }
+        }
+        lines.append("")
+        lines += disagreements.isEmpty ? ["sysfs agrees with the daemon's last pass"] : disagreements.map { "disagrees: \($0)" }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,71 @@
+import Synchronization
+
+/// A wait in a test outlived its real-time deadline.
+public struct DeadlineExceeded: Error {
+    public init() {}
+}
+
+/// Items recorded from any thread, which tests wait for without sleeping: a waiter is resumed by the
+/// recording itself, and only a real-time deadline (a guard against hangs) ends the wait otherwise.
+public final class Recorder<Item: Sendable>: Sendable {
+    private struct Waiter {
+        var id: Int
+        var start: Int
+        var predicate: @Sendable (Item) -> Bool
+        var continuation: CheckedContinuation<Item?, Never>
+    }
+
+    private struct State {
+        var items: [Item] = []
+        var waiters: [Waiter] = []
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func record(_ item: Item) {
+        let resumed = state.withLock { state in
+            state.items.append(item)
+            let index = state.items.count - 1
+            let matching = state.waiters.filter { index >= $0.start && $0.predicate(item) }
+            state.waiters.removeAll { waiter in matching.contains { $0.id == waiter.id } }
+            return matching
+        }
+        for waiter in resumed { waiter.continuation.resume(returning: item) }
+    }
+
+    public var all: [Item] { state.withLock { $0.items } }
+    public var count: Int { state.withLock { $0.items.count } }
+
+    /// The first item at index `start` or later that matches, recorded already or in the future; fails
+    /// after `seconds` of real time.
+    public func first(from start: Int, within seconds: Double = 20, where predicate: @escaping @Sendable (Item) -> Bool) async throws -> Item {
+        let found: Item? = await withCheckedContinuation { continuation in
+            let id: Int? = state.withLock { state in
+                if let item = state.items.dropFirst(start).first(where: predicate) {
+                    continuation.resume(returning: item)
+                    return nil
+                }
+                state.nextID += 1
+                state.waiters.append(Waiter(id: state.nextID, start: start, predicate: predicate, continuation: continuation))
+                return state.nextID
+            }
+            guard let id else { return }
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                self.expire(id)
+            }
+        }
+        guard let found else { throw DeadlineExceeded() }
+        return found
+    }
+
+    private func expire(_ id: Int) {
+        let waiter = state.withLock { state in
+            state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
+        }
+        waiter?.continuation.resume(returning: nil)
+    }
+}
