@@ -223,3 +223,16 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         return spec
     }
 }
+
+extension SimulatedKernel {
+    /// `parent: type ×count` of the devices now on each parent.
+    public var layout: [String] {
+        state.withLock { state in
+            state.parents.map { parent in
+                let devices = state.devices.values.filter { $0.parent == parent.name }
+                let counts = Dictionary(grouping: devices, by: \.type).map { "\($0.key) ×\($0.value.count)" }.sorted()
+                return "\(parent.name): " + (counts.isEmpty ? "-" : counts.joined(separator: ", "))
+            }
+        }
+    }
+}

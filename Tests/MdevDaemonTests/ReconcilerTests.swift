@@ -21,21 +21,11 @@ struct ReconcilerTests {
         return offset >= earliest + delay && offset <= latest + delay
     }
 
-    func layout(_ kernel: SimulatedKernel) -> [String] {
-        kernel.state.withLock { state in
-            state.parents.map { parent in
-                let devices = state.devices.values.filter { $0.parent == parent.name }
-                let counts = Dictionary(grouping: devices, by: \.type).map { "\($0.key) ×\($0.value.count)" }.sorted()
-                return "\(parent.name): " + (counts.isEmpty ? "-" : counts.joined(separator: ", "))
-            }
-        }
-    }
-
     @Test("Start: one full pass converges the host, then READY=1 with the status line")
     func start() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
         try await daemon.start()
-        #expect(layout(daemon.kernel) == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
+        #expect(daemon.kernel.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
         #expect(daemon.notifier.messages.all.first == "READY=1\nSTATUS=3 parents, 34 devices, 0 blocked, last error: none")
         #expect(daemon.messageIDs(of: .created).count == 34)
         #expect(daemon.messageIDs(of: .created).allSatisfy { $0.metadata[JournalField.parent] != nil && $0.metadata[JournalField.uuid] != nil })
@@ -101,7 +91,7 @@ struct ReconcilerTests {
             await daemon.reconciler.receive(UeventRouter.input(for: event, knownParents: ["0000:3b:00.0"])!)
             await daemon.clock.advance(by: .milliseconds(101))
         }
-        #expect(layout(daemon.kernel) == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2"])
+        #expect(daemon.kernel.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2"])
         #expect(daemon.messageIDs(of: .parentAppeared).map { $0.metadata[JournalField.parent] } == ["0000:3b:00.0", "0000:3c:00.0"])
         daemon.kernel.removeParent(named: "0000:3c:00.0")
         try await daemon.pass {
@@ -129,7 +119,7 @@ struct ReconcilerTests {
         #expect(daemon.messageIDs(of: .keptInUse).count == 1)
         daemon.kernel.setHolders([], of: held)
         try await daemon.pass { await daemon.clock.advance(by: .milliseconds(2001)) }
-        #expect(layout(daemon.kernel) == ["0000:3b:00.0: nvidia-222 ×16"])
+        #expect(daemon.kernel.layout == ["0000:3b:00.0: nvidia-222 ×16"])
         #expect(await daemon.reconciler.phase == .idle)
         #expect(daemon.kernel.state.withLock { $0.violations }.isEmpty)
     }
@@ -148,7 +138,7 @@ struct ReconcilerTests {
         #expect(await backsOff(daemon, delay: .seconds(2), retriedBetween: .seconds(1), and: .milliseconds(1001)))
         try await daemon.pass { await daemon.clock.advance(by: .milliseconds(2001)) }
         #expect(daemon.messageIDs(of: .failed).count == 2)
-        #expect(layout(daemon.kernel)[1] == "0000:3c:00.0: nvidia-228 ×2")
+        #expect(daemon.kernel.layout[1] == "0000:3c:00.0: nvidia-228 ×2")
         #expect(await daemon.reconciler.phase == .idle)
     }
 
@@ -171,7 +161,7 @@ struct ReconcilerTests {
         #expect(await daemon.host.configGeneration == 2)
         #expect(daemon.messageIDs(of: .configLoaded).count == 1)
         // Only our devices of the old type could go; nvidia-228 gets one card per the ring.
-        #expect(layout(daemon.kernel).contains("0000:3b:00.0: nvidia-228 ×2"))
+        #expect(daemon.kernel.layout.contains("0000:3b:00.0: nvidia-228 ×2"))
     }
 
     @Test("An unreadable config is rejected with its location; the last good config stays and nothing is removed")
@@ -204,7 +194,7 @@ struct ReconcilerTests {
         try await starting.value
         let stuck = try #require(daemon.messageIDs(of: .stuck).first)
         #expect(stuck.metadata[JournalField.parent] == "0000:3b:00.0")
-        #expect(layout(daemon.kernel)[1...] == ["0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
+        #expect(daemon.kernel.layout[1...] == ["0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
         // Events on the stuck parent are read but not written to; the daemon still answers a reload.
         try await daemon.pass { await daemon.reconciler.receive(.reloadRequested) }
         // The write returns at last: the parent is read again, and it is no longer stuck.
@@ -212,7 +202,7 @@ struct ReconcilerTests {
         daemon.control.open("0000:3b:00.0")
         _ = try await daemon.logs.first(from: logMark) { $0.message.hasPrefix("writes to 0000:3b:00.0 returned") }
         try await daemon.pass { await daemon.clock.advance(by: .milliseconds(101)) }
-        #expect(layout(daemon.kernel)[0] == "0000:3b:00.0: nvidia-222 ×16")
+        #expect(daemon.kernel.layout[0] == "0000:3b:00.0: nvidia-222 ×16")
         #expect(await daemon.host.status.parents[0].stuck == false)
     }
 

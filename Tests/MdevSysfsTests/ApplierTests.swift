@@ -15,19 +15,6 @@ func applier(_ kernel: SimulatedKernel, types: [String], removeForeign: Bool = f
     }
 }
 
-extension SimulatedKernel {
-    /// `parent: type ×count` of the devices now on each parent.
-    var layout: [String] {
-        state.withLock { state in
-            state.parents.map { parent in
-                let devices = state.devices.values.filter { $0.parent == parent.name }
-                let counts = Dictionary(grouping: devices, by: \.type).map { "\($0.key) ×\($0.value.count)" }.sorted()
-                return "\(parent.name): " + (counts.isEmpty ? "-" : counts.joined(separator: ", "))
-            }
-        }
-    }
-}
-
 @Suite("Applying plans to a simulated kernel")
 struct ApplierTests {
     let docsTypes = ["nvidia-222", "nvidia-228", "nvidia-105", "nvidia-108"]
