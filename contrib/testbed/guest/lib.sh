@@ -1,0 +1,60 @@
+# Helpers for the test bed's scenarios (busybox sh). Each check prints one line:
+#   CHECK PASS <scenario>: <what>    or    CHECK FAIL <scenario>: <what> (<details>)
+SCENARIO=${SCENARIO:-$(basename "$0" .sh)}
+BIN=/usr/sbin/mdev-reconciler
+
+pass() { echo "CHECK PASS $SCENARIO: $1"; }
+fail() {
+    echo "CHECK FAIL $SCENARIO: $1${2:+ ($2)}"
+    [ -f /tmp/daemon.log ] && tail -n 8 /tmp/daemon.log | sed 's/^/    daemon: /'
+    return 0
+}
+
+# check <what> <command...>: passes when the command succeeds.
+check() {
+    what=$1; shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# wait_until <seconds> <command...>: runs the command until it succeeds or the deadline passes.
+wait_until() {
+    deadline=$(( $(date +%s) + $1 )); shift
+    while ! "$@"; do
+        [ "$(date +%s)" -ge "$deadline" ] && return 1
+        sleep 0.1
+    done
+}
+
+# The number of devices of <type> on <parent>, from sysfs.
+devices_of() { ls "/sys/class/mdev_bus/$1/mdev_supported_types/$2/devices" 2>/dev/null | wc -l; }
+# Every device UUID on the host, sorted.
+all_devices() { ls /sys/bus/mdev/devices 2>/dev/null | sort; }
+device_count() { all_devices | wc -l; }
+is_count() { [ "$(device_count)" -eq "$1" ]; }
+has_devices() { [ "$(devices_of "$1" "$2")" -eq "$3" ]; }
+# devices_are <uuids>: the host's devices are exactly these (whitespace-separated, sorted).
+devices_are() { [ "$(echo $(all_devices))" = "$(echo $1)" ]; }
+# all_of <command> <command>...: every command (a string, run with eval) succeeds.
+all_of() { for condition in "$@"; do eval "$condition" || return 1; done; }
+
+# The daemon: start_daemon <config> [args...]; its stderr goes to /tmp/daemon.log.
+start_daemon() {
+    config=$1; shift
+    $BIN run --config "$config" --node-name testbed --status-file /run/mdev-reconciler/status.json "$@" \
+        >>/tmp/daemon.log 2>&1 &
+    DAEMON_PID=$!
+}
+log_has() { grep -q "$1" /tmp/daemon.log; }
+log_count() { grep -c "$1" /tmp/daemon.log; }
+# wait_log <seconds> <text> [after-line]: waits for a daemon log line containing text, after a line count.
+wait_log() { wait_until "$1" sh -c "tail -n +$(( ${3:-0} + 1 )) /tmp/daemon.log | grep -q \"$2\""; }
+log_lines() { wc -l < /tmp/daemon.log; }
+
+# write_config <file> <types...>: a config file wanting these types, replaced atomically (rename).
+write_config() {
+    file=$1; shift
+    { echo "mediatedDevicesConfiguration:"; echo "  mediatedDeviceTypes:"; for t in "$@"; do echo "    - $t"; done; } > "$file.tmp"
+    mv "$file.tmp" "$file"
+}
+
+sim() { echo "$*" > /sys/class/nvidia/control; }

@@ -1,0 +1,56 @@
+# The daemon on the project's vGPU simulator: three T4-like cards with the KubeVirt docs' list give
+# 16/2/16; a card unplugged and plugged again comes back with the same UUIDs; injected create errors are
+# retried with backoff and converge; kill -9 in the middle of a pass and a restart converge with no
+# duplicate and no leftover. Prints figures for the benchmark work.
+. /lib.sh
+uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+mkdir -p /etc/mdev-reconciler
+config=/etc/mdev-reconciler/vgpu.yaml
+sim add 0000:3b:00.0 t4
+sim add 0000:3c:00.0 t4
+sim add 0000:3d:00.0 t4
+check "the simulator's parents have NVIDIA-like types" [ -e /sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-222 ]
+write_config $config nvidia-222 nvidia-228 nvidia-105 nvidia-108
+start_daemon $config
+check "three T4 cards converge to 16/2/16" wait_until 90 all_of "has_devices 0000:3b:00.0 nvidia-222 16" \
+    "has_devices 0000:3c:00.0 nvidia-228 2" "has_devices 0000:3d:00.0 nvidia-222 16"
+check "one type per card: the other types read 0 available" [ "$(cat /sys/class/mdev_bus/0000:3b:00.0/mdev_supported_types/nvidia-228/available_instances)" -eq 0 ]
+
+uuids=$(ls /sys/class/mdev_bus/0000:3c:00.0/mdev_supported_types/nvidia-228/devices | sort)
+n=$(log_lines)
+sim remove 0000:3c:00.0
+check "an unplugged card is seen" wait_log 20 "parent 0000:3c:00.0 is gone" $n
+t0=$(uptime_ms)
+sim add 0000:3c:00.0 t4
+check "a card plugged again is refilled" wait_until 60 has_devices 0000:3c:00.0 nvidia-228 2
+t1=$(uptime_ms)
+echo "FIGURE parent-registration-to-devices-ms $((t1 - t0))"
+check "with the same UUIDs" [ "$(ls /sys/class/mdev_bus/0000:3c:00.0/mdev_supported_types/nvidia-228/devices | sort)" = "$uuids" ]
+
+n=$(log_lines)
+sim add 0000:3e:00.0 t4
+sim fail-create 0000:3e:00.0 5 2
+check "injected create errors are logged" wait_log 30 "0000:3e:00.0: create" $n
+check "and retried with backoff until the card converges" wait_until 90 has_devices 0000:3e:00.0 nvidia-228 2
+check "two failures, each retried" [ "$(tail -n +$((n + 1)) /tmp/daemon.log | grep -c '0000:3e:00.0: create')" -eq 2 ]
+
+pid=$DAEMON_PID
+rss0=$(awk '/VmRSS/ { print $2 }' /proc/$pid/status)
+ctx0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/$pid/status)
+sleep 5
+ctx1=$(awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/$pid/status)
+echo "FIGURE idle-rss-kib $rss0"
+echo "FIGURE idle-voluntary-context-switches-in-5s $((ctx1 - ctx0))"
+
+write_config $config nvidia-230
+wait_until 20 grep -q "removed" /tmp/daemon.log
+kill -9 $DAEMON_PID
+wait $DAEMON_PID 2>/dev/null
+start_daemon $config
+check "after kill -9 in a pass and a restart, every card converges to nvidia-230" wait_until 120 all_of \
+    "has_devices 0000:3b:00.0 nvidia-230 16" "has_devices 0000:3c:00.0 nvidia-230 16" \
+    "has_devices 0000:3d:00.0 nvidia-230 16" "has_devices 0000:3e:00.0 nvidia-230 16"
+check "with no duplicate and no leftover device" is_count 64
+kill -TERM $DAEMON_PID
+wait $DAEMON_PID
+check "SIGTERM exits 0" [ $? -eq 0 ]

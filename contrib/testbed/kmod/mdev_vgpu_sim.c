@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mdev_vgpu_sim: a test driver for mdev-reconciler's test bed. It registers mdev parents named like PCI
+ * addresses in a device class named "nvidia", so their types read nvidia-222, nvidia-228, ... as on a host
+ * with NVIDIA's vGPU driver, and it enforces what a time-sliced vGPU enforces: one type per parent (once a
+ * type has a device, every other type reads 0 available instances).
+ *
+ * Written for the mdev API of Linux 6.1 (see samples/vfio-mdev/mtty.c of the same kernel).
+ *
+ * Control file /sys/class/nvidia/control, one command per write:
+ *   add <name> <t4|v100>    register a parent (the mdev core emits MDEV_STATE=registered)
+ *   remove <name>           unregister it, removing its devices (MDEV_STATE=unregistered)
+ *   fail-create <name> <errno> [count]   the next count creates on the parent fail with -errno
+ *   hold <name>             make creates and removes on the parent fail with ENODEV ("going away")
+ *   release <name>          undo hold
+ */
+#include <linux/device.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/mdev.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/vfio.h>
+
+#define SIM_CLASS_NAME "nvidia"
+
+struct sim_type_spec {
+	const char *id;		/* the part after "nvidia-" */
+	const char *name;
+	unsigned int max;
+	unsigned int heads;
+	unsigned int framebuffer_mb;
+};
+
+static const struct sim_type_spec t4_types[] = {
+	{ "222", "GRID T4-1B", 16, 4, 1024 }, { "223", "GRID T4-2B", 8, 4, 2048 },
+	{ "224", "GRID T4-2B4", 8, 4, 2048 }, { "228", "GRID T4-8A", 2, 1, 8192 },
+	{ "229", "GRID T4-16A", 1, 1, 16384 }, { "230", "GRID T4-1Q", 16, 4, 1024 },
+};
+
+static const struct sim_type_spec v100_types[] = {
+	{ "105", "GRID V100X-1B", 16, 4, 1024 }, { "106", "GRID V100X-2Q", 8, 4, 2048 },
+	{ "108", "GRID V100X-8Q", 2, 4, 8192 },
+};
+
+struct sim_type {
+	struct mdev_type type;
+	const struct sim_type_spec *spec;
+	char sysfs_name[8];
+};
+
+struct sim_parent {
+	struct device dev;
+	struct mdev_parent parent;
+	struct list_head next;
+	struct mutex lock;		/* protects the counters below */
+	struct sim_type *types;
+	struct mdev_type **type_list;
+	unsigned int nr_types;
+	int active_type;		/* index of the type that has devices, or -1 */
+	unsigned int devices;
+	int fail_create_errno;
+	unsigned int fail_create_count;
+	bool held;
+};
+
+struct sim_state {
+	struct vfio_device vdev;
+	struct sim_parent *parent;
+	int type_index;
+};
+
+static struct class *sim_class;
+static LIST_HEAD(sim_parents);
+static DEFINE_MUTEX(sim_parents_lock);
+static struct mdev_driver sim_driver;
+
+static struct sim_type *to_sim_type(struct mdev_type *mtype)
+{
+	return container_of(mtype, struct sim_type, type);
+}
+
+static struct sim_parent *to_sim_parent(struct mdev_parent *parent)
+{
+	return container_of(parent, struct sim_parent, parent);
+}
+
+static int sim_init_dev(struct vfio_device *vdev)
+{
+	struct sim_state *state = container_of(vdev, struct sim_state, vdev);
+	struct mdev_device *mdev = to_mdev_device(vdev->dev);
+	struct sim_parent *parent = to_sim_parent(mdev->type->parent);
+	struct sim_type *type = to_sim_type(mdev->type);
+	int index = type - parent->types;
+	int ret = 0;
+
+	mutex_lock(&parent->lock);
+	if (parent->fail_create_count > 0) {
+		parent->fail_create_count--;
+		ret = -parent->fail_create_errno;
+	} else if (parent->active_type >= 0 && parent->active_type != index) {
+		ret = -ENOSPC;	/* one type per GPU */
+	} else if (parent->devices >= type->spec->max) {
+		ret = -ENOSPC;
+	} else {
+		parent->active_type = index;
+		parent->devices++;
+		state->parent = parent;
+		state->type_index = index;
+	}
+	mutex_unlock(&parent->lock);
+	return ret;
+}
+
+static void sim_release_dev(struct vfio_device *vdev)
+{
+	struct sim_state *state = container_of(vdev, struct sim_state, vdev);
+	struct sim_parent *parent = state->parent;
+
+	if (parent) {
+		mutex_lock(&parent->lock);
+		if (--parent->devices == 0)
+			parent->active_type = -1;
+		mutex_unlock(&parent->lock);
+	}
+	vfio_free_device(vdev);
+}
+
+static const struct vfio_device_ops sim_dev_ops = {
+	.name = "vfio-vgpu-sim",
+	.init = sim_init_dev,
+	.release = sim_release_dev,
+};
+
+static int sim_probe(struct mdev_device *mdev)
+{
+	struct sim_state *state;
+	int ret;
+
+	state = vfio_alloc_device(sim_state, vdev, &mdev->dev, &sim_dev_ops);
+	if (IS_ERR(state))
+		return PTR_ERR(state);
+	ret = vfio_register_emulated_iommu_dev(&state->vdev);
+	if (ret) {
+		vfio_put_device(&state->vdev);
+		return ret;
+	}
+	dev_set_drvdata(&mdev->dev, state);
+	return 0;
+}
+
+static void sim_remove(struct mdev_device *mdev)
+{
+	struct sim_state *state = dev_get_drvdata(&mdev->dev);
+
+	vfio_unregister_group_dev(&state->vdev);
+	vfio_put_device(&state->vdev);
+}
+
+static unsigned int sim_get_available(struct mdev_type *mtype)
+{
+	struct sim_type *type = to_sim_type(mtype);
+	struct sim_parent *parent = to_sim_parent(mtype->parent);
+	int index = type - parent->types;
+	unsigned int available;
+
+	mutex_lock(&parent->lock);
+	if (parent->active_type >= 0 && parent->active_type != index)
+		available = 0;
+	else
+		available = type->spec->max - parent->devices;
+	mutex_unlock(&parent->lock);
+	return available;
+}
+
+static ssize_t sim_show_description(struct mdev_type *mtype, char *buf)
+{
+	const struct sim_type_spec *spec = to_sim_type(mtype)->spec;
+
+	return sysfs_emit(buf, "num_heads=%u, frl_config=60, framebuffer=%uM, max_resolution=5120x2880, max_instance=%u\n",
+			  spec->heads, spec->framebuffer_mb, spec->max);
+}
+
+static struct mdev_driver sim_driver = {
+	.device_api = VFIO_DEVICE_API_PCI_STRING,
+	.driver = {
+		.name = "vgpu_sim",
+		.owner = THIS_MODULE,
+		.mod_name = KBUILD_MODNAME,
+	},
+	.probe = sim_probe,
+	.remove = sim_remove,
+	.get_available = sim_get_available,
+	.show_description = sim_show_description,
+};
+
+static void sim_parent_release(struct device *dev)
+{
+	struct sim_parent *parent = container_of(dev, struct sim_parent, dev);
+
+	kfree(parent->type_list);
+	kfree(parent->types);
+	kfree(parent);
+}
+
+static struct sim_parent *sim_find(const char *name)
+{
+	struct sim_parent *parent;
+
+	list_for_each_entry(parent, &sim_parents, next)
+		if (!strcmp(dev_name(&parent->dev), name))
+			return parent;
+	return NULL;
+}
+
+static int sim_add(const char *name, const char *profile)
+{
+	const struct sim_type_spec *specs;
+	struct sim_parent *parent;
+	unsigned int i, count;
+	int ret;
+
+	if (!strcmp(profile, "t4")) {
+		specs = t4_types;
+		count = ARRAY_SIZE(t4_types);
+	} else if (!strcmp(profile, "v100")) {
+		specs = v100_types;
+		count = ARRAY_SIZE(v100_types);
+	} else {
+		return -EINVAL;
+	}
+	if (sim_find(name))
+		return -EEXIST;
+	parent = kzalloc(sizeof(*parent), GFP_KERNEL);
+	if (!parent)
+		return -ENOMEM;
+	parent->types = kcalloc(count, sizeof(*parent->types), GFP_KERNEL);
+	parent->type_list = kcalloc(count, sizeof(*parent->type_list), GFP_KERNEL);
+	if (!parent->types || !parent->type_list) {
+		kfree(parent->types);
+		kfree(parent->type_list);
+		kfree(parent);
+		return -ENOMEM;
+	}
+	mutex_init(&parent->lock);
+	parent->active_type = -1;
+	parent->nr_types = count;
+	for (i = 0; i < count; i++) {
+		parent->types[i].spec = &specs[i];
+		strscpy(parent->types[i].sysfs_name, specs[i].id, sizeof(parent->types[i].sysfs_name));
+		parent->types[i].type.sysfs_name = parent->types[i].sysfs_name;
+		parent->types[i].type.pretty_name = specs[i].name;
+		parent->type_list[i] = &parent->types[i].type;
+	}
+	parent->dev.class = sim_class;
+	parent->dev.release = sim_parent_release;
+	dev_set_name(&parent->dev, "%s", name);
+	ret = device_register(&parent->dev);
+	if (ret) {
+		put_device(&parent->dev);
+		return ret;
+	}
+	ret = mdev_register_parent(&parent->parent, &parent->dev, &sim_driver, parent->type_list, count);
+	if (ret) {
+		device_unregister(&parent->dev);
+		return ret;
+	}
+	list_add_tail(&parent->next, &sim_parents);
+	return 0;
+}
+
+static void sim_remove_parent(struct sim_parent *parent)
+{
+	list_del(&parent->next);
+	if (parent->held)
+		up_write(&parent->parent.unreg_sem);
+	mdev_unregister_parent(&parent->parent);
+	device_unregister(&parent->dev);
+}
+
+static ssize_t control_store(struct class *class, struct class_attribute *attr, const char *buf, size_t count)
+{
+	char command[16], name[32], argument[16];
+	struct sim_parent *parent;
+	unsigned int times = 1;
+	int fields, value, ret = 0;
+
+	fields = sscanf(buf, "%15s %31s %15s %u", command, name, argument, &times);
+	if (fields < 2)
+		return -EINVAL;
+	mutex_lock(&sim_parents_lock);
+	parent = sim_find(name);
+	if (!strcmp(command, "add")) {
+		ret = fields >= 3 ? sim_add(name, argument) : -EINVAL;
+	} else if (!parent) {
+		ret = -ENOENT;
+	} else if (!strcmp(command, "remove")) {
+		sim_remove_parent(parent);
+	} else if (!strcmp(command, "fail-create") && fields >= 3 && !kstrtoint(argument, 10, &value) && value > 0) {
+		mutex_lock(&parent->lock);
+		parent->fail_create_errno = value;
+		parent->fail_create_count = fields >= 4 ? times : 1;
+		mutex_unlock(&parent->lock);
+	} else if (!strcmp(command, "hold") && !parent->held) {
+		/* The mdev core refuses creates and removes with ENODEV while this is held for writing. */
+		down_write(&parent->parent.unreg_sem);
+		parent->held = true;
+	} else if (!strcmp(command, "release") && parent->held) {
+		parent->held = false;
+		up_write(&parent->parent.unreg_sem);
+	} else {
+		ret = -EINVAL;
+	}
+	mutex_unlock(&sim_parents_lock);
+	return ret ? ret : count;
+}
+static CLASS_ATTR_WO(control);
+
+static int __init sim_init(void)
+{
+	int ret;
+
+	ret = mdev_register_driver(&sim_driver);
+	if (ret)
+		return ret;
+	sim_class = class_create(THIS_MODULE, SIM_CLASS_NAME);
+	if (IS_ERR(sim_class)) {
+		mdev_unregister_driver(&sim_driver);
+		return PTR_ERR(sim_class);
+	}
+	ret = class_create_file(sim_class, &class_attr_control);
+	if (ret) {
+		class_destroy(sim_class);
+		mdev_unregister_driver(&sim_driver);
+	}
+	return ret;
+}
+
+static void __exit sim_exit(void)
+{
+	struct sim_parent *parent, *next;
+
+	mutex_lock(&sim_parents_lock);
+	list_for_each_entry_safe(parent, next, &sim_parents, next)
+		sim_remove_parent(parent);
+	mutex_unlock(&sim_parents_lock);
+	class_remove_file(sim_class, &class_attr_control);
+	class_destroy(sim_class);
+	mdev_unregister_driver(&sim_driver);
+}
+
+module_init(sim_init)
+module_exit(sim_exit)
+
+MODULE_LICENSE("GPL v2");
+MODULE_DESCRIPTION("mdev-reconciler test bed: NVIDIA-like vGPU mdev parents");
