@@ -47,9 +47,24 @@ struct IdentityTests {
         // Expected values computed independently with Python's hmac, hashlib and uuid modules.
         #expect(key.namespace.sysfsString == "e1e875aa-bc28-464f-b1a9-5011b3e34c87")
         #expect(key.deviceUUID(parent: "0000:3b:00.0", type: "nvidia-222", slot: 0).sysfsString
-            == "16a569b3-cc01-5349-b4f1-123729e5e33f")
+            == "b8e278e3-bc6e-5944-bcb5-497019580000")
+        #expect(key.deviceUUID(parent: "0000:3b:00.0", type: "nvidia-222", slot: 258).sysfsString
+            == "b8e278e3-bc6e-5944-bcb5-497019580102")
         #expect(HostKey(nodeName: "node01").namespace.sysfsString == "acd7e2a8-f86d-515f-93f5-62913242a095")
         #expect(HostKey(nodeName: "node01").origin == .nodeName)
+    }
+
+    @Test("A derived UUID gives its slot back, for its own parent and type only")
+    func slotRecovery() {
+        let key = HostKey(nodeName: "host")
+        for slot in [0, 1, 23, 255, 256, 65535] {
+            let uuid = key.deviceUUID(parent: "mtty", type: "mtty-1", slot: slot)
+            #expect(key.slot(of: uuid, parent: "mtty", type: "mtty-1") == slot)
+            #expect(key.slot(of: uuid, parent: "mtty", type: "mtty-2") == nil)
+            #expect(key.slot(of: uuid, parent: "0000:3b:00.0", type: "mtty-1") == nil)
+            #expect(HostKey(nodeName: "other").slot(of: uuid, parent: "mtty", type: "mtty-1") == nil)
+        }
+        #expect(key.slot(of: UUID(), parent: "mtty", type: "mtty-1") == nil)
     }
 
     @Test("Device UUIDs differ for every parent, type and slot")

@@ -200,6 +200,18 @@ struct PlannerExistingDeviceTests {
         #expect(unsupported.parents[0].blockers.isEmpty)
     }
 
+    @Test("A device in a high slot of a shared pool stays ours (the slot is read from the UUID)")
+    func highSlotInSharedPool() throws {
+        // mtty: our mtty-1 device in slot 23 while eleven mtty-2 devices fill the rest of the pool.
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.mtty()])
+        let high = key.deviceUUID(parent: "mtty", type: "mtty-1", slot: 23)
+        kernel.addDevice(high, type: "mtty-1", on: "mtty")
+        for uuid in ours("mtty", "mtty-2", 0..<11) { kernel.addDevice(uuid, type: "mtty-2", on: "mtty") }
+        let plan = try makePlan(kernel, types: ["mtty-2"])
+        #expect(plan.parents[0].remove.map(\.uuid) == [high])
+        #expect(plan.parents[0].blockers.isEmpty)
+    }
+
     @Test("Device UUIDs depend on the host key: another host's devices are foreign here")
     func otherHostsDevicesAreForeign() throws {
         let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])

@@ -66,7 +66,7 @@ struct PlannerPropertyTests {
         let ownership = Dictionary(uniqueKeysWithValues: before.parents.map { ($0.name, $0) })
         for device in host.initialDevices {
             let parent = ownership[device.parent]!
-            let isOurs = (0..<64).contains { key.deviceUUID(parent: parent.name, type: device.type, slot: $0) == device.uuid }
+            let isOurs = key.slot(of: device.uuid, parent: parent.name, type: device.type) != nil
             if !device.holders.isEmpty || !isOurs {
                 #expect(now.contains(device.uuid), "seed \(seed): \(device.uuid) (\(device.type)) was removed")
             }

@@ -43,8 +43,25 @@ public struct HostKey: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(namespace.uuidString.lowercased()) (from \(origin.rawValue))" }
 
     /// The UUID of the device in `slot` of `type` on `parent`: always the same for the same inputs.
+    ///
+    /// A name-based UUID in the version 5 layout: the first 14 bytes come from SHA-1 over the host key and
+    /// `mdev:<parent>/<type>`, the last 2 bytes are the slot. So a device's slot is read back from its UUID
+    /// (``slot(of:parent:type:)``), with no limit on how many slots were ever used.
     public func deviceUUID(parent: String, type: String, slot: Int) -> UUID {
-        UUID.nameBased(namespace: namespace, name: "mdev:\(parent)/\(type)/\(slot)")
+        precondition((0..<65536).contains(slot), "a slot fits in 16 bits")
+        var bytes = UUID.nameBased(namespace: namespace, name: "mdev:\(parent)/\(type)").bytes
+        bytes[14] = UInt8(slot >> 8)
+        bytes[15] = UInt8(slot & 0xFF)
+        return UUID(bytes: bytes)
+    }
+
+    /// The slot of `uuid` when it is the UUID this key derives for a device of `type` on `parent`; nil for
+    /// any other UUID (a device this program did not create there).
+    public func slot(of uuid: UUID, parent: String, type: String) -> Int? {
+        let bytes = uuid.bytes
+        let prefix = UUID.nameBased(namespace: namespace, name: "mdev:\(parent)/\(type)").bytes
+        guard bytes.prefix(14) == prefix.prefix(14) else { return nil }
+        return Int(bytes[14]) << 8 | Int(bytes[15])
     }
 }
 
