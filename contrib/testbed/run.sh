@@ -4,6 +4,7 @@
 # any check fails.
 #
 #   contrib/testbed/run.sh [scenario ...]        (default: every scenario in guest/scenarios/)
+#   contrib/testbed/run.sh --shell               (a shell in the guest instead; Ctrl-A X quits QEMU)
 #
 # Installs what is missing (apt), downloads the kernel's source package once for mtty.c, and caches
 # downloads and builds in $MDEV_TESTBED_CACHE (default /var/cache/mdev-reconciler-testbed), outside the repo.
@@ -82,6 +83,10 @@ echo "root:x:0:0:root:/:/bin/sh" > "$root/etc/passwd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$build/initramfs.gz"
 
 # 6. Boot. No KVM here: TCG. Results come over the serial console, after the start marker.
+if [ "${1:-}" = "--shell" ]; then
+    exec qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel" -initrd "$build/initramfs.gz" \
+        -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.shell=1"
+fi
 scenarios=$(IFS=,; echo "$*")
 append="console=ttyS0 quiet loglevel=0 panic=-1${scenarios:+ mdev.scenarios=$scenarios}"
 log "booting $version with ${scenarios:-every scenario}"
