@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The real-kernel test bed: boots Debian's own kernel in QEMU with the mdev core, the kernel's mtty sample
-# driver and the project's vGPU simulator, runs mdev-reconciler's scenarios in the guest, and fails when
-# any check fails.
+# driver and the project's vGPU simulator, runs mdev-reconciler's scenarios in two guests (a busybox
+# initramfs, and a Debian system with systemd, udevd and journald), and fails when any check fails.
 #
-#   contrib/testbed/run.sh [scenario ...]        (default: every scenario in guest/scenarios/)
-#   contrib/testbed/run.sh --shell               (a shell in the guest instead; Ctrl-A X quits QEMU)
+#   contrib/testbed/run.sh [scenario ...]   (default: every scenario of guest/scenarios/ and guest/systemd-scenarios/)
+#   contrib/testbed/run.sh --shell          (a shell in the busybox guest instead; Ctrl-A X quits QEMU)
 #
 # Installs what is missing (apt), downloads the kernel's source package once for mtty.c, and caches
 # downloads and builds in $MDEV_TESTBED_CACHE (default /var/cache/mdev-reconciler-testbed), outside the repo.
@@ -16,7 +16,7 @@ timeout=${MDEV_TESTBED_TIMEOUT:-600}
 log() { echo "testbed: $*" >&2; }
 
 # 1. Packages. The guest runs Debian's kernel; its headers build the modules.
-packages=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio gcc make kmod xz-utils)
+packages=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio gcc make kmod xz-utils debootstrap e2fsprogs)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -31,6 +31,23 @@ version=${kernel#/boot/vmlinuz-}
 modules=/lib/modules/$version
 series=$(echo "$version" | cut -d. -f1-2)
 mkdir -p "$cache"
+
+# Which scenarios run in which guest.
+busybox_scenarios=()
+systemd_scenarios=()
+if [ "${1:-}" != "--shell" ]; then
+    for scenario in "${@:-}"; do
+        [ -n "$scenario" ] || continue
+        if [ -f "$here/guest/scenarios/$scenario.sh" ]; then busybox_scenarios+=("$scenario")
+        elif [ -f "$here/guest/systemd-scenarios/$scenario.sh" ]; then systemd_scenarios+=("$scenario")
+        else log "no scenario named $scenario"; exit 2
+        fi
+    done
+    if [ $# -eq 0 ]; then
+        for file in "$here"/guest/scenarios/*.sh; do busybox_scenarios+=("$(basename "$file" .sh)"); done
+        for file in "$here"/guest/systemd-scenarios/*.sh; do systemd_scenarios+=("$(basename "$file" .sh)"); done
+    fi
+fi
 
 # 2. mtty.c from the kernel's own source package (Debian does not build the samples).
 source_dir=$cache/linux-source-$series
@@ -58,56 +75,122 @@ log "building mdev-reconciler (release, static Swift runtime)"
     || { tail -n 40 "$build/swift.log" >&2; exit 1; }
 binary=$repo/.build-static/release/mdev-reconciler
 
-# 5. The initramfs: busybox, the modules, the binary and the libraries it links, the holder, the scenarios.
-root=$build/initramfs
-rm -rf "$root"
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,etc,proc,sys,dev,tmp,run,scenarios}
-cp /bin/busybox "$root/bin/busybox"
-for applet in $("$root/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"; done
-for module in kernel/drivers/vfio/vfio.ko kernel/drivers/vfio/vfio_iommu_type1.ko kernel/drivers/vfio/mdev/mdev.ko; do
-    cp "$modules/$module" "$root/lib/modules/"
-done
-cp "$build/mtty.ko" "$build/mdev_vgpu_sim.ko" "$root/lib/modules/"
-cp "$binary" "$root/usr/sbin/mdev-reconciler"
-cp "$build/vfio-holder" "$root/usr/bin/vfio-holder"
-for library in $(ldd "$binary" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
-    mkdir -p "$root$(dirname "$library")"
-    cp -L "$library" "$root$library"
-done
-cp "$here/guest/init" "$root/init"
-cp "$here/guest/lib.sh" "$root/lib.sh"
-cp "$here"/guest/scenarios/*.sh "$root/scenarios/"
-chmod +x "$root/init"
-echo "7d3f0e9a2c4b4e8f9a1b3c5d7e9f1a2b" > "$root/etc/machine-id"
-echo "root:x:0:0:root:/:/bin/sh" > "$root/etc/passwd"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$build/initramfs.gz"
+# 5. The busybox guest: an initramfs with busybox, the modules, the binary and the libraries it links, the
+#    holder and the scenarios.
+build_initramfs() {
+    local root=$build/initramfs
+    rm -rf "$root"
+    mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,etc,proc,sys,dev,tmp,run,scenarios}
+    cp /bin/busybox "$root/bin/busybox"
+    for applet in $("$root/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"; done
+    cp "${kernel_modules[@]}" "$root/lib/modules/"
+    cp "$binary" "$root/usr/sbin/mdev-reconciler"
+    cp "$build/vfio-holder" "$root/usr/bin/vfio-holder"
+    copy_libraries "$root"
+    cp "$here/guest/init" "$root/init"
+    cp "$here/guest/lib.sh" "$root/lib.sh"
+    cp "$here"/guest/scenarios/*.sh "$root/scenarios/"
+    chmod +x "$root/init"
+    echo "$machine_id" > "$root/etc/machine-id"
+    echo "root:x:0:0:root:/:/bin/sh" > "$root/etc/passwd"
+    (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$build/initramfs.gz"
+}
 
-# 6. Boot. No KVM here: TCG. Results come over the serial console, after the start marker.
+# The shared libraries the binary links, where the guest lacks them.
+copy_libraries() {
+    for library in $(ldd "$binary" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
+        [ -e "$1$library" ] && continue
+        mkdir -p "$1$(dirname "$library")"
+        cp -L "$library" "$1$library"
+    done
+}
+
+# 6. The systemd guest: a minimal Debian (debootstrap, cached) with the unit file, the catalog, the binary,
+#    the modules and a oneshot unit that runs the scenarios and powers off, on an ext4 disk image; booted
+#    with Debian's own initrd.
+build_disk() {
+    local base=$cache/rootfs-bookworm root=$build/rootfs
+    if [ ! -d "$base" ]; then
+        # The Debian mirror apt itself uses.
+        local mirror
+        mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+        [ -n "$mirror" ] || mirror=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
+        log "debootstrap bookworm (once)"
+        rm -rf "$base.tmp"
+        debootstrap --variant=minbase --include=systemd,systemd-sysv,udev,dbus,kmod,procps bookworm "$base.tmp" "$mirror" \
+            >"$cache/debootstrap.log" 2>&1 || { tail -n 20 "$cache/debootstrap.log" >&2; exit 1; }
+        mv "$base.tmp" "$base"
+    fi
+    rm -rf "$root"
+    cp -a "$base" "$root"
+    mkdir -p "$root/lib/modules/$version/extra" "$root/etc/mdev-reconciler" "$root/testbed" "$root/scenarios" \
+        "$root/usr/lib/systemd/catalog" "$root/etc/systemd/system/multi-user.target.wants"
+    cp "${kernel_modules[@]}" "$root/lib/modules/$version/extra/"
+    install -m 0755 "$binary" "$root/usr/local/sbin/mdev-reconciler"
+    install -m 0755 "$build/vfio-holder" "$root/usr/bin/vfio-holder"
+    copy_libraries "$root"
+    cp "$repo/systemd/mdev-reconciler.service" "$root/etc/systemd/system/"
+    cp "$repo/systemd/mdev-reconciler.catalog" "$root/usr/lib/systemd/catalog/"
+    cp "$here/guest/systemd/mdev-testbed.service" "$root/etc/systemd/system/"
+    ln -sf ../mdev-testbed.service "$root/etc/systemd/system/multi-user.target.wants/mdev-testbed.service"
+    ln -sf /dev/null "$root/etc/systemd/system/serial-getty@ttyS0.service"
+    cp "$here/guest/systemd/run-scenarios" "$root/testbed/run-scenarios"
+    printf '%s\n' "${systemd_scenarios[@]}" > "$root/testbed/scenarios.list"
+    cp "$here/guest/lib.sh" "$root/lib.sh"
+    cp "$here"/guest/systemd-scenarios/*.sh "$root/scenarios/"
+    echo "$machine_id" > "$root/etc/machine-id"
+    echo testbed > "$root/etc/hostname"
+    rm -f "$build/disk.img"
+    mkfs.ext4 -q -d "$root" -F "$build/disk.img" 2G
+}
+
+machine_id=7d3f0e9a2c4b4e8f9a1b3c5d7e9f1a2b
+kernel_modules=("$modules/kernel/drivers/vfio/vfio.ko" "$modules/kernel/drivers/vfio/vfio_iommu_type1.ko"
+    "$modules/kernel/drivers/vfio/mdev/mdev.ko" "$build/mtty.ko" "$build/mdev_vgpu_sim.ko")
+qemu=(qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel")
+
 if [ "${1:-}" = "--shell" ]; then
-    exec qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel" -initrd "$build/initramfs.gz" \
-        -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.shell=1"
+    build_initramfs
+    exec "${qemu[@]}" -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.shell=1"
 fi
-scenarios=$(IFS=,; echo "$*")
-append="console=ttyS0 quiet loglevel=0 panic=-1${scenarios:+ mdev.scenarios=$scenarios}"
-log "booting $version with ${scenarios:-every scenario}"
-output=$build/console.log
-started=$(date +%s)
-timeout "$timeout" qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel" \
-    -initrd "$build/initramfs.gz" -append "$append" </dev/null >"$output" 2>&1 || true
-log "guest finished in $(( $(date +%s) - started )) s"
 
-# 7. Results.
-results=$(sed -n '/MDEV-TESTBED-START/,/MDEV-TESTBED-END/p' "$output" | tr -d '\r')
-echo "$results" | grep -E '^(SCENARIO|\[[a-z-]+\] (CHECK|FIGURE))' || true
-passed=$(echo "$results" | grep -c 'CHECK PASS' || true)
-failed=$(echo "$results" | grep -c 'CHECK FAIL' || true)
-if ! echo "$results" | grep -q MDEV-TESTBED-END; then
-    log "the guest did not finish (see $output)"
-    failed=$((failed + 1))
+# 7. Boot each guest (no KVM here: TCG) and read its checks from the serial console, after the start marker.
+passed=0
+failed=0
+boot() {
+    local name=$1 output=$build/console-$1.log started
+    shift
+    log "booting the $name guest ($version)"
+    started=$(date +%s)
+    timeout "$timeout" "${qemu[@]}" "$@" </dev/null >"$output" 2>&1 || true
+    log "the $name guest finished in $(( $(date +%s) - started )) s"
+    local results
+    results=$(sed -n '/MDEV-TESTBED-START/,/MDEV-TESTBED-END/p' "$output" | tr -d '\r')
+    echo "$results" | grep -E '^(SCENARIO|\[[a-z-]+\] (CHECK|FIGURE))' || true
+    local ok bad
+    ok=$(echo "$results" | grep -c 'CHECK PASS' || true)
+    bad=$(echo "$results" | grep -c 'CHECK FAIL' || true)
+    if ! echo "$results" | grep -q MDEV-TESTBED-END; then
+        log "the $name guest did not finish (see $output)"
+        tail -n 30 "$output" >&2
+        bad=$((bad + 1))
+    elif [ "$bad" -gt 0 ]; then
+        log "console: $output"
+        echo "$results" | grep -v -E '^(SCENARIO|\[[a-z-]+\] (CHECK|FIGURE))' | tail -n 40 >&2 || true
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+}
+
+if ((${#busybox_scenarios[@]})); then
+    build_initramfs
+    list=$(IFS=,; echo "${busybox_scenarios[*]}")
+    boot busybox -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.scenarios=$list"
 fi
-if [ "$failed" -gt 0 ]; then
-    log "daemon log and console: $output"
-    echo "$results" | grep -v -E '^(SCENARIO|\[[a-z-]+\] (CHECK|FIGURE))' | tail -n 40 >&2 || true
+if ((${#systemd_scenarios[@]})); then
+    build_disk
+    boot systemd -initrd "/boot/initrd.img-$version" -drive "file=$build/disk.img,if=virtio,format=raw" \
+        -append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 panic=-1 systemd.show_status=0"
 fi
 echo "testbed: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

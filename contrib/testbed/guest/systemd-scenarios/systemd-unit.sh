@@ -1,0 +1,42 @@
+# Under a real systemd (PID 1), udevd and journald: the unit file, Type=notify, StatusText, the journal's
+# fields and catalog, systemctl reload, a hotplug seen through udevd, the live security score, and
+# systemctl stop leaving every device in place.
+. /lib.sh
+unit=mdev-reconciler.service
+journal() { journalctl -q --no-pager _SYSTEMD_UNIT=$unit "$@"; }
+journal_has() { journal | grep -q "$1"; }
+
+check "systemd-analyze verify accepts the unit" systemd-analyze verify /etc/systemd/system/$unit
+write_config /etc/mdev-reconciler/config.yaml mtty-2
+check "systemctl start returns and the unit is active" systemctl start $unit
+check "the unit is active" systemctl is-active -q $unit
+# Type=notify: start returns only after READY=1, which comes after the first pass.
+check "the devices exist as soon as start returns" has_devices mtty mtty-2 12
+status=$(systemctl show -p StatusText --value $unit)
+echo "StatusText: $status"
+check "StatusText is the one-line summary" [ "$status" = "1 parents, 12 devices, 0 blocked, last error: none" ]
+check "every creation is a journal entry with MESSAGE_ID and MDEV_PARENT" \
+    [ "$(journal MDEV_PARENT=mtty MESSAGE_ID=69c6fca13f81446ba44b82dfeee622fc | wc -l)" -eq 12 ]
+check "entries carry MDEV_UUID and MDEV_TYPE" sh -c "journalctl -q --no-pager -o verbose _SYSTEMD_UNIT=$unit MDEV_TYPE=mtty-2 | grep -q MDEV_UUID="
+check "the daemon listens on the udev group when udevd runs" journal_has "udev udev group"
+journalctl --update-catalog
+check "the catalog explains entries (journalctl -x)" sh -c "journalctl -x -q --no-pager _SYSTEMD_UNIT=$unit MESSAGE_ID=69c6fca13f81446ba44b82dfeee622fc | grep -q 'Subject: A mediated device was created'"
+
+write_config /etc/mdev-reconciler/config.yaml mtty-1
+check "systemctl reload" systemctl reload $unit
+check "the reloaded config is applied" wait_until 60 has_devices mtty mtty-1 24
+check "and logged as a new config generation" wait_until 20 journal_has "config generation"
+
+rmmod mtty
+check "a driver unloading is seen through udevd" wait_until 30 journal_has "parent mtty is gone"
+insmod /lib/modules/$(uname -r)/extra/mtty.ko
+check "and loading again refills the parent" wait_until 60 has_devices mtty mtty-1 24
+
+score=$(systemd-analyze security $unit 2>/dev/null | tail -n 1)
+echo "FIGURE live-security $score"
+check "the live security score is OK or better" sh -c "echo '$score' | grep -Eq 'OK|SAFE'"
+
+before=$(all_devices)
+check "systemctl stop" systemctl stop $unit
+check "the unit stopped cleanly" sh -c "[ \"\$(systemctl show -p Result --value $unit)\" = success ]"
+check "every device stays in place" [ "$(all_devices)" = "$before" ]
