@@ -13,6 +13,8 @@ public final class Recorder<Item: Sendable>: Sendable {
         var start: Int
         var predicate: @Sendable (Item) -> Bool
         var continuation: CheckedContinuation<Item?, Never>
+        /// Ends the wait at its deadline; cancelled when the item comes first.
+        var expiry: Task<Void, Never>?
     }
 
     private struct State {
@@ -33,7 +35,10 @@ public final class Recorder<Item: Sendable>: Sendable {
             state.waiters.removeAll { waiter in matching.contains { $0.id == waiter.id } }
             return matching
         }
-        for waiter in resumed { waiter.continuation.resume(returning: item) }
+        for waiter in resumed {
+            waiter.expiry?.cancel()
+            waiter.continuation.resume(returning: item)
+        }
     }
 
     public var all: [Item] { state.withLock { $0.items } }
@@ -53,9 +58,12 @@ public final class Recorder<Item: Sendable>: Sendable {
                 return state.nextID
             }
             guard let id else { return }
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
+            let expiry = Task {
+                do { try await Task.sleep(for: .seconds(seconds)) } catch { return }
                 self.expire(id)
+            }
+            state.withLock { state in
+                if let index = state.waiters.firstIndex(where: { $0.id == id }) { state.waiters[index].expiry = expiry }
             }
         }
         guard let found else { throw DeadlineExceeded() }
