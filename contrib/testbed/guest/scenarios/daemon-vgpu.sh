@@ -1,6 +1,7 @@
 # The daemon on the project's vGPU simulator: three T4-like cards with the KubeVirt docs' list give
 # 16/2/16; a card unplugged and plugged again comes back with the same UUIDs; injected create errors are
-# retried with backoff and converge; kill -9 in the middle of a pass and a restart converge with no
+# retried with backoff and converge; remove errors (ENODEV while a parent goes away) are reported and
+# the card converges once the parent is back; kill -9 in the middle of a pass and a restart converge with no
 # duplicate and no leftover. Prints figures for the benchmark work.
 . /lib.sh
 uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
@@ -36,6 +37,21 @@ sim fail-create 0000:3e:00.0 5 2
 check "injected create errors are logged" wait_log 30 "0000:3e:00.0: create" $n
 check "and retried with backoff until the card converges" wait_until 90 has_devices 0000:3e:00.0 nvidia-228 2
 check "two failures, each retried" [ "$(tail -n +$((n + 1)) /tmp/daemon.log | grep -c '0000:3e:00.0: create')" -eq 2 ]
+
+# Remove errors on a real kernel: while a parent is going away, the mdev core fails removes with ENODEV
+# (and, by design, the device then keeps no remove file until its parent goes). The failures are logged
+# and retried with backoff without disturbing the other cards; once the parent has gone and come back,
+# it converges.
+n=$(log_lines)
+sim hold 0000:3c:00.0
+write_config $config nvidia-222 nvidia-230
+check "a failed remove is logged with the kernel's error" wait_log 30 "0000:3c:00.0: remove .*No such device" $n
+check "the other changed card converges meanwhile" wait_until 90 has_devices 0000:3e:00.0 nvidia-230 16
+sim release 0000:3c:00.0
+sim remove 0000:3c:00.0
+sim add 0000:3c:00.0 t4
+check "once the parent came back, it converges too" wait_until 90 has_devices 0000:3c:00.0 nvidia-230 16
+check "and no nvidia-228 device is left anywhere" all_of "has_devices 0000:3c:00.0 nvidia-228 0" "has_devices 0000:3e:00.0 nvidia-228 0"
 
 pid=$DAEMON_PID
 rss0=$(awk '/VmRSS/ { print $2 }' /proc/$pid/status)
