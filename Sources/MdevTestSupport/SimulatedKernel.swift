@@ -69,6 +69,8 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         /// Errnos the next creates (or removes) on a parent fail with, consumed in order.
         public var createFaults: [String: [Errno]] = [:]
         public var removeFaults: [String: [Errno]] = [:]
+        /// When set, every reading fails with it (sysfs or /proc unreadable).
+        public var readFault: SysfsError?
         public var violations: [String] = []
         public var inventoryReads = 0
         /// How often each parent was read, by a full or a partial reading.
@@ -108,7 +110,8 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
     // MARK: InventorySource
 
     public func readInventory() throws -> InventoryReading {
-        state.withLock { state in
+        try state.withLock { state in
+            if let fault = state.readFault { throw fault }
             state.inventoryReads += 1
             for parent in state.parents { state.parentReads[parent.name, default: 0] += 1 }
             return InventoryReading(inventory: Self.inventory(of: state))
@@ -116,7 +119,8 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
     }
 
     public func readParents(_ names: Set<String>) throws -> InventoryReading {
-        state.withLock { state in
+        try state.withLock { state in
+            if let fault = state.readFault { throw fault }
             let present = state.parents.filter { names.contains($0.name) }
             for parent in present { state.parentReads[parent.name, default: 0] += 1 }
             return InventoryReading(

@@ -139,6 +139,19 @@ struct ReconcilerStateMachineTests {
         #expect(machine.failedAttempts.isEmpty)
     }
 
+    @Test("A pass that could not read the host is retried as a full rescan, with backoff, until one succeeds")
+    func readFailed() {
+        var machine = Machine(timing: timing)
+        _ = machine.handle(.start, now: ms(0))
+        #expect(machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(0)) == [.setTimer(ms(1000))])
+        #expect(machine.phase == .backingOff(until: ms(1000)))
+        #expect(machine.handle(.timerFired, now: ms(1000)) == [.startPass(PassRequest(fullRescan: true)), .setTimer(nil)])
+        #expect(machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(1000)) == [.setTimer(ms(3000))])
+        _ = machine.handle(.timerFired, now: ms(3000))
+        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(3000)) == [])
+        #expect(machine.phase == .idle)
+    }
+
     @Test("A timer firing before any retry is due changes nothing")
     func earlyTimer() {
         var machine = started(outcome: PassOutcome(failed: ["a"]))

@@ -230,6 +230,20 @@ struct ReconcilerTests {
         #expect(daemon.kernel.devices.count == devices - 1)
     }
 
+    @Test("A host that cannot be read at start is read again with backoff, and the daemon converges then")
+    func unreadableHostAtStart() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.mtty().kernel, types: ["mtty-1"])
+        daemon.kernel.state.withLock { $0.readFault = SysfsError(.list, "/proc", .permissionDenied) }
+        try await daemon.start()
+        #expect(daemon.logs.all.contains { $0.message.hasPrefix("cannot read the host, retrying") })
+        #expect(daemon.notifier.messages.all.first == "READY=1\nSTATUS=0 parents, 0 devices, 0 blocked, last error: cannot read the host: list /proc: Permission denied")
+        #expect(await daemon.reconciler.phase == .backingOff(until: daemon.clock.now.advanced(by: .seconds(1))))
+        daemon.kernel.state.withLock { $0.readFault = nil }
+        try await daemon.pass { await daemon.clock.advance(by: .milliseconds(1001)) }
+        #expect(daemon.kernel.layout == ["mtty: mtty-1 ×24"])
+        #expect(await daemon.reconciler.phase == .idle)
+    }
+
     @Test("With WatchdogSec= set, WATCHDOG=1 goes out at half the interval, from the actor")
     func watchdog() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.mtty().kernel, types: ["mtty-1"], watchdog: .seconds(30))

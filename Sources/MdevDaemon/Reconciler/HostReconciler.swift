@@ -49,6 +49,8 @@ public actor HostReconciler {
     public private(set) var configError: String?
     public private(set) var inventory = Inventory(parents: [])
     public private(set) var passes = 0
+    /// Why the host could not be read in the last pass, if it could not.
+    public private(set) var hostError: String?
     private var lastErrors: [String: String] = [:]
     private var stuck: Set<String> = []
     /// Blocker messages already logged, so a re-check does not log them again.
@@ -77,10 +79,14 @@ public actor HostReconciler {
         do {
             if request.fullRescan { try readAll() } else if !request.parents.isEmpty { try read(request.parents) }
         } catch {
-            logger.error("cannot read sysfs: \(error)")
-            outcome.failed = request.fullRescan ? Set(inventory.parents.map(\.name)) : request.parents
+            // Nothing is planned from a host that could not be read; the whole host is read again later.
+            logger.error("cannot read the host, retrying: \(error)")
+            hostError = "cannot read the host: \(error)"
+            outcome.readFailed = true
+            dependencies.publishStatus(makeStatus(plan: lastPlan ?? plan()))
             return outcome
         }
+        hostError = nil
         stuck.subtract(request.parents)
         stuck.formUnion(request.skipping)
         for _ in 0..<Self.maximumRounds {
@@ -206,7 +212,8 @@ public actor HostReconciler {
     private func makeStatus(plan: Plan) -> DaemonStatus {
         DaemonStatus(
             pid: getpid(), updated: Date(), node: dependencies.nodeName, configFile: dependencies.configFile,
-            configGeneration: configGeneration, configError: configError, wanted: configuration.wanted, passes: passes,
+            configGeneration: configGeneration, configError: configError, wanted: configuration.wanted, hostError: hostError,
+            passes: passes,
             parents: plan.parents.map { parent in
                 DaemonStatus.ParentStatus(
                     parent: parent.parent, model: parent.model, type: parent.type, devices: parent.keep + parent.remove,

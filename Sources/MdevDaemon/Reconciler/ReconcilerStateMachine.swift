@@ -27,11 +27,14 @@ public struct PassOutcome: Sendable, Hashable {
     public var blockedInUse: Set<String> = []
     /// Parents with a write past its deadline.
     public var stuck: Set<String> = []
+    /// Sysfs (or /proc) could not be read at all: a full rescan is retried with the failure backoff.
+    public var readFailed = false
 
-    public init(failed: Set<String> = [], blockedInUse: Set<String> = [], stuck: Set<String> = []) {
+    public init(failed: Set<String> = [], blockedInUse: Set<String> = [], stuck: Set<String> = [], readFailed: Bool = false) {
         self.failed = failed
         self.blockedInUse = blockedInUse
         self.stuck = stuck
+        self.readFailed = readFailed
     }
 }
 
@@ -106,6 +109,9 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
     private var inUseAttempt = 0
     private(set) var inUseDue: Instant?
     public private(set) var stuck: Set<String> = []
+    /// A full rescan retried after a pass that could not read the host.
+    private var rescanAttempt = 0
+    private(set) var rescanDue: Instant?
     /// The timer as last set.
     private var timer: Instant?
 
@@ -190,6 +196,10 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
             self.inUseDue = nil
         }
         pending.parents.formUnion(due)
+        if let rescanDue, rescanDue <= now {
+            pending.fullRescan = true
+            self.rescanDue = nil
+        }
         switch phase {
         case .debouncing(_, let deadline) where deadline <= now:
             return startPass()
@@ -222,6 +232,12 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
             retryDue[parent] = now.advanced(by: timing.failureBackoff.delay(attempt: attempt))
         }
         stuck.formUnion(outcome.stuck)
+        if outcome.readFailed {
+            rescanDue = now.advanced(by: timing.failureBackoff.delay(attempt: rescanAttempt))
+            rescanAttempt += 1
+        } else if running.fullRescan {
+            rescanAttempt = 0
+        }
         if outcome.blockedInUse.isEmpty {
             inUseParents = []
             inUseAttempt = 0
@@ -255,7 +271,7 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
     }
 
     private func nextScheduledWork() -> Instant? {
-        ([inUseDue].compactMap { $0 } + retryDue.values).min()
+        ([inUseDue, rescanDue].compactMap { $0 } + retryDue.values).min()
     }
 
     private mutating func updateTimer() -> [ReconcilerEffect<Instant>] {

@@ -15,13 +15,15 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
     /// Why the last config read was rejected, while the previous one stays in force.
     public var configError: String?
     public var wanted: WantedTypes
+    /// Why the last pass could not read the host (sysfs or /proc), if it could not.
+    public var hostError: String?
     /// Passes run since start.
     public var passes: Int
     public var parents: [ParentStatus]
 
     public init(
         pid: Int32, updated: Date, node: String, configFile: String, configGeneration: Int, configError: String?,
-        wanted: WantedTypes, passes: Int, parents: [ParentStatus]
+        wanted: WantedTypes, hostError: String? = nil, passes: Int, parents: [ParentStatus]
     ) {
         self.pid = pid
         self.updated = updated
@@ -30,6 +32,7 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
         self.configGeneration = configGeneration
         self.configError = configError
         self.wanted = wanted
+        self.hostError = hostError
         self.passes = passes
         self.parents = parents
     }
@@ -71,7 +74,7 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
     public var summary: String {
         let devices = parents.reduce(0) { $0 + $1.devices.count }
         let blocked = parents.filter { !$0.blocked.isEmpty }.count
-        let lastError = configError ?? parents.compactMap(\.lastError).first ?? "none"
+        let lastError = hostError ?? configError ?? parents.compactMap(\.lastError).first ?? "none"
         return "\(parents.count) parents, \(devices) devices, \(blocked) blocked, last error: \(lastError)"
     }
 }
