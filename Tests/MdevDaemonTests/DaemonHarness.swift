@@ -73,7 +73,8 @@ final class DaemonHarness: Sendable {
     let reconciler: Reconciler<TestClock<Duration>>
     let timing: ReconcilerTiming
     let hostKey = HostKey(nodeName: "node01")
-    private let runner = Mutex<Task<Void, Never>?>(nil)
+    /// Recorded when the run loop returns.
+    private let exits = Recorder<Void>()
 
     static func configuration(_ types: [String], enabled: Bool = true) -> ConfigFiles.Loaded {
         ConfigFiles.Loaded(
@@ -117,14 +118,16 @@ final class DaemonHarness: Sendable {
     /// Starts the daemon and waits for READY=1.
     func start() async throws {
         let mark = notifier.messages.count
-        runner.withLock { [reconciler] in $0 = Task { await reconciler.run() } }
+        Task { [reconciler, exits] in
+            await reconciler.run()
+            exits.record(())
+        }
         _ = try await notifier.messages.first(from: mark) { $0.hasPrefix("READY=1") }
     }
 
-    /// Waits until the daemon's run loop has returned.
+    /// Waits (at most 20 s of real time) until the daemon's run loop has returned.
     func waitForExit() async throws {
-        let task = runner.withLock { $0 }
-        try await withDeadline { await task?.value }
+        _ = try await exits.first(from: 0) { true }
     }
 
     /// Runs `trigger`, then waits for the end of the next pass (its READY=1 or STATUS= message).
@@ -151,20 +154,5 @@ final class Shared<Value: Sendable>: Sendable {
     var value: Value {
         get { storage.withLock { $0 } }
         set { storage.withLock { $0 = newValue } }
-    }
-}
-
-/// Runs `body`, failing after `seconds` of real time: a guard against hangs only.
-func withDeadline<T: Sendable>(seconds: Double = 20, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try? await Task.sleep(for: .seconds(seconds))
-            return nil
-        }
-        let first = try await group.next()!
-        group.cancelAll()
-        guard let first else { throw DeadlineExceeded() }
-        return first
     }
 }

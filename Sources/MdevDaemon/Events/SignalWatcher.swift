@@ -33,10 +33,12 @@ public final class SignalWatcher: @unchecked Sendable {
         queue.sync { sources = created }
     }
 
+    /// Cancels the sources and gives the signals their default actions back.
     public func stop() {
-        queue.async { [self] in
+        queue.sync {
             for source in sources { source.cancel() }
             sources = []
         }
+        for signal in [SIGHUP, SIGTERM, SIGINT] { Glibc.signal(signal, SIG_DFL) }
     }
 }

@@ -41,8 +41,10 @@ public struct ParentWriter<C: Clock>: ParentWriting where C.Duration == Duration
                 if first { continuation.resume(returning: outcome) }
                 return first
             }
-            let timeout = Task { [clock, deadline] in
-                do { try await clock.sleep(for: deadline) } catch { return }
+            // The deadline is fixed now, not when the task first runs.
+            let expiry = clock.now.advanced(by: deadline)
+            let timeout = Task { [clock] in
+                do { try await clock.sleep(until: expiry, tolerance: nil) } catch { return }
                 _ = finish(nil)
             }
             queue.async { [onLateReturn, stopping] in

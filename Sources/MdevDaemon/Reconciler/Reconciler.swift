@@ -66,8 +66,11 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
             notifier.stopping()
             host.stopStartingWrites()
             logger.info("stopping: waiting for the pass in flight")
-            graceTimer = Task { [clock, timing = machine.timing] in
-                do { try await clock.sleep(for: timing.stopGracePeriod) } catch { return }
+            // Deadlines are fixed here, on the actor, not when the task first runs: a clock that moves
+            // before the task starts must not push them back.
+            let deadline = clock.now.advanced(by: machine.timing.stopGracePeriod)
+            graceTimer = Task { [clock] in
+                do { try await clock.sleep(until: deadline, tolerance: nil) } catch { return }
                 self.send(.stopGraceExpired)
             }
         case .stopRequested:
@@ -127,10 +130,13 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
     /// Pings systemd's watchdog at half its interval, through the actor, so a hung actor is noticed.
     private func startWatchdog() -> Task<Void, Never>? {
         guard let interval = notifier.watchdogInterval else { return nil }
+        let first = clock.now.advanced(by: interval / 2)
         return Task { [clock] in
+            var next = first
             while !Task.isCancelled {
-                do { try await clock.sleep(for: interval / 2) } catch { return }
+                do { try await clock.sleep(until: next, tolerance: nil) } catch { return }
                 self.pingWatchdog()
+                next = next.advanced(by: interval / 2)
             }
         }
     }
