@@ -91,9 +91,12 @@ public struct SysfsInventoryReader: Sendable {
             devices.append(MdevDevice(uuid: uuid, type: typeLink.lastPathComponent, holders: try scan.get().holders(group: group, cdevs: cdevs)))
             location.devices[uuid] = deviceDirectory
         }
+        // An SR-IOV virtual function (NVIDIA's A-series and later in mdev mode) belongs to its physical
+        // function's card, and holds one device at most.
+        let physicalFunction = (try? FileSystem.readLink(directory.appending("physfn")))?.lastPathComponent
         return Parent(
-            name: name, driver: (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent,
-            pciID: pciID(of: directory), types: types, devices: devices)
+            name: name, card: physicalFunction, driver: (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent,
+            pciID: pciID(of: directory), types: types, devices: devices, instanceLimit: physicalFunction == nil ? nil : 1)
     }
 
     private func readType(_ id: String, at directory: String) throws(SysfsError) -> MdevType {

@@ -38,6 +38,50 @@ public enum HardwareProfiles {
             })
     }
 
+    /// The PCI addresses of an SR-IOV physical function's virtual functions: VF i sits at the PF's function
+    /// plus `offset` plus i × `stride` (offset 4 on A16 and A40, 2 on Blackwell).
+    public static func virtualFunctions(of physicalFunction: String, count: Int, offset: Int, stride: Int = 1) -> [String] {
+        let parts = physicalFunction.split(separator: ":")
+        let deviceFunction = parts[2].split(separator: ".")
+        let base = Int(deviceFunction[0], radix: 16)! << 3 | Int(deviceFunction[1])!
+        return (0..<count).map { index in
+            let devfn = base + offset + index * stride
+            return String(format: "%@:%@:%02x.%d", String(parts[0]), String(parts[1]), devfn >> 3, devfn & 7)
+        }
+    }
+
+    /// An NVIDIA A16-like GPU in mdev mode: 16 virtual functions (offset 4), each a parent of one device.
+    public static func a16(_ physicalFunction: String) -> [SimulatedKernel.ParentSpec] {
+        sriov(physicalFunction, vfs: 16, offset: 4, pciID: "10de:25b6", types: [
+            ("nvidia-690", "A16-1Q", 16, 1024), ("nvidia-691", "A16-2Q", 8, 2048), ("nvidia-692", "A16-4Q", 4, 4096),
+            ("nvidia-693", "A16-8Q", 2, 8192), ("nvidia-694", "A16-16Q", 1, 16384),
+        ])
+    }
+
+    /// An NVIDIA A40-like GPU in mdev mode: 32 virtual functions (offset 4); A40-1Q and -2Q are the
+    /// nvidia-557 and nvidia-558 of NVIDIA's documentation.
+    public static func a40(_ physicalFunction: String) -> [SimulatedKernel.ParentSpec] {
+        sriov(physicalFunction, vfs: 32, offset: 4, pciID: "10de:2235", types: [
+            ("nvidia-557", "A40-1Q", 32, 1024), ("nvidia-558", "A40-2Q", 24, 2048), ("nvidia-560", "A40-4Q", 12, 4096),
+            ("nvidia-564", "A40-8Q", 6, 8192), ("nvidia-567", "A40-48Q", 1, 49152),
+        ])
+    }
+
+    private static func sriov(
+        _ physicalFunction: String, vfs: Int, offset: Int, pciID: String, types: [(String, String, Int, Int)]
+    ) -> [SimulatedKernel.ParentSpec] {
+        virtualFunctions(of: physicalFunction, count: vfs, offset: offset).map { name in
+            SimulatedKernel.ParentSpec(
+                name: name, card: physicalFunction, driver: "nvidia", pciID: pciID, rule: .virtualFunction,
+                types: types.map { id, model, maximum, framebuffer in
+                    SimulatedKernel.TypeSpec(
+                        id: id, name: "NVIDIA \(model)",
+                        description: "num_heads=4, frl_config=60, framebuffer=\(framebuffer)M, max_resolution=7680x4320, max_instance=\(maximum)",
+                        maxInstances: maximum)
+                })
+        }
+    }
+
     /// An Intel GPU with GVT-g: four types sharing one pool.
     public static func gvtg(_ name: String = "0000:00:02.0") -> SimulatedKernel.ParentSpec {
         let types: [(String, Int, String)] = [("1", 8, "1920x1200"), ("2", 4, "1920x1200"), ("4", 2, "1920x1200"), ("8", 1, "1024x768")]

@@ -16,10 +16,11 @@ public enum RandomHosts {
         var parents: [SimulatedKernel.ParentSpec] = []
         for index in 0..<Int.random(in: 1...5, using: &random) {
             let address = String(format: "0000:%02x:00.0", 0x3b + index)
-            switch Int.random(in: 0..<10, using: &random) {
+            switch Int.random(in: 0..<11, using: &random) {
             case 0..<5: parents.append(HardwareProfiles.t4(address))
             case 5..<7: parents.append(HardwareProfiles.v100(address))
             case 7..<9: parents.append(HardwareProfiles.gvtg(address))
+            case 9: parents += HardwareProfiles.a16(address)
             default: if !parents.contains(where: { $0.name == "mtty" }) { parents.append(HardwareProfiles.mtty()) }
             }
         }

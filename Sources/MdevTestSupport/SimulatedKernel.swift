@@ -18,6 +18,9 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         case exclusive
         /// A pool of units shared by every type; a device costs its type's `poolCost`.
         case sharedPool(units: Int)
+        /// An SR-IOV virtual function of a time-sliced GPU (mdev mode): it holds one device; the GPU (its
+        /// card) takes one type, and at most that type's `maxInstances` devices across its functions.
+        case virtualFunction
     }
 
     public struct TypeSpec: Sendable, Hashable {
@@ -40,13 +43,16 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
 
     public struct ParentSpec: Sendable, Hashable {
         public var name: String
+        /// The physical GPU of a virtual function; nil for a parent that is its own card.
+        public var card: String?
         public var driver: String
         public var pciID: String?
         public var rule: CapacityRule
         public var types: [TypeSpec]
 
-        public init(name: String, driver: String, pciID: String? = nil, rule: CapacityRule, types: [TypeSpec]) {
+        public init(name: String, card: String? = nil, driver: String, pciID: String? = nil, rule: CapacityRule, types: [TypeSpec]) {
             self.name = name
+            self.card = card
             self.driver = driver
             self.pciID = pciID
             self.rule = rule
@@ -144,14 +150,15 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
     static func inventory(of state: State, parents: [ParentSpec]? = nil) -> Inventory {
         Inventory(parents: (parents ?? state.parents).map { spec in
             Parent(
-                name: spec.name, driver: spec.driver, pciID: spec.pciID,
+                name: spec.name, card: spec.card, driver: spec.driver, pciID: spec.pciID,
                 types: spec.types.map {
                     MdevType(id: $0.id, name: $0.name, availableInstances: available($0.id, on: spec, in: state),
                              deviceAPI: $0.deviceAPI, description: $0.description)
                 },
                 devices: state.devices.values.filter { $0.parent == spec.name }.map {
                     MdevDevice(uuid: $0.uuid, type: $0.type, holders: $0.holders)
-                })
+                },
+                instanceLimit: spec.rule == .virtualFunction ? 1 : nil)
         })
     }
 
@@ -163,6 +170,11 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         case .exclusive:
             if devices.contains(where: { $0.type != typeID }) { return 0 }
             return max(0, type.maxInstances - ofType)
+        case .virtualFunction:
+            let gpu = state.parents.filter { ($0.card ?? $0.name) == (parent.card ?? parent.name) }.map(\.name)
+            let onGPU = state.devices.values.filter { gpu.contains($0.parent) }
+            if !devices.isEmpty || onGPU.contains(where: { $0.type != typeID }) { return 0 }
+            return onGPU.count < type.maxInstances ? 1 : 0
         case .sharedPool(let units):
             let used = devices.reduce(0) { sum, device in
                 sum + (parent.types.first { $0.id == device.type }?.poolCost ?? 1)

@@ -48,6 +48,9 @@ public final class SysfsTreeBuilder {
         if let driver = parent.driver {
             try Self.link(directory + "/driver", to: "../../../bus/pci/drivers/\(driver)")
         }
+        if parent.card != parent.name {
+            try Self.link(directory + "/physfn", to: "../\(parent.card)")
+        }
         if let pciID = parent.pciID {
             let ids = pciID.split(separator: ":")
             try Self.write("0x\(ids[0])\n", to: directory + "/vendor")

@@ -33,7 +33,7 @@ struct PlannerPropertyTests {
         let inventory = try host.kernel.readInventory().inventory
         let shuffled = Inventory(parents: inventory.parents.reversed().map { parent in
             Parent(name: parent.name, card: parent.card, driver: parent.driver, pciID: parent.pciID,
-                   types: parent.types.reversed(), devices: parent.devices.reversed())
+                   types: parent.types.reversed(), devices: parent.devices.reversed(), instanceLimit: parent.instanceLimit)
         })
         #expect(plan(inventory, host.types) == plan(shuffled, host.types))
     }
@@ -48,12 +48,19 @@ struct PlannerPropertyTests {
         let firstPlan = plan(before, host.types)
         // Balance: every (model, type) count is the fresh host's, whatever devices exist.
         #expect(balance(firstPlan, before) == balance(plan(fresh, host.types), fresh))
-        // Never plans more creates than a parent can take once its removals are done.
+        // Never plans more than a parent, or a card of several parents (an SR-IOV GPU), can take once its
+        // removals are done.
         for parent in firstPlan.parents {
             guard let type = parent.type else { continue }
             let spec = kernel.state.withLock { $0.parents.first { $0.name == parent.parent }! }
-            let limit = spec.types.first { $0.id == type }!.maxInstances
+            let limit = spec.rule == .virtualFunction ? 1 : spec.types.first { $0.id == type }!.maxInstances
             #expect(parent.keep.filter { $0.type == type }.count + parent.create.count <= limit)
+        }
+        for (card, parents) in Dictionary(grouping: firstPlan.parents, by: \.card) where parents.count > 1 {
+            guard let type = parents[0].type else { continue }
+            let spec = kernel.state.withLock { $0.parents.first { $0.name == parents[0].parent }! }
+            let planned = parents.reduce(0) { $0 + $1.keep.filter { $0.type == type }.count + $1.create.count }
+            #expect(planned <= spec.types.first { $0.id == type }!.maxInstances, "seed \(seed): card \(card)")
         }
         let report = try applier(kernel, types: host.types).apply()
         #expect(report.failures.isEmpty, "seed \(seed): \(report.failures)")

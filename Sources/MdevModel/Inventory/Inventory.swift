@@ -35,13 +35,17 @@ public struct Parent: Sendable, Hashable, Codable {
     public var types: [MdevType]
     /// Existing mediated devices, sorted by UUID.
     public var devices: [MdevDevice]
+    /// The most devices this parent holds at once, when the backend knows it: 1 for an SR-IOV virtual
+    /// function (NVIDIA's A-series and later in mdev mode), whose card's `max_instance` is the GPU's figure.
+    public var instanceLimit: Int?
 
     public init(
         name: String, card: String? = nil, driver: String? = nil, pciID: String? = nil,
-        types: [MdevType], devices: [MdevDevice] = []
+        types: [MdevType], devices: [MdevDevice] = [], instanceLimit: Int? = nil
     ) {
         self.name = name
         self.card = card ?? name
+        self.instanceLimit = instanceLimit
         self.driver = driver
         self.pciID = pciID
         self.types = types.sorted { $0.id < $1.id }

@@ -50,13 +50,14 @@ public enum Planner {
         }
         var parents: [ParentPlan] = []
         for (card, target) in zip(cards, targets) {
-            for parent in card.parents {
+            var cardPlans = card.parents.map { parent in
                 let type = target.flatMap { parent.type(matching: $0) }
-                parents.append(
-                    input.wanted.isManaging
-                        ? fill(parent, with: type, ownership: ownership[parent.name]!, removable: removable, hostKey: input.hostKey)
-                        : untouched(parent))
+                return input.wanted.isManaging
+                    ? fill(parent, with: type, ownership: ownership[parent.name]!, removable: removable, hostKey: input.hostKey)
+                    : untouched(parent)
             }
+            if let target, card.parents.count > 1 { limitToCard(&cardPlans, card: card, reference: target) }
+            parents += cardPlans
         }
         parents.sort { $0.parent < $1.parent }
         return Plan(node: input.nodeName, wanted: input.wanted, parents: parents)
@@ -96,6 +97,19 @@ public enum Planner {
         return plan
     }
 
+    /// On a card of several parents (an SR-IOV GPU's virtual functions), the type's `max_instance` is the
+    /// whole card's figure: creations go to the parents in name order until the card holds that many.
+    /// So a GPU is filled as far as its type allows, and never planned past it.
+    static func limitToCard(_ plans: inout [ParentPlan], card: Card, reference: String) {
+        guard let maximum = card.parents.lazy.compactMap({ $0.type(matching: reference)?.maxInstances }).first else { return }
+        var room = maximum - plans.reduce(0) { sum, plan in sum + plan.keep.filter { $0.type == plan.type }.count }
+        for index in plans.indices {
+            let allowed = max(0, min(plans[index].create.count, room))
+            plans[index].create = Array(plans[index].create.prefix(allowed))
+            room -= allowed
+        }
+    }
+
     /// How many devices of `type` the parent can take once the plan's removals are done.
     ///
     /// `available_instances` counts what is free now. When the plan frees the parent of every other type
@@ -104,9 +118,12 @@ public enum Planner {
     /// counted; applying re-reads the capacity after removing and tops up in a further round.
     static func creatableInstances(of type: MdevType, on parent: Parent, plan: ParentPlan) -> Int {
         let now = type.availableInstances
-        guard !plan.remove.isEmpty, plan.blockers.isEmpty, let maximum = type.maxInstances else { return now }
         let ofType = parent.devices.filter { $0.type == type.id }.count
-        return max(now, maximum - ofType)
+        var room = now
+        if !plan.remove.isEmpty, plan.blockers.isEmpty, let maximum = type.maxInstances { room = max(now, maximum - ofType) }
+        // A parent that holds a fixed number of devices (a virtual function) holds no more, whatever the type says.
+        if let limit = parent.instanceLimit { room = min(room, max(0, limit - (plan.keep.count))) }
+        return room
     }
 
     private static func untouched(_ parent: Parent) -> ParentPlan {
