@@ -95,7 +95,7 @@ public actor HostReconciler {
             }
             if work.isEmpty { break }
             var progressed = false
-            for parent in work where !Task.isCancelled {
+            for parent in work {
                 guard let result = await dependencies.writer.execute(parent, control: dependencies.control) else {
                     stuck.insert(parent.parent)
                     outcome.stuck.insert(parent.parent)
