@@ -16,11 +16,11 @@ enum PlanRenderer {
             return (lines + ["no mdev parents found (is the GPU driver loaded?)"]).joined(separator: "\n")
         }
         var table = TextTable(["PARENT", "MODEL", "CURRENT", "TARGET", "CHANGE"])
-        for parent in plan.parents {
-            let target = parent.type.map { type in
-                "\(type) ×\(parent.keep.filter { $0.type == type }.count + parent.create.count)"
+        for row in rows(plan) {
+            let target = row.type.map { type in
+                "\(type) ×\(row.keep.filter { $0.type == type }.count + row.create.count)"
             } ?? "-"
-            table.add([parent.parent, parent.model ?? "-", current(parent), target, change(parent)])
+            table.add([row.parent, row.model ?? "-", current(row), target, change(row)])
         }
         lines.append(table.rendered)
         for parent in plan.blockedParents {
@@ -32,6 +32,25 @@ enum PlanRenderer {
         lines.append("\(counted(plan.parents.count, "parent")): \(counted(creates, "device")) to create, \(removes) to remove, "
             + "\(plan.blockedParents.count) blocked")
         return lines.joined(separator: "\n")
+    }
+
+    /// One row per card: a card of several parents (an SR-IOV GPU's virtual functions) is summed up in one
+    /// row named `<card> (N VFs)`.
+    static func rows(_ plan: Plan) -> [ParentPlan] {
+        var order: [String] = []
+        let byCard = Dictionary(grouping: plan.parents) { parent in
+            if !order.contains(parent.card) { order.append(parent.card) }
+            return parent.card
+        }
+        return order.map { card in
+            let parents = byCard[card]!
+            guard parents.count > 1 else { return parents[0] }
+            return ParentPlan(
+                parent: "\(card) (\(parents.count) VFs)", card: card, model: parents[0].model,
+                current: Array(Set(parents.flatMap(\.current))).sorted(), type: parents[0].type,
+                keep: parents.flatMap(\.keep), create: parents.flatMap(\.create), remove: parents.flatMap(\.remove),
+                blockers: parents.flatMap(\.blockers))
+        }
     }
 
     /// `1 parent`, `3 parents`.

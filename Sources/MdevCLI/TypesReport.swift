@@ -59,10 +59,44 @@ struct TypesReport: Encodable {
         }
     }
 
+    /// A card of several parents (an SR-IOV GPU's virtual functions) shown as one entry: its types once,
+    /// with the instances available summed over its functions, and every device with its function.
+    static func grouped(_ parents: [ParentEntry]) -> [ParentEntry] {
+        var order: [String] = []
+        let byCard = Dictionary(grouping: parents) { parent in
+            if !order.contains(parent.card) { order.append(parent.card) }
+            return parent.card
+        }
+        return order.map { card in
+            let functions = byCard[card]!
+            guard functions.count > 1 else { return functions[0] }
+            var entry = functions[0]
+            entry.parent = "\(card): SR-IOV GPU, \(functions.count) virtual functions (mdev mode)"
+            // What the GPU can still take: the functions that can take one, at most max_instance in all.
+            entry.types = entry.types.map { type in
+                var summed = type
+                let free = functions.reduce(0) { sum, function in
+                    sum + (function.types.first { $0.id == type.id }?.availableInstances ?? 0)
+                }
+                let existing = functions.reduce(0) { sum, function in sum + function.devices.filter { $0.type == type.id }.count }
+                summed.availableInstances = min(free, max(0, (type.maxInstances ?? free + existing) - existing))
+                return summed
+            }
+            entry.devices = functions.flatMap { function in
+                function.devices.map { device in
+                    var device = device
+                    device.type = "\(device.type) on \(function.parent)"
+                    return device
+                }
+            }
+            return entry
+        }
+    }
+
     var text: String {
         guard !parents.isEmpty else { return "no mdev parents found (is the GPU driver loaded?)" }
         var blocks: [String] = []
-        for parent in parents {
+        for parent in Self.grouped(parents) {
             var lines = [[parent.parent, parent.model, parent.driver.map { "driver \($0)" }, parent.pciID]
                 .compactMap { $0 }.joined(separator: "  ")]
             var table = TextTable(["TYPE", "NAME", "AVAILABLE", "API", "DESCRIPTION"])

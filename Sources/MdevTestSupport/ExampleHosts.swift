@@ -41,7 +41,12 @@ public enum ExampleHosts {
         Host(name: "mtty", kernel: SimulatedKernel(parents: [HardwareProfiles.mtty()]))
     }
 
-    public static var all: [Host] { [threeT4(), t4AndGVTg(), t4InUse(), mtty()] }
+    /// An NVIDIA A16-like GPU in mdev mode: 16 virtual functions, each a parent of one device.
+    public static func a16() -> Host {
+        Host(name: "a16-mdev-mode", kernel: SimulatedKernel(parents: HardwareProfiles.a16("0000:81:00.0")))
+    }
+
+    public static var all: [Host] { [threeT4(), t4AndGVTg(), t4InUse(), mtty(), a16()] }
 
     /// Writes `host` as a tree under `root` (`root/sys`, `root/proc`, `root/etc/machine-id`).
     public static func write(_ host: Host, to root: String) throws {

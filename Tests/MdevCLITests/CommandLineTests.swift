@@ -57,6 +57,24 @@ struct CommandLineTests {
         #expect(plan.parents.allSatisfy { $0.remove.isEmpty })
     }
 
+    @Test("An SR-IOV GPU in mdev mode: one type for the GPU, filled to max_instance, one row per GPU in text")
+    func sriovMdevMode() throws {
+        let arguments = ["--config", "contrib/examples/nvidia-a16-mdev-mode.yaml", "--host-root", "contrib/example-hosts/a16-mdev-mode",
+                         "--node-name", "node01"]
+        let plan = try planJSON(arguments)
+        #expect(plan.parents.count == 16)
+        #expect(plan.parents.filter { !$0.create.isEmpty }.map(\.parent) == ["0000:81:00.4", "0000:81:00.5"])
+        #expect(plan.parents.allSatisfy { $0.type == "nvidia-693" })
+        let text = try runCLI(["plan"] + arguments)
+        #expect(text.stdout.split(separator: "\n").contains("0000:81:00.0 (16 VFs)  NVIDIA A16  -        nvidia-693 ×2  +2"))
+        let types = try runCLI(["types", "--host-root", "contrib/example-hosts/a16-mdev-mode"])
+        let lines = types.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "0000:81:00.0: SR-IOV GPU, 16 virtual functions (mdev mode)  NVIDIA A16  driver nvidia  10de:25b6")
+        // A16-16Q: sixteen functions could take one, but the GPU holds one such device.
+        #expect(lines.contains { $0.hasPrefix("  nvidia-694  NVIDIA A16-16Q  1 ") })
+        #expect(lines.contains { $0.hasPrefix("  nvidia-690  NVIDIA A16-1Q   16 ") })
+    }
+
     @Test("plan text is a table with current → target and the changes")
     func planText() throws {
         let result = try runCLI(["plan", "--config", "contrib/examples/kubevirt-docs-three-t4.yaml"] + threeT4)

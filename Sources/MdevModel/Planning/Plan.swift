@@ -34,6 +34,21 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
     /// Devices that keep this parent from reaching its target.
     public var blockers: [Blocker]
 
+    public init(
+        parent: String, card: String, model: String?, current: [String], type: String?, keep: [PlannedDevice],
+        create: [PlannedDevice], remove: [PlannedDevice], blockers: [Blocker]
+    ) {
+        self.parent = parent
+        self.card = card
+        self.model = model
+        self.current = current
+        self.type = type
+        self.keep = keep
+        self.create = create
+        self.remove = remove
+        self.blockers = blockers
+    }
+
     public var hasChanges: Bool { !create.isEmpty || !remove.isEmpty }
 
     /// One line saying why the parent is blocked, or nil when it is not.
