@@ -244,6 +244,18 @@ struct ReconcilerTests {
         #expect(await daemon.reconciler.phase == .idle)
     }
 
+    @Test("Entries and status of an SR-IOV GPU's virtual functions name the GPU too (MDEV_CARD)")
+    func sriovFields() async throws {
+        let daemon = DaemonHarness(kernel: SimulatedKernel(parents: HardwareProfiles.a16("0000:81:00.0")), types: ["nvidia-693"])
+        try await daemon.start()
+        let created = daemon.messageIDs(of: .created)
+        #expect(created.map { $0.metadata[JournalField.parent] } == ["0000:81:00.4", "0000:81:00.5"])
+        #expect(created.allSatisfy { $0.metadata[JournalField.card] == "0000:81:00.0" })
+        let status = await daemon.host.status
+        #expect(status.parents.allSatisfy { $0.card == "0000:81:00.0" })
+        #expect(status.summary == "16 parents, 2 devices, 0 blocked, last error: none")
+    }
+
     @Test("With WatchdogSec= set, WATCHDOG=1 goes out at half the interval, from the actor")
     func watchdog() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.mtty().kernel, types: ["mtty-1"], watchdog: .seconds(30))

@@ -40,6 +40,8 @@ public enum JournalField {
     public static let uuid = "mdev_uuid"
     public static let type = "mdev_type"
     public static let parent = "mdev_parent"
+    /// The physical GPU of a parent that is an SR-IOV virtual function.
+    public static let card = "mdev_card"
     public static let configFile = "mdev_config_file"
     public static let configGeneration = "mdev_config_generation"
     public static let holder = "mdev_holder"

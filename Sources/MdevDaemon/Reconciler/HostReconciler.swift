@@ -100,7 +100,7 @@ public actor HostReconciler {
                     stuck.insert(parent.parent)
                     outcome.stuck.insert(parent.parent)
                     logger.event(.stuck, "writes to \(parent.parent) have not returned in time; the parent is left alone until they do",
-                                 [JournalField.parent: parent.parent])
+                                 fields(parent.parent))
                     continue
                 }
                 record(result)
@@ -179,19 +179,19 @@ public actor HostReconciler {
     private func record(_ result: ParentExecutor.Outcome) {
         for device in result.removed {
             logger.event(.removed, "removed \(device.uuid.sysfsString) (\(device.type)) from \(result.parent)",
-                         [JournalField.parent: result.parent, JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type])
+                         fields(result.parent, [JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type]))
         }
         for device in result.created {
             logger.event(.created, "created \(device.uuid.sysfsString) (\(device.type)) on \(result.parent)",
-                         [JournalField.parent: result.parent, JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type])
+                         fields(result.parent, [JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type]))
         }
         for failure in result.failures {
-            var fields = [JournalField.parent: result.parent]
+            var extra: [String: String] = [:]
             if let device = failure.device {
-                fields[JournalField.uuid] = device.uuid.sysfsString
-                fields[JournalField.type] = device.type
+                extra[JournalField.uuid] = device.uuid.sysfsString
+                extra[JournalField.type] = device.type
             }
-            logger.event(.failed, "\(failure)", fields)
+            logger.event(.failed, "\(failure)", fields(result.parent, extra))
         }
         lastErrors[result.parent] = result.failures.last?.description
     }
@@ -200,13 +200,20 @@ public actor HostReconciler {
         for parent in plan.parents {
             let messages = Set(parent.blockers.map(\.message))
             for blocker in parent.blockers where !(loggedBlockers[parent.parent]?.contains(blocker.message) ?? false) {
-                var fields = [JournalField.parent: parent.parent, JournalField.uuid: blocker.device.uuid.sysfsString,
-                              JournalField.type: blocker.device.type]
-                if let holder = blocker.holders.first { fields[JournalField.holder] = holder.description }
-                logger.event(blocker.kind == .inUse ? .keptInUse : .blocked, "\(parent.parent): \(blocker.message)", fields)
+                var extra = [JournalField.uuid: blocker.device.uuid.sysfsString, JournalField.type: blocker.device.type]
+                if let holder = blocker.holders.first { extra[JournalField.holder] = holder.description }
+                logger.event(blocker.kind == .inUse ? .keptInUse : .blocked, "\(parent.parent): \(blocker.message)", fields(parent.parent, extra))
             }
             loggedBlockers[parent.parent] = messages.isEmpty ? nil : messages
         }
+    }
+
+    /// Journal fields naming a parent and, for a virtual function, its physical GPU (`MDEV_CARD`).
+    private func fields(_ parent: String, _ extra: [String: String] = [:]) -> [String: String] {
+        var fields = extra
+        fields[JournalField.parent] = parent
+        if let card = inventory.parent(named: parent)?.card, card != parent { fields[JournalField.card] = card }
+        return fields
     }
 
     private func makeStatus(plan: Plan) -> DaemonStatus {
@@ -216,7 +223,7 @@ public actor HostReconciler {
             passes: passes,
             parents: plan.parents.map { parent in
                 DaemonStatus.ParentStatus(
-                    parent: parent.parent, model: parent.model, type: parent.type, devices: parent.keep + parent.remove,
+                    parent: parent.parent, card: parent.card == parent.parent ? nil : parent.card, model: parent.model, type: parent.type, devices: parent.keep + parent.remove,
                     blocked: parent.blockers.map(\.message), lastError: lastErrors[parent.parent], stuck: stuck.contains(parent.parent),
                     toCreate: parent.create.count, toRemove: parent.remove.count)
             })

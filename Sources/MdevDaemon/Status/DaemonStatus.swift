@@ -40,6 +40,8 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
     /// One parent as the daemon last saw it.
     public struct ParentStatus: Sendable, Hashable, Codable {
         public var parent: String
+        /// The physical GPU, when the parent is one of its SR-IOV virtual functions.
+        public var card: String?
         public var model: String?
         /// The target type, or nil.
         public var type: String?
@@ -55,10 +57,11 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
         public var toRemove: Int
 
         public init(
-            parent: String, model: String?, type: String?, devices: [PlannedDevice], blocked: [String], lastError: String?,
+            parent: String, card: String? = nil, model: String?, type: String?, devices: [PlannedDevice], blocked: [String], lastError: String?,
             stuck: Bool, toCreate: Int, toRemove: Int
         ) {
             self.parent = parent
+            self.card = card
             self.model = model
             self.type = type
             self.devices = devices
