@@ -256,6 +256,33 @@ struct ReconcilerTests {
         #expect(status.summary == "16 parents, 2 devices, 0 blocked, last error: none")
     }
 
+    @Test("Virtual functions enabled at run time (pci add events) are filled per GPU; their removal is seen too")
+    func sriovHotplug() async throws {
+        let daemon = DaemonHarness(kernel: SimulatedKernel(parents: []), types: ["nvidia-693"])
+        try await daemon.start()
+        let functions = HardwareProfiles.a16("0000:81:00.0")
+        try await daemon.pass {
+            for function in functions {
+                daemon.kernel.addParent(function)
+                let event = DeviceEvent(action: "add", subsystem: "pci", devpath: "/devices/pci0000:80/0000:80:01.0/\(function.name)")
+                await daemon.reconciler.receive(UeventRouter.input(for: event, knownParents: [])!)
+            }
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        #expect(Set(daemon.kernel.devices.map(\.parent)) == ["0000:81:00.4", "0000:81:00.5"])
+        #expect(await daemon.host.inventory.parents.count == 16)
+        try await daemon.pass {
+            for function in functions {
+                daemon.kernel.removeParent(named: function.name)
+                let event = DeviceEvent(action: "remove", subsystem: "pci", devpath: "/devices/pci0000:80/0000:80:01.0/\(function.name)")
+                await daemon.reconciler.receive(UeventRouter.input(for: event, knownParents: Set(functions.map(\.name)))!)
+            }
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        #expect(await daemon.host.inventory.parents.isEmpty)
+        #expect(daemon.messageIDs(of: .parentGone).count == 16)
+    }
+
     @Test("With WatchdogSec= set, WATCHDOG=1 goes out at half the interval, from the actor")
     func watchdog() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.mtty().kernel, types: ["mtty-1"], watchdog: .seconds(30))
