@@ -37,13 +37,7 @@ enum PlanRenderer {
     /// One row per card: a card of several parents (an SR-IOV GPU's virtual functions) is summed up in one
     /// row named `<card> (N VFs)`.
     static func rows(_ plan: Plan) -> [ParentPlan] {
-        var order: [String] = []
-        let byCard = Dictionary(grouping: plan.parents) { parent in
-            if !order.contains(parent.card) { order.append(parent.card) }
-            return parent.card
-        }
-        return order.map { card in
-            let parents = byCard[card]!
+        plan.parents.groupedInOrder(by: \.card).map { card, parents in
             guard parents.count > 1 else { return parents[0] }
             return ParentPlan(
                 parent: "\(card) (\(parents.count) VFs)", card: card, model: parents[0].model,
@@ -93,5 +87,19 @@ enum JSONOutput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+extension Sequence {
+    /// The elements grouped by `key`, groups in the order their first element appears.
+    func groupedInOrder<Key: Hashable>(by key: (Element) -> Key) -> [(key: Key, elements: [Element])] {
+        var order: [Key] = []
+        var groups: [Key: [Element]] = [:]
+        for element in self {
+            let k = key(element)
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(element)
+        }
+        return order.map { ($0, groups[$0]!) }
     }
 }

@@ -62,13 +62,7 @@ struct TypesReport: Encodable {
     /// A card of several parents (an SR-IOV GPU's virtual functions) shown as one entry: its types once,
     /// with the instances available summed over its functions, and every device with its function.
     static func grouped(_ parents: [ParentEntry]) -> [ParentEntry] {
-        var order: [String] = []
-        let byCard = Dictionary(grouping: parents) { parent in
-            if !order.contains(parent.card) { order.append(parent.card) }
-            return parent.card
-        }
-        return order.map { card in
-            let functions = byCard[card]!
+        parents.groupedInOrder(by: \.card).map { card, functions in
             guard functions.count > 1 else { return functions[0] }
             var entry = functions[0]
             entry.parent = "\(card): SR-IOV GPU, \(functions.count) virtual functions (mdev mode)"
