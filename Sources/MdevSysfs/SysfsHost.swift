@@ -39,10 +39,8 @@ public final class SysfsHost: InventorySource, MdevDeviceControl {
 
     public func holders(of uuid: UUID) throws -> [DeviceHolder] {
         let directory = try deviceDirectory(uuid)
-        let scan = try reader.holderScanner.scan()
-        let group = (try? FileSystem.readLink(directory.appending("iommu_group")))?.lastPathComponent
-        let cdevs = (try? FileSystem.list(directory.appending("vfio-dev"))) ?? []
-        return scan.holders(group: group, cdevs: cdevs)
+        let vfio = SysfsInventoryReader.vfioFiles(ofDeviceAt: directory)
+        return try reader.holderScanner.scan().holders(group: vfio.group, cdevs: vfio.cdevs)
     }
 
     private func typeDirectory(_ type: String, on parent: String) throws(NotDiscoveredError) -> String {

@@ -85,10 +85,8 @@ public struct SysfsInventoryReader: Sendable {
             guard let uuid = UUID(uuidString: entry) else { continue }
             let deviceDirectory = directory.appending(entry)
             guard let typeLink = try? FileSystem.readLink(deviceDirectory.appending("mdev_type")) else { continue }
-            let group = (try? FileSystem.readLink(deviceDirectory.appending("iommu_group")))?.lastPathComponent
-            let vfioDevDirectory = deviceDirectory.appending("vfio-dev")
-            let cdevs = FileSystem.exists(vfioDevDirectory) ? (try? FileSystem.list(vfioDevDirectory)) ?? [] : []
-            devices.append(MdevDevice(uuid: uuid, type: typeLink.lastPathComponent, holders: try scan.get().holders(group: group, cdevs: cdevs)))
+            let vfio = Self.vfioFiles(ofDeviceAt: deviceDirectory)
+            devices.append(MdevDevice(uuid: uuid, type: typeLink.lastPathComponent, holders: try scan.get().holders(group: vfio.group, cdevs: vfio.cdevs)))
             location.devices[uuid] = deviceDirectory
         }
         // An SR-IOV virtual function (NVIDIA's A-series and later in mdev mode) belongs to its physical
@@ -115,6 +113,15 @@ public struct SysfsInventoryReader: Sendable {
         else { return nil }
         func hex(_ text: String) -> String { text.hasPrefix("0x") ? String(text.dropFirst(2)) : text }
         return "\(hex(vendor)):\(hex(device))"
+    }
+
+    /// What a VM opens to use a device: its IOMMU group number (`iommu_group` link) and, with iommufd, its
+    /// VFIO cdevs (`vfio-dev/vfioN`).
+    static func vfioFiles(ofDeviceAt directory: String) -> (group: String?, cdevs: [String]) {
+        let group = (try? FileSystem.readLink(directory.appending("iommu_group")))?.lastPathComponent
+        let cdevDirectory = directory.appending("vfio-dev")
+        let cdevs = FileSystem.exists(cdevDirectory) ? (try? FileSystem.list(cdevDirectory)) ?? [] : []
+        return (group, cdevs)
     }
 
     /// Reads `available_instances` of one discovered type directory.

@@ -83,7 +83,7 @@ public actor HostReconciler {
             logger.error("cannot read the host, retrying: \(error)")
             hostError = "cannot read the host: \(error)"
             outcome.readFailed = true
-            dependencies.publishStatus(makeStatus(plan: lastPlan ?? plan()))
+            dependencies.publishStatus(status)
             return outcome
         }
         hostError = nil
