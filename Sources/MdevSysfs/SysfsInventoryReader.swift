@@ -94,7 +94,7 @@ public struct SysfsInventoryReader: Sendable {
         let physicalFunction = (try? FileSystem.readLink(directory.appending("physfn")))?.lastPathComponent
         return Parent(
             name: name, card: physicalFunction, driver: (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent,
-            pciID: pciID(of: directory), types: types, devices: devices, instanceLimit: physicalFunction == nil ? nil : 1)
+            pciID: Self.pciID(of: directory), types: types, devices: devices, instanceLimit: physicalFunction == nil ? nil : 1)
     }
 
     private func readType(_ id: String, at directory: String) throws(SysfsError) -> MdevType {
@@ -107,7 +107,7 @@ public struct SysfsInventoryReader: Sendable {
             description: optional("description"))
     }
 
-    private func pciID(of directory: String) -> String? {
+    static func pciID(of directory: String) -> String? {
         guard let vendor = try? FileSystem.readText(directory.appending("vendor")).trimmingSpaces(),
             let device = try? FileSystem.readText(directory.appending("device")).trimmingSpaces()
         else { return nil }

@@ -38,12 +38,15 @@ public struct Parent: Sendable, Hashable, Codable {
     /// The most devices this parent holds at once, when the backend knows it: 1 for an SR-IOV virtual
     /// function (NVIDIA's A-series and later in mdev mode), whose card's `max_instance` is the GPU's figure.
     public var instanceLimit: Int?
+    /// How its devices are made: the mdev framework, or NVIDIA's vendor-specific `current_vgpu_type`.
+    public var interface: ParentInterface
 
     public init(
         name: String, card: String? = nil, driver: String? = nil, pciID: String? = nil,
-        types: [MdevType], devices: [MdevDevice] = [], instanceLimit: Int? = nil
+        types: [MdevType], devices: [MdevDevice] = [], instanceLimit: Int? = nil, interface: ParentInterface = .mdev
     ) {
         self.name = name
+        self.interface = interface
         self.card = card ?? name
         self.instanceLimit = instanceLimit
         self.driver = driver
@@ -92,9 +95,16 @@ public struct MdevType: Sendable, Hashable, Codable {
     public var deviceAPI: String?
     /// The `description` file, trimmed, when present.
     public var description: String?
+    /// The most instances a card holds, when the backend knows it without a `description`: in NVIDIA's
+    /// vendor-specific mode, the GPU's framebuffer over the type's (see ``VGPUTypeListing``).
+    public var capacity: Int?
 
-    public init(id: String, name: String? = nil, availableInstances: Int, deviceAPI: String? = nil, description: String? = nil) {
+    public init(
+        id: String, name: String? = nil, availableInstances: Int, deviceAPI: String? = nil, description: String? = nil,
+        capacity: Int? = nil
+    ) {
         self.id = id
+        self.capacity = capacity
         self.name = name
         self.availableInstances = availableInstances
         self.deviceAPI = deviceAPI
@@ -109,8 +119,9 @@ public struct MdevType: Sendable, Hashable, Codable {
     /// `description` parsed into key/value pairs.
     public var descriptionFields: TypeDescription { TypeDescription(parsing: description ?? "") }
 
-    /// The most instances one parent can hold of this type, when the driver says so (NVIDIA's `max_instance`).
-    public var maxInstances: Int? { descriptionFields.maxInstances }
+    /// The most instances one parent (one card, for SR-IOV GPUs) can hold of this type, when known: NVIDIA's
+    /// `max_instance` in `description`, else the backend's ``capacity``.
+    public var maxInstances: Int? { descriptionFields.maxInstances ?? capacity }
 
     /// Whether a config entry names this type, by id or by name.
     public func isNamed(by reference: String) -> Bool {

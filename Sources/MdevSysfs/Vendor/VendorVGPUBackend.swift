@@ -1,0 +1,213 @@
+import Foundation
+import MdevModel
+import Synchronization
+import SystemPackage
+
+/// NVIDIA's vendor-specific framework (vGPU 17 and later, kernel 6.8 and later) behind the same protocols as
+/// the mdev framework: each virtual function with `nvidia/current_vgpu_type` is a parent that holds one
+/// vGPU, its GPU (the physical function) is its card.
+///
+/// - Types: a function's list (`creatable_vgpu_types`) shrinks once the GPU has a vGPU (to the types of
+///   that size) and is empty when the function has one or the GPU is full. So every function of a GPU
+///   gets the model's whole catalog (learnt while a GPU of the model is free, kept in ``VendorVGPURecord``,
+///   plus whatever any function lists now), and `available_instances` is 1 for the types its own list
+///   shows now, else 0. A type's ``MdevType/capacity`` is the GPU's framebuffer (the whole catalog's
+///   largest profile) over the type's; while no whole catalog is known it is unknown, and a GPU is filled
+///   function by function until the driver lists the type no more.
+/// - A vGPU is a device known by a handle: the UUID the plan derived for it when this program configured
+///   the function (from the record), else a UUID derived from the function and type, which marks it as
+///   another program's.
+/// - Create: the function must have no type; the type number is written and read back (these writes emit
+///   no uevent). Remove: `0` is written, retrying EPERM (the driver refuses for a few seconds after a VM
+///   exits) with the delays in ``clearRetryDelays``, and read back.
+public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
+    public let files: any VendorVGPUFiles
+    public let record: VendorVGPURecord
+    /// Waits between attempts to clear a function that refused with EPERM: about 8 s in all by default,
+    /// within the daemon's write deadline. The daemon retries later with its own backoff.
+    public let clearRetryDelays: [Duration]
+    private let sleep: @Sendable (Duration) -> Void
+    /// The function of each vGPU handle, from the readings.
+    private let handles = Mutex<[UUID: String]>([:])
+    /// The functions the readings found.
+    private let functions = Mutex<Set<String>>([])
+
+    public init(
+        files: any VendorVGPUFiles, record: VendorVGPURecord,
+        clearRetryDelays: [Duration] = [.milliseconds(500), .seconds(1), .milliseconds(1500), .seconds(2), .seconds(3)],
+        sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }
+    ) {
+        self.files = files
+        self.record = record
+        self.clearRetryDelays = clearRetryDelays
+        self.sleep = sleep
+    }
+
+    /// The handle of a vGPU that is not recorded as this program's.
+    public static func foreignHandle(function: String, type: String) -> UUID {
+        UUID.nameBased(namespace: HostKey.applicationID, name: "nvidia-vgpu:\(function)/\(type)")
+    }
+
+    // MARK: InventorySource
+
+    public func readInventory() throws -> InventoryReading {
+        try read(try files.functions(), asked: nil)
+    }
+
+    public func readParents(_ names: Set<String>) throws -> InventoryReading {
+        try read(names.sorted().compactMap { files.function(named: $0) }, asked: names)
+    }
+
+    /// Whether a vGPU handle belongs to this backend (as of the last reading of its function).
+    public func knows(device uuid: UUID) -> Bool {
+        handles.withLock { $0[uuid] != nil }
+    }
+
+    /// Whether the last reading of `name` found it to be a virtual function in vendor-specific mode.
+    public func knows(function name: String) -> Bool {
+        functions.withLock { $0.contains(name) }
+    }
+
+    private func read(_ functions: [VendorFunction], asked: Set<String>?) throws -> InventoryReading {
+        var reading = InventoryReading(inventory: Inventory(parents: []))
+        if let problem = record.takeLoadProblem() { reading.warnings.append(problem) }
+        if let asked { reading.gone = asked.subtracting(functions.map(\.name)) }
+        var states: [(function: VendorFunction, listed: [VGPUTypeListing], current: Int)] = []
+        for function in functions {
+            do {
+                let listed = try CreatableVGPUTypes.parse(try files.creatableTypes(of: function.name))
+                let current = try currentType(of: function.name)
+                states.append((function, listed, current))
+            } catch {
+                reading.warnings.append("virtual function \(function.name) left out: \(error)")
+            }
+        }
+        // A free GPU (no function has a type) lists its model's whole catalog on every free function: learn
+        // it. A GPU with a vGPU lists only the types of that size, which says nothing of its framebuffer.
+        // Only a full reading sees every function of a GPU, so only it can tell a GPU is free.
+        for (pciID, functions) in Dictionary(grouping: states, by: { $0.function.pciID ?? $0.function.gpu }) where asked == nil {
+            let freeGPUs = Dictionary(grouping: functions, by: \.function.gpu).values.filter { $0.allSatisfy { $0.current == 0 } }
+            guard let free = freeGPUs.first else { continue }
+            do { try record.learn(Array(Set(free.flatMap(\.listed))), pciID: pciID) } catch { reading.warnings.append("\(error)") }
+        }
+        // Every type any function of the model lists now, for models whose catalog is not known yet.
+        let listedNow = Dictionary(grouping: states, by: { $0.function.pciID ?? $0.function.gpu }).mapValues { Set($0.flatMap(\.listed)) }
+        let holders = try files.holders(of: states.filter { $0.current != 0 }.map(\.function.name))
+        var parents: [Parent] = []
+        var found: [UUID: String] = [:]
+        for state in states {
+            let name = state.function.name
+            let model = state.function.pciID ?? state.function.gpu
+            let known = record.catalog(model)
+            // The framebuffer is the largest profile of a whole catalog; unknown until one was seen.
+            let framebuffer = known.compactMap { VGPUTypeListing.framebufferGB(ofTypeName: $0.name) }.max()
+            let catalog = Set(known).union(listedNow[model] ?? []).sorted { $0.number < $1.number }
+            let listed = Set(state.listed.map(\.number))
+            var types = catalog.map { listing in
+                MdevType(
+                    id: listing.typeID, name: listing.name, availableInstances: listed.contains(listing.number) ? 1 : 0,
+                    deviceAPI: "vfio-pci",
+                    capacity: VGPUTypeListing.framebufferGB(ofTypeName: listing.name).flatMap { size in framebuffer.map { $0 / size } })
+            }
+            var devices: [MdevDevice] = []
+            if state.current != 0 {
+                let type = VGPUTypeListing.typeID(number: state.current)
+                if !types.contains(where: { $0.id == type }) { types.append(MdevType(id: type, availableInstances: 0, deviceAPI: "vfio-pci")) }
+                let recorded = record.configured(name)
+                let handle = recorded?.type == type ? recorded!.handle : Self.foreignHandle(function: name, type: type)
+                devices.append(MdevDevice(uuid: handle, type: type, holders: holders[name] ?? []))
+                found[handle] = name
+            }
+            parents.append(Parent(
+                name: name, card: state.function.gpu, driver: state.function.driver, pciID: state.function.pciID, types: types,
+                devices: devices, instanceLimit: 1, interface: .nvidiaVendorSpecific))
+        }
+        let readNames = Set(states.map(\.function.name))
+        self.functions.withLock { known in
+            if let asked { known.subtract(asked) } else { known = [] }
+            known.formUnion(readNames)
+        }
+        handles.withLock { handles in
+            if asked == nil { handles = [:] } else { handles = handles.filter { !readNames.contains($0.value) && !(asked!.contains($0.value)) } }
+            handles.merge(found) { _, new in new }
+        }
+        reading.inventory = Inventory(parents: parents)
+        return reading
+    }
+
+    private func currentType(of function: String) throws -> Int {
+        let text = try files.currentType(of: function).trimmingSpaces()
+        guard let number = Int(text), number >= 0 else { throw VendorVGPUError.unreadableCurrentType(function: function, text: text) }
+        return number
+    }
+
+    // MARK: MdevDeviceControl
+
+    public func availableInstances(of type: String, on parent: String) throws -> Int {
+        guard let number = VGPUTypeListing.number(ofTypeID: type) else { throw NotDiscoveredError("type \(type) of virtual function \(parent)") }
+        let listed = try CreatableVGPUTypes.parse(try files.creatableTypes(of: parent))
+        return listed.contains { $0.number == number } ? 1 : 0
+    }
+
+    public func create(_ uuid: UUID, type: String, on parent: String) throws {
+        guard let number = VGPUTypeListing.number(ofTypeID: type) else { throw NotDiscoveredError("type \(type) of virtual function \(parent)") }
+        let before = try currentType(of: parent)
+        // Another program configured it since the reading: its vGPU is not overwritten.
+        guard before == 0 else { throw VendorVGPUError.alreadyConfigured(function: parent, number: before) }
+        try files.setCurrentType(String(number), of: parent)
+        let after = try currentType(of: parent)
+        guard after == number else { throw VendorVGPUError.notApplied(function: parent, wrote: number, reads: after) }
+        handles.withLock { $0[uuid] = parent }
+        do {
+            try record.set(.init(type: type, handle: uuid), for: parent)
+        } catch {
+            throw VendorVGPUError.notRecorded(function: parent, reason: "\(error)")
+        }
+    }
+
+    public func remove(_ uuid: UUID) throws {
+        guard let function = handles.withLock({ $0[uuid] }) else { throw NotDiscoveredError("vGPU \(uuid.sysfsString)") }
+        var attempt = 0
+        while true {
+            do {
+                try files.setCurrentType("0", of: function)
+                break
+            } catch let error as SysfsError where error.errno == .notPermitted && attempt < clearRetryDelays.count {
+                sleep(clearRetryDelays[attempt])
+                attempt += 1
+            }
+        }
+        let after = try currentType(of: function)
+        guard after == 0 else { throw VendorVGPUError.notApplied(function: function, wrote: 0, reads: after) }
+        handles.withLock { $0[uuid] = nil }
+        if record.configured(function) != nil {
+            do { try record.set(nil, for: function) } catch { throw VendorVGPUError.notRecorded(function: function, reason: "\(error)") }
+        }
+    }
+
+    public func holders(of uuid: UUID) throws -> [DeviceHolder] {
+        guard let function = handles.withLock({ $0[uuid] }) else { throw NotDiscoveredError("vGPU \(uuid.sysfsString)") }
+        return try files.holders(of: [function])[function] ?? []
+    }
+}
+
+/// What went wrong with a vendor-specific write, beyond the errno of the write itself.
+public enum VendorVGPUError: Error, Sendable, Hashable, CustomStringConvertible {
+    case unreadableCurrentType(function: String, text: String)
+    case alreadyConfigured(function: String, number: Int)
+    case notApplied(function: String, wrote: Int, reads: Int)
+    case notRecorded(function: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadableCurrentType(let function, let text):
+            return "nvidia/current_vgpu_type of \(function) reads '\(text)', not a type number"
+        case .alreadyConfigured(let function, let number):
+            return "\(function) was given type \(number) by someone else meanwhile; it is left as it is"
+        case .notApplied(let function, let wrote, let reads):
+            return "wrote \(wrote) to nvidia/current_vgpu_type of \(function), but it reads \(reads)"
+        case .notRecorded(let function, let reason):
+            return "\(function) was configured, but \(reason); it will be taken for another program's"
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import MdevModel
+
+/// A virtual function that carries NVIDIA's vendor-specific files (`<VF>/nvidia/current_vgpu_type`, ...).
+public struct VendorFunction: Sendable, Hashable {
+    /// The function's PCI address (`0000:41:00.4`).
+    public var name: String
+    /// Its physical GPU's PCI address (the `physfn` link), or the function itself when it has none.
+    public var gpu: String
+    /// The bound driver (`nvidia`).
+    public var driver: String?
+    /// PCI `vendor:device` ids; a virtual function keeps its GPU's device id.
+    public var pciID: String?
+
+    public init(name: String, gpu: String, driver: String? = nil, pciID: String? = nil) {
+        self.name = name
+        self.gpu = gpu
+        self.driver = driver
+        self.pciID = pciID
+    }
+}
+
+/// The files of NVIDIA's vendor-specific framework: the real sysfs, or a simulated GPU in tests.
+///
+/// Functions are named as ``functions()`` or ``function(named:)`` discovered them; an implementation
+/// refuses to write to a function it has not discovered.
+public protocol VendorVGPUFiles: Sendable {
+    /// Every PCI function that has `nvidia/current_vgpu_type`.
+    func functions() throws(SysfsError) -> [VendorFunction]
+    /// The function with this name if it is one (an event names it); nil when it is not, or no longer, one.
+    func function(named name: String) -> VendorFunction?
+    /// The text of `nvidia/creatable_vgpu_types`.
+    func creatableTypes(of function: String) throws -> String
+    /// The text of `nvidia/current_vgpu_type`.
+    func currentType(of function: String) throws -> String
+    /// One write of `text` to `nvidia/current_vgpu_type`.
+    func setCurrentType(_ text: String, of function: String) throws
+    /// The processes holding each function's VFIO group or VFIO device file, found in one scan.
+    /// - Returns: Holders by function; a function without holders may be left out.
+    func holders(of functions: [String]) throws -> [String: [DeviceHolder]]
+}

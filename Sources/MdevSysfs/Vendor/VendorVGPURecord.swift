@@ -1,0 +1,115 @@
+import Foundation
+import MdevModel
+import Synchronization
+
+/// What this program remembers about NVIDIA's vendor-specific mode, in one JSON file under its state
+/// directory (`/var/lib/mdev-reconciler/nvidia-vgpu.json`, the unit's `StateDirectory=`):
+/// - which virtual functions it configured, with which type, and the handle (a derived UUID) the plan
+///   knows the vGPU by: a vGPU has no UUID of its own, so this is how one of ours is told from one
+///   another program configured;
+/// - each GPU model's whole list of types, as seen while no function had a type: a configured GPU lists
+///   only types of its current size, but a config change may ask for another size.
+///
+/// Written atomically after every change. Losing it is safe: a configured function no longer recorded is
+/// treated as another program's (kept when its type is wanted, never reconfigured unless
+/// `removeForeignDevices` is set), and type lists are learnt again when a GPU is free.
+public final class VendorVGPURecord: Sendable {
+    /// A function this program configured.
+    public struct Configured: Sendable, Hashable, Codable {
+        public var type: String
+        public var handle: UUID
+    }
+
+    struct Contents: Sendable, Hashable, Codable {
+        var version = 1
+        /// By function name.
+        var configured: [String: Configured] = [:]
+        /// By PCI `vendor:device` id.
+        var catalogs: [String: [VGPUTypeListing]] = [:]
+    }
+
+    /// The file, or nil to keep the record in memory only.
+    public let path: String?
+    private let contents: Mutex<Contents>
+    /// Why the file could not be read when it was loaded, reported once with the next reading.
+    private let loadProblem: Mutex<String?>
+
+    public static let defaultPath = "/var/lib/mdev-reconciler/nvidia-vgpu.json"
+
+    public init(path: String?) {
+        self.path = path
+        var contents = Contents()
+        var problem: String?
+        if let path, FileManager.default.fileExists(atPath: path) {
+            do {
+                contents = try JSONDecoder().decode(Contents.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                problem = "the vGPU record \(path) cannot be read (\(error)); vGPUs it listed are treated as another program's"
+            }
+        }
+        self.contents = Mutex(contents)
+        loadProblem = Mutex(problem)
+    }
+
+    /// The load problem, once.
+    func takeLoadProblem() -> String? {
+        loadProblem.withLock { problem in
+            defer { problem = nil }
+            return problem
+        }
+    }
+
+    func configured(_ function: String) -> Configured? {
+        contents.withLock { $0.configured[function] }
+    }
+
+    /// Every function recorded as configured by this program.
+    public var configuredFunctions: [String: Configured] { contents.withLock { $0.configured } }
+
+    func catalog(_ pciID: String) -> [VGPUTypeListing] {
+        contents.withLock { $0.catalogs[pciID] ?? [] }
+    }
+
+    /// Records (or, with nil, forgets) a function's configuration and saves.
+    func set(_ configured: Configured?, for function: String) throws {
+        try update { $0.configured[function] = configured }
+    }
+
+    /// Adds listings to a model's catalog; saves only when something was new.
+    func learn(_ listings: [VGPUTypeListing], pciID: String) throws {
+        try update { contents in
+            let known = Set(contents.catalogs[pciID] ?? [])
+            let new = listings.filter { !known.contains($0) }
+            guard !new.isEmpty else { return }
+            contents.catalogs[pciID] = (Array(known) + new).sorted { $0.number < $1.number }
+        }
+    }
+
+    /// Changes the contents and, when they changed, saves them; the lock is held while saving, so saves
+    /// land in the order of the changes.
+    private func update(_ change: (inout Contents) -> Void) throws {
+        try contents.withLock { contents in
+            var changed = contents
+            change(&changed)
+            guard changed != contents else { return }
+            contents = changed
+            guard let path else { return }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try encoder.encode(changed).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                throw RecordError(path: path, underlying: "\(error)")
+            }
+        }
+    }
+
+    /// The record file could not be written.
+    public struct RecordError: Error, Sendable, CustomStringConvertible {
+        public var path: String
+        public var underlying: String
+        public var description: String { "cannot write the vGPU record \(path): \(underlying)" }
+    }
+}
