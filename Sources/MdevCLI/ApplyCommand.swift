@@ -23,11 +23,11 @@ struct ApplyCommand: ParsableCommand {
         try reportingErrors {
             let diagnostics = Diagnostics()
             let context = try HostContext.load(
-                host: host, configFile: configOptions.config ?? host.defaultConfigFile, diagnostics: diagnostics)
+                host: host, configFile: configOptions.config ?? host.defaultConfigFile, diagnostics: diagnostics, recording: true)
             let applier = Applier(source: context.host, control: context.host) { [context] in context.plan($0) }
             let report = try applier.apply()
-            for device in report.removed { diagnostics.print("removed \(device.uuid.sysfsString) (\(device.type))") }
-            for device in report.created { diagnostics.print("created \(device.uuid.sysfsString) (\(device.type))") }
+            for device in report.removed { diagnostics.print(Self.describe(device, created: false, in: report)) }
+            for device in report.created { diagnostics.print(Self.describe(device, created: true, in: report)) }
             print(try PlanRenderer.render(report.finalPlan, format: format))
             converged = report.converged
             if !converged {
@@ -40,5 +40,17 @@ struct ApplyCommand: ParsableCommand {
             }
         }
         if !converged { throw ExitCode(2) }
+    }
+}
+
+extension ApplyCommand {
+    /// `created <uuid> (<type>) on <parent>`; for a vGPU in NVIDIA's vendor-specific mode, which has no
+    /// UUID, `configured <function> as <type>` or `cleared <function> (was <type>)`.
+    static func describe(_ device: PlannedDevice, created: Bool, in report: ApplyReport) -> String {
+        let parent = report.parents[device.uuid] ?? "?"
+        if report.finalPlan.parents.first(where: { $0.parent == parent })?.interface == .nvidiaVendorSpecific {
+            return created ? "configured \(parent) as \(device.type)" : "cleared \(parent) (was \(device.type))"
+        }
+        return "\(created ? "created" : "removed") \(device.uuid.sysfsString) (\(device.type)) \(created ? "on" : "from") \(parent)"
     }
 }

@@ -8,18 +8,16 @@ struct HostContext {
     var loaded: ConfigFiles.Loaded
     var nodeName: String
     var hostKey: HostKey
-    var host: SysfsHost
+    var host: CombinedHost
 
     /// Loads config and labels, printing warnings to `diagnostics`.
-    static func load(host options: HostOptions, configFile: String, diagnostics: Diagnostics) throws -> HostContext {
+    static func load(host options: HostOptions, configFile: String, diagnostics: Diagnostics, recording: Bool) throws -> HostContext {
         let nodeName = options.resolvedNodeName
         let loaded = try options.configFiles(configFile: configFile).load()
         for warning in loaded.warnings { diagnostics.print(warning) }
         let (hostKey, warning) = HostIdentity.hostKey(machineIDFile: options.resolvedMachineIDFile, nodeName: nodeName)
         if let warning { diagnostics.warning(warning) }
-        let reader = SysfsInventoryReader(
-            sysfsRoot: options.resolvedSysfsRoot, holderScanner: VFIOHolderScanner(procRoot: options.resolvedProcRoot))
-        return HostContext(loaded: loaded, nodeName: nodeName, hostKey: hostKey, host: SysfsHost(reader: reader))
+        return HostContext(loaded: loaded, nodeName: nodeName, hostKey: hostKey, host: options.makeHost(recording: recording))
     }
 
     /// The plan for `inventory` under this context.

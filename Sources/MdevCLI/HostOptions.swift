@@ -23,6 +23,11 @@ public struct HostOptions: ParsableArguments {
         "A labels file, one key=value per line; default: /etc/mdev-reconciler/labels if it exists.", valueName: "FILE"))
     public var labels: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Where the record of vGPUs configured in NVIDIA's vendor-specific mode is kept; default: /var/lib/mdev-reconciler.",
+        valueName: "DIR"))
+    public var stateDir: String?
+
     public init() {}
 
     var root: String { hostRoot.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "" }
@@ -32,6 +37,18 @@ public struct HostOptions: ParsableArguments {
     var defaultLabelsFile: String { root + "/etc/mdev-reconciler/labels" }
     var defaultConfigFile: String { root + "/etc/mdev-reconciler/config.yaml" }
     var resolvedNodeName: String { (nodeName ?? HostIdentity.systemNodeName()).lowercased() }
+    var resolvedStateDirectory: String { stateDir ?? (root + "/var/lib/mdev-reconciler") }
+
+    /// The host behind these options: mdev parents and NVIDIA virtual functions in vendor-specific mode.
+    /// - Parameter recording: whether the vGPU record may be written (`apply`, `run`); commands that only
+    ///   look read it and leave it as it is.
+    func makeHost(recording: Bool) -> CombinedHost {
+        let scanner = VFIOHolderScanner(procRoot: resolvedProcRoot)
+        let record = VendorVGPURecord(path: resolvedStateDirectory + "/nvidia-vgpu.json", readOnly: !recording)
+        return CombinedHost(
+            mdev: SysfsHost(reader: SysfsInventoryReader(sysfsRoot: resolvedSysfsRoot, holderScanner: scanner)),
+            vendor: VendorVGPUBackend(files: SysfsVendorVGPUFiles(sysfsRoot: resolvedSysfsRoot, holderScanner: scanner), record: record))
+    }
 
     /// The config and labels files these options name.
     func configFiles(configFile: String) -> ConfigFiles {

@@ -74,8 +74,7 @@ struct RunCommand: AsyncParsableCommand {
         timing.maximumDelay = .milliseconds(maxDelay)
         timing.writeDeadline = .seconds(writeTimeout)
 
-        let sysfs = SysfsHost(reader: SysfsInventoryReader(
-            sysfsRoot: host.resolvedSysfsRoot, holderScanner: VFIOHolderScanner(procRoot: host.resolvedProcRoot)))
+        let sysfs = host.makeHost(recording: true)
         let knownParents = KnownParents()
         let inputs = InputRelay()
         let clock = ContinuousClock()

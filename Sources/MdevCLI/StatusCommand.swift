@@ -26,10 +26,8 @@ struct StatusCommand: ParsableCommand {
             } catch {
                 throw InputFileError(description: "no daemon status at \(statusFile) (is mdev-reconciler run active?): \(error)")
             }
-            let reader = SysfsInventoryReader(
-                sysfsRoot: host.resolvedSysfsRoot, holderScanner: VFIOHolderScanner(procRoot: host.resolvedProcRoot))
             let running = Self.isDaemon(pid: status.pid, procRoot: host.resolvedProcRoot)
-            let report = StatusReport(status: status, live: try reader.read().inventory, daemonRunning: running)
+            let report = StatusReport(status: status, live: try host.makeHost(recording: false).readInventory().inventory, daemonRunning: running)
             agrees = report.disagreements.isEmpty
             print(try report.render(format: format))
         }

@@ -11,9 +11,7 @@ struct TypesCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let reader = SysfsInventoryReader(
-                sysfsRoot: host.resolvedSysfsRoot, holderScanner: VFIOHolderScanner(procRoot: host.resolvedProcRoot))
-            let reading = try reader.read()
+            let reading = try host.makeHost(recording: false).readInventory()
             for warning in reading.warnings { Diagnostics().warning(warning) }
             print(try TypesReport(reading.inventory).render(format: format))
         }

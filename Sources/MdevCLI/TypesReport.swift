@@ -10,6 +10,8 @@ struct TypesReport: Encodable {
         var driver: String?
         var pciID: String?
         var model: String?
+        /// `mdev` or `nvidia-vendor-specific`.
+        var interface: ParentInterface
         var types: [TypeEntry]
         var devices: [DeviceEntry]
     }
@@ -27,7 +29,8 @@ struct TypesReport: Encodable {
     }
 
     struct DeviceEntry: Encodable {
-        var uuid: String
+        /// Nil for a vGPU in NVIDIA's vendor-specific mode, which has no UUID.
+        var uuid: String?
         var type: String
         var inUse: Bool
         var holders: [DeviceHolder]
@@ -39,6 +42,7 @@ struct TypesReport: Encodable {
         parents = inventory.parents.map { parent in
             ParentEntry(
                 parent: parent.name, card: parent.card, driver: parent.driver, pciID: parent.pciID, model: parent.modelName,
+                interface: parent.interface,
                 types: parent.types.map { type in
                     TypeEntry(
                         id: type.id, name: type.name, configName: type.configName, availableInstances: type.availableInstances,
@@ -47,7 +51,7 @@ struct TypesReport: Encodable {
                         maxInstances: type.maxInstances)
                 },
                 devices: parent.devices.map {
-                    DeviceEntry(uuid: $0.uuid.sysfsString, type: $0.type, inUse: $0.isInUse, holders: $0.holders)
+                    DeviceEntry(uuid: parent.interface == .mdev ? $0.uuid.sysfsString : nil, type: $0.type, inUse: $0.isInUse, holders: $0.holders)
                 })
         }
     }
@@ -65,7 +69,7 @@ struct TypesReport: Encodable {
         parents.groupedInOrder(by: \.card).map { card, functions in
             guard functions.count > 1 else { return functions[0] }
             var entry = functions[0]
-            entry.parent = "\(card): SR-IOV GPU, \(functions.count) virtual functions (mdev mode)"
+            entry.parent = "\(card): SR-IOV GPU, \(functions.count) virtual functions (\(entry.interface.modeName))"
             // What the GPU can still take: the functions that can take one, at most max_instance in all.
             entry.types = entry.types.map { type in
                 var summed = type
@@ -95,7 +99,9 @@ struct TypesReport: Encodable {
                 .compactMap { $0 }.joined(separator: "  ")]
             var table = TextTable(["TYPE", "NAME", "AVAILABLE", "API", "DESCRIPTION"])
             for type in parent.types {
-                let description = type.description?.split(whereSeparator: \.isNewline).joined(separator: "; ") ?? "-"
+                // Vendor-specific mode states no description; the capacity comes from the framebuffer sizes.
+                let description = type.description?.split(whereSeparator: \.isNewline).joined(separator: "; ")
+                    ?? type.maxInstances.map { "at most \($0) per GPU" } ?? "-"
                 table.add([type.id, type.name ?? "-", String(type.availableInstances), type.deviceAPI ?? "-", description])
             }
             lines += table.rendered.split(separator: "\n").map { "  " + $0 }
@@ -105,7 +111,7 @@ struct TypesReport: Encodable {
                 lines.append("  devices:")
                 for device in parent.devices {
                     let use = device.inUse ? "in use by " + device.holders.map(\.description).joined(separator: ", ") : "free"
-                    lines.append("    \(device.uuid)  \(device.type)  \(use)")
+                    lines.append("    \(device.uuid ?? "vGPU")  \(device.type)  \(use)")
                 }
             }
             blocks.append(lines.joined(separator: "\n"))

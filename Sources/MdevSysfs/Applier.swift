@@ -27,6 +27,7 @@ public struct Applier: Sendable {
             let round = execute(report.finalPlan)
             report.created += round.created
             report.removed += round.removed
+            report.parents.merge(round.parents) { _, new in new }
             report.failures = round.failures
             report.finalPlan = planner(try source.readInventory().inventory)
             if round.created.isEmpty && round.removed.isEmpty { break }
@@ -41,6 +42,7 @@ public struct Applier: Sendable {
             let outcome = ParentExecutor.execute(parent, control: control)
             report.created += outcome.created
             report.removed += outcome.removed
+            for device in outcome.created + outcome.removed { report.parents[device.uuid] = parent.parent }
             report.failures += outcome.failures
         }
         return report
@@ -56,15 +58,19 @@ public struct ApplyReport: Sendable {
         public var device: PlannedDevice?
         public var operation: Operation
         public var message: String
+        /// The parent's interface, which decides how the device is named.
+        public var interface: ParentInterface = .mdev
 
         public var description: String {
-            let device = device.map { " \($0.uuid.sysfsString) (\($0.type))" } ?? ""
+            let device = device.map { interface == .mdev ? " \($0.uuid.sysfsString) (\($0.type))" : " vGPU \($0.type)" } ?? ""
             return "\(parent): \(operation.rawValue)\(device): \(message)"
         }
     }
 
     public var created: [PlannedDevice] = []
     public var removed: [PlannedDevice] = []
+    /// The parent of each device created or removed.
+    public var parents: [UUID: String] = [:]
     /// Failures of the last round executed.
     public var failures: [Failure] = []
     /// The plan made from the host after the last round: without changes when the host matches.

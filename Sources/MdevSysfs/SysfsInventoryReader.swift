@@ -24,7 +24,7 @@ public struct SysfsInventoryReader: Sendable {
     public func read() throws(SysfsError) -> InventoryReading {
         guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
         // A host without any mdev driver loaded has no class/mdev_bus: that is an empty host, not an error.
-        let names = FileSystem.exists(bus) ? try FileSystem.list(bus) : []
+        let names = FileSystem.exists(bus) ? try FileSystem.list(bus).filter { !$0.hasPrefix(".") } : []
         return try read(names, reportingGone: false)
     }
 

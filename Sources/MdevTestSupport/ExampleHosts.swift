@@ -8,6 +8,10 @@ public enum ExampleHosts {
         /// The directory name under `contrib/example-hosts/`.
         public var name: String
         public var kernel: SimulatedKernel
+        /// GPUs in NVIDIA's vendor-specific mode, if any.
+        public var vendor: SimulatedVendorGPUs?
+        /// Whether `class/mdev_bus` exists though no parent is in it (vendor-specific hosts have it empty or absent).
+        public var emptyMdevBus = false
         /// `(pid, command, open files)` of processes holding devices.
         public var processes: [(pid: Int32, command: String, openFiles: [String])] = []
         public var machineID = "4a5f0c2e9b1d47e8a3c6f0b2d4e6a8c1\n"
@@ -46,12 +50,29 @@ public enum ExampleHosts {
         Host(name: "a16-mdev-mode", kernel: SimulatedKernel(parents: HardwareProfiles.a16("0000:81:00.0")))
     }
 
-    public static var all: [Host] { [threeT4(), t4AndGVTg(), t4InUse(), mtty(), a16()] }
+    /// Two NVIDIA L40S-like GPUs in vendor-specific mode (vGPU 17+, kernel 6.8+): 32 virtual functions each
+    /// with `nvidia/creatable_vgpu_types` as captured on a real host, and an empty `class/mdev_bus`.
+    public static func l40sVendorMode() -> Host {
+        var host = Host(
+            name: "l40s-vendor-mode", kernel: SimulatedKernel(parents: []),
+            vendor: SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0"), VendorProfiles.l40s("0000:4e:00.0")]))
+        host.emptyMdevBus = true
+        return host
+    }
+
+    public static var all: [Host] { [threeT4(), t4AndGVTg(), t4InUse(), mtty(), a16(), l40sVendorMode()] }
 
     /// Writes `host` as a tree under `root` (`root/sys`, `root/proc`, `root/etc/machine-id`).
     public static func write(_ host: Host, to root: String) throws {
         let builder = try SysfsTreeBuilder(root: root)
         for parent in try host.kernel.readInventory().inventory.parents { try builder.addParent(parent) }
+        if let vendor = host.vendor {
+            for gpu in vendor.state.withLock({ $0.gpus }) { try builder.addVendorGPU(gpu, from: vendor) }
+        }
+        if host.emptyMdevBus {
+            try SysfsTreeBuilder.makeDirectory(builder.sys + "/class/mdev_bus")
+            try "".write(toFile: builder.sys + "/class/mdev_bus/.keep", atomically: false, encoding: .utf8)
+        }
         for process in host.processes {
             try builder.addProcess(pid: process.pid, command: process.command, openFiles: process.openFiles)
         }

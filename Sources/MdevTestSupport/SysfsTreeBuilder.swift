@@ -89,6 +89,46 @@ public final class SysfsTreeBuilder {
         try Self.link(sys + "/bus/mdev/devices/" + name, to: "../../../\(parentRelative)/\(name)")
     }
 
+    /// Adds an SR-IOV GPU in NVIDIA's vendor-specific mode as `gpus` shows it now: the physical function
+    /// (`sriov_*` files and `virtfnN` links, no `nvidia/` directory) and each virtual function (`physfn`,
+    /// bound to `nvidia`, its own IOMMU group, and `nvidia/` with the driver's six files), all listed in
+    /// `bus/pci/devices`. Returns the IOMMU group of each virtual function.
+    @discardableResult
+    public func addVendorGPU(_ gpu: SimulatedVendorGPUs.GPU, from gpus: SimulatedVendorGPUs) throws -> [String: Int] {
+        let ids = gpu.pciID.split(separator: ":")
+        try Self.makeDirectory(sys + "/bus/pci/devices")
+        func addFunction(_ name: String) throws -> String {
+            let relative = Self.devicePath(of: name, driver: "nvidia")
+            let directory = sys + "/" + relative
+            try Self.makeDirectory(directory)
+            try Self.link(sys + "/bus/pci/devices/" + name, to: "../../../" + relative)
+            try Self.link(directory + "/driver", to: "../../../bus/pci/drivers/nvidia")
+            try Self.write("0x\(ids[0])\n", to: directory + "/vendor")
+            try Self.write("0x\(ids[1])\n", to: directory + "/device")
+            return directory
+        }
+        let physical = try addFunction(gpu.name)
+        for (file, value) in [("sriov_totalvfs", gpu.functions.count), ("sriov_numvfs", gpu.functions.count)] {
+            try Self.write("\(value)\n", to: physical + "/" + file)
+        }
+        var groups: [String: Int] = [:]
+        for (index, function) in gpu.functions.enumerated() {
+            let directory = try addFunction(function)
+            try Self.link(physical + "/virtfn\(index)", to: "../\(function)")
+            try Self.link(directory + "/physfn", to: "../\(gpu.name)")
+            try Self.link(directory + "/iommu_group", to: "../../../kernel/iommu_groups/\(nextIOMMUGroup)")
+            groups[function] = nextIOMMUGroup
+            nextIOMMUGroup += 1
+            let files = [
+                ("creatable_vgpu_types", try gpus.creatableTypes(of: function)), ("current_vgpu_type", try gpus.currentType(of: function)),
+                ("gpu_instance_id", "-1\n"), ("placement_id", "0\n"), ("vgpu_params", "\n"), ("warm_update", "0\n"),
+            ]
+            try Self.makeDirectory(directory + "/nvidia")
+            for (file, text) in files { try Self.write(text, to: directory + "/nvidia/" + file) }
+        }
+        return groups
+    }
+
     /// Adds a process with `command` whose open files are links to `openFiles` (`/dev/vfio/12`).
     public func addProcess(pid: Int32, command: String, openFiles: [String]) throws {
         let directory = proc + "/\(pid)"

@@ -75,6 +75,47 @@ struct CommandLineTests {
         #expect(lines.contains { $0.hasPrefix("  nvidia-690  NVIDIA A16-1Q   16 ") })
     }
 
+    @Test("Two L40S GPUs in vendor-specific mode: the ring gives each a type, filled as far as the framebuffer allows")
+    func vendorModePlan() throws {
+        let arguments = ["--config", "contrib/examples/nvidia-l40s-vendor-mode.yaml", "--host-root", "contrib/example-hosts/l40s-vendor-mode",
+                         "--node-name", "node01"]
+        let plan = try planJSON(arguments)
+        #expect(plan.parents.count == 64)
+        #expect(plan.parents.filter { $0.parent.hasPrefix("0000:3d") }.reduce(0) { $0 + $1.create.count } == 12)
+        #expect(plan.parents.filter { !$0.create.isEmpty && $0.parent.hasPrefix("0000:4e") }.map(\.parent) == ["0000:4e:00.4"])
+        let json = try runCLI(["plan", "--format", "json"] + arguments)
+        #expect(json.stdout.contains("\"interface\" : \"nvidia-vendor-specific\""))
+        let text = try runCLI(["plan"] + arguments).stdout.split(separator: "\n").map(String.init)
+        #expect(text.contains("0000:3d:00.0 (32 VFs)  NVIDIA L40S  -        nvidia-1150 ×12  +12"))
+        #expect(text.contains("0000:4e:00.0 (32 VFs)  NVIDIA L40S  -        nvidia-1156 ×1   +1"))
+        let types = try runCLI(["types", "--host-root", "contrib/example-hosts/l40s-vendor-mode"]).stdout.split(separator: "\n").map(String.init)
+        #expect(types.first == "0000:3d:00.0: SR-IOV GPU, 32 virtual functions (vendor-specific mode)  NVIDIA L40S  driver nvidia  10de:26b9")
+        #expect(types.contains { $0.hasPrefix("  nvidia-1150  NVIDIA L40S-4Q   12 ") && $0.hasSuffix("at most 12 per GPU") })
+    }
+
+    @Test("apply in vendor-specific mode writes type numbers to the planned functions and records them in the state directory")
+    func vendorModeApply() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try copyExampleHost("l40s-vendor-mode", to: directory + "/host")
+        let arguments = ["--config", "contrib/examples/nvidia-l40s-vendor-mode.yaml", "--host-root", directory + "/host", "--node-name", "n"]
+        let result = try runCLI(["apply"] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.hasPrefix("configured 0000:3d:") && $0.hasSuffix(" as nvidia-1150") }.count == 12)
+        #expect(lines.contains("configured 0000:4e:00.4 as nvidia-1156"))
+        let current = try String(contentsOfFile: directory + "/host/sys/devices/pci0000:00/0000:4e:00.4/nvidia/current_vgpu_type", encoding: .utf8)
+        #expect(current.hasPrefix("1156"))
+        let record = try String(contentsOfFile: directory + "/host/var/lib/mdev-reconciler/nvidia-vgpu.json", encoding: .utf8)
+        #expect(record.contains("\"0000:4e:00.4\""))
+        // Applied again: the vGPUs are recognised from the record, nothing is written.
+        let again = try runCLI(["apply"] + arguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(!again.stderr.contains("configured"))
+        let types = try runCLI(["types", "--host-root", directory + "/host"]).stdout
+        #expect(types.contains("    vGPU  nvidia-1156 on 0000:4e:00.4  free"))
+    }
+
     @Test("plan text is a table with current → target and the changes")
     func planText() throws {
         let result = try runCLI(["plan", "--config", "contrib/examples/kubevirt-docs-three-t4.yaml"] + threeT4)
@@ -149,11 +190,7 @@ struct CommandLineTests {
     func applyNotConverged() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let copy = Process()
-        copy.executableURL = URL(fileURLWithPath: "/bin/cp")
-        copy.arguments = ["-a", repositoryRoot + "/contrib/example-hosts/mtty", directory + "/host"]
-        try copy.run()
-        copy.waitUntilExit()
+        try copyExampleHost("mtty", to: directory + "/host")
         let result = try runCLI(["apply", "--config", "contrib/examples/mtty.yaml", "--host-root", directory + "/host", "--node-name", "n"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("mdev-reconciler: the host does not match the plan:\n  mtty: still 12 to create, 0 to remove"))
@@ -168,6 +205,16 @@ struct CommandLineTests {
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE: mdev-reconciler"))
     }
+}
+
+/// Copies an example host's tree (links as links) to `path`, for commands that write to it.
+func copyExampleHost(_ name: String, to path: String) throws {
+    let copy = Process()
+    copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+    copy.arguments = ["-a", repositoryRoot + "/contrib/example-hosts/" + name, path]
+    try copy.run()
+    copy.waitUntilExit()
+    guard copy.terminationStatus == 0 else { throw CLITestError("cp -a of example host \(name) failed") }
 }
 
 func temporaryDirectory() throws -> String {

@@ -82,7 +82,12 @@ final class DaemonHarness: Sendable {
             labels: .builtIn(nodeName: "node01"))
     }
 
-    init(kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil) {
+    /// - Parameter vendor: GPUs in NVIDIA's vendor-specific mode beside the kernel's mdev parents; their writes
+    ///   are not gated.
+    init(
+        kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil,
+        vendor: VendorVGPUBackend? = nil
+    ) {
         self.kernel = kernel
         notifier = RecordingNotifier(watchdogInterval: watchdog)
         self.timing = timing
@@ -98,7 +103,8 @@ final class DaemonHarness: Sendable {
         host = HostReconciler(
             configuration: initial,
             dependencies: .init(
-                source: kernel, control: control, writer: writer,
+                source: vendor.map { CombinedHost(mdev: kernel, vendor: $0) } ?? kernel,
+                control: vendor.map { CombinedHost(mdev: kernel, vendor: $0) } ?? control, writer: writer,
                 loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
                 configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01"),
             logger: logger)

@@ -283,6 +283,45 @@ struct ReconcilerTests {
         #expect(daemon.messageIDs(of: .parentGone).count == 16)
     }
 
+    @Test("Vendor-specific mode: functions enabled at run time are filled per GPU from their pci events, though the writes emit none")
+    func vendorModeHotplug() async throws {
+        let gpus = SimulatedVendorGPUs(gpus: [])
+        let backend = VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil)) { _ in }
+        let daemon = DaemonHarness(kernel: SimulatedKernel(parents: []), types: ["NVIDIA_L40S-4Q"], vendor: backend)
+        try await daemon.start()
+        let gpu = VendorProfiles.l40s("0000:3d:00.0")
+        try await daemon.pass {
+            gpus.addGPU(gpu)
+            for function in gpu.functions {
+                let event = DeviceEvent(action: "add", subsystem: "pci", devpath: "/devices/pci0000:3a/0000:3a:00.0/\(function)")
+                await daemon.reconciler.receive(UeventRouter.input(for: event, knownParents: [])!)
+            }
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        // Filled function by function until the driver listed the type no more (no catalog was learnt from
+        // a partial reading), then every function of the GPU was read back.
+        #expect(gpus.layout.count == 12, "\(daemon.logs.all.map(\.message).suffix(40))")
+        #expect(gpus.layout.allSatisfy { $0.hasSuffix(": 1150") })
+        let status = await daemon.host.status
+        #expect(status.parents.allSatisfy { $0.toCreate == 0 && $0.toRemove == 0 && $0.card == "0000:3d:00.0" })
+        let created = daemon.messageIDs(of: .created)
+        #expect(created.count == 12)
+        #expect(created.allSatisfy { $0.metadata[JournalField.card] == "0000:3d:00.0" && $0.metadata[JournalField.uuid] == nil })
+        #expect(created.first?.message == "configured 0000:3d:00.4 as nvidia-1150")
+
+        // The driver unloads: the functions and their vGPUs vanish, and the daemon forgets them.
+        try await daemon.pass {
+            gpus.removeGPU(named: gpu.name)
+            for function in gpu.functions {
+                let event = DeviceEvent(action: "remove", subsystem: "pci", devpath: "/devices/pci0000:3a/0000:3a:00.0/\(function)")
+                await daemon.reconciler.receive(UeventRouter.input(for: event, knownParents: Set(gpu.functions))!)
+            }
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        #expect(await daemon.host.inventory.parents.isEmpty)
+        #expect(daemon.messageIDs(of: .parentGone).count == 32)
+    }
+
     @Test("With WatchdogSec= set, WATCHDOG=1 goes out at half the interval, from the actor")
     func watchdog() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.mtty().kernel, types: ["mtty-1"], watchdog: .seconds(30))

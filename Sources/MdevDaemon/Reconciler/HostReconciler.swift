@@ -107,8 +107,11 @@ public actor HostReconciler {
                 if !result.failures.isEmpty { outcome.failed.insert(parent.parent) }
                 progressed = progressed || !result.created.isEmpty || !result.removed.isEmpty
             }
-            // Capacity changes emit no event: read back every parent written to.
-            do { try read(Set(work.map(\.parent)).subtracting(stuck)) } catch { logger.error("cannot read sysfs: \(error)") }
+            // Capacity changes emit no event, nor do NVIDIA's vendor-specific writes: read back every parent
+            // of the cards written to (a GPU's functions all change when one of them does).
+            let cards = Set(work.map(\.card))
+            let written = Set(inventory.parents.filter { cards.contains($0.card) }.map(\.name)).union(work.map(\.parent))
+            do { try read(written.subtracting(stuck)) } catch { logger.error("cannot read sysfs: \(error)") }
             if !progressed { break }
         }
         let final = plan()
@@ -177,21 +180,21 @@ public actor HostReconciler {
     }
 
     private func record(_ result: ParentExecutor.Outcome) {
+        let vendor = inventory.parent(named: result.parent)?.interface == .nvidiaVendorSpecific
+        /// A vGPU in vendor-specific mode has no UUID: its handle stays out of the journal.
+        func deviceFields(_ device: PlannedDevice) -> [String: String] {
+            vendor ? [JournalField.type: device.type] : [JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type]
+        }
         for device in result.removed {
-            logger.event(.removed, "removed \(device.uuid.sysfsString) (\(device.type)) from \(result.parent)",
-                         fields(result.parent, [JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type]))
+            let text = vendor ? "cleared \(result.parent) (was \(device.type))" : "removed \(device.uuid.sysfsString) (\(device.type)) from \(result.parent)"
+            logger.event(.removed, "\(text)", fields(result.parent, deviceFields(device)))
         }
         for device in result.created {
-            logger.event(.created, "created \(device.uuid.sysfsString) (\(device.type)) on \(result.parent)",
-                         fields(result.parent, [JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type]))
+            let text = vendor ? "configured \(result.parent) as \(device.type)" : "created \(device.uuid.sysfsString) (\(device.type)) on \(result.parent)"
+            logger.event(.created, "\(text)", fields(result.parent, deviceFields(device)))
         }
         for failure in result.failures {
-            var extra: [String: String] = [:]
-            if let device = failure.device {
-                extra[JournalField.uuid] = device.uuid.sysfsString
-                extra[JournalField.type] = device.type
-            }
-            logger.event(.failed, "\(failure)", fields(result.parent, extra))
+            logger.event(.failed, "\(failure)", fields(result.parent, failure.device.map(deviceFields) ?? [:]))
         }
         lastErrors[result.parent] = result.failures.last?.description
     }
@@ -200,7 +203,8 @@ public actor HostReconciler {
         for parent in plan.parents {
             let messages = Set(parent.blockers.map(\.message))
             for blocker in parent.blockers where !(loggedBlockers[parent.parent]?.contains(blocker.message) ?? false) {
-                var extra = [JournalField.uuid: blocker.device.uuid.sysfsString, JournalField.type: blocker.device.type]
+                var extra = [JournalField.type: blocker.device.type]
+                if blocker.interface == .mdev { extra[JournalField.uuid] = blocker.device.uuid.sysfsString }
                 if let holder = blocker.holders.first { extra[JournalField.holder] = holder.description }
                 logger.event(blocker.kind == .inUse ? .keptInUse : .blocked, "\(parent.parent): \(blocker.message)", fields(parent.parent, extra))
             }

@@ -33,12 +33,16 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
     public var remove: [PlannedDevice]
     /// Devices that keep this parent from reaching its target.
     public var blockers: [Blocker]
+    /// How its devices are made; in NVIDIA's vendor-specific mode a device is the function's vGPU, and its
+    /// UUID only a handle (the function has no UUID in sysfs).
+    public var interface: ParentInterface
 
     public init(
         parent: String, card: String, model: String?, current: [String], type: String?, keep: [PlannedDevice],
-        create: [PlannedDevice], remove: [PlannedDevice], blockers: [Blocker]
+        create: [PlannedDevice], remove: [PlannedDevice], blockers: [Blocker], interface: ParentInterface = .mdev
     ) {
         self.parent = parent
+        self.interface = interface
         self.card = card
         self.model = model
         self.current = current
@@ -51,13 +55,22 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
 
     public var hasChanges: Bool { !create.isEmpty || !remove.isEmpty }
 
+    /// How a device of this parent is named for people: `<uuid> (<type>)`, or for a vGPU in NVIDIA's
+    /// vendor-specific mode, which has no UUID, `vGPU <type>`.
+    public func describe(_ device: PlannedDevice) -> String {
+        switch interface {
+        case .mdev: return "\(device.uuid.sysfsString) (\(device.type))"
+        case .nvidiaVendorSpecific: return "vGPU \(device.type)"
+        }
+    }
+
     /// One line saying why the parent is blocked, or nil when it is not.
     public var reason: String? {
         blockers.isEmpty ? nil : blockers.map(\.message).joined(separator: "; ")
     }
 
     enum CodingKeys: String, CodingKey {
-        case parent, card, model, current, type, keep, create, remove, blockers, reason
+        case parent, card, model, interface, current, type, keep, create, remove, blockers, reason
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -65,6 +78,7 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
         try container.encode(parent, forKey: .parent)
         try container.encode(card, forKey: .card)
         try container.encode(model, forKey: .model)
+        try container.encode(interface, forKey: .interface)
         try container.encode(current, forKey: .current)
         try container.encode(type, forKey: .type)
         try container.encode(keep, forKey: .keep)
@@ -118,14 +132,24 @@ public struct Blocker: Sendable, Hashable, Encodable {
     public var device: PlannedDevice
     public var kind: Kind
     public var holders: [DeviceHolder]
+    /// The interface of the device's parent, which decides how the device is named.
+    public var interface: ParentInterface
+
+    public init(device: PlannedDevice, kind: Kind, holders: [DeviceHolder], interface: ParentInterface = .mdev) {
+        self.device = device
+        self.kind = kind
+        self.holders = holders
+        self.interface = interface
+    }
 
     public var message: String {
+        let vendor = interface == .nvidiaVendorSpecific
+        let name = vendor ? "vGPU \(device.type)" : "device \(device.uuid.sysfsString) (\(device.type))"
         switch kind {
         case .inUse:
-            return "device \(device.uuid.sysfsString) (\(device.type)) is in use by "
-                + holders.map(\.description).joined(separator: ", ")
+            return "\(name) is in use by " + holders.map(\.description).joined(separator: ", ")
         case .foreign:
-            return "device \(device.uuid.sysfsString) (\(device.type)) was not created by mdev-reconciler "
+            return "\(name) was not \(vendor ? "configured" : "created") by mdev-reconciler "
                 + "(set mdevReconciler.removeForeignDevices to let it be removed)"
         }
     }

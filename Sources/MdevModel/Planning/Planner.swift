@@ -80,7 +80,8 @@ public enum Planner {
                 plan.keep.append(planned)
                 // A device on a parent with no target blocks nothing.
                 if type != nil {
-                    plan.blockers.append(Blocker(device: planned, kind: device.isInUse ? .inUse : .foreign, holders: device.holders))
+                    plan.blockers.append(Blocker(
+                        device: planned, kind: device.isInUse ? .inUse : .foreign, holders: device.holders, interface: parent.interface))
                 }
             }
         }
@@ -131,6 +132,6 @@ public enum Planner {
         return ParentPlan(
             parent: parent.name, card: parent.card, model: parent.modelName,
             current: Set(parent.devices.map(\.type)).sorted(), type: nil,
-            keep: devices, create: [], remove: [], blockers: [])
+            keep: devices, create: [], remove: [], blockers: [], interface: parent.interface)
     }
 }

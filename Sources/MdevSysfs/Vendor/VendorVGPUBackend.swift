@@ -9,11 +9,11 @@ import SystemPackage
 ///
 /// - Types: a function's list (`creatable_vgpu_types`) shrinks once the GPU has a vGPU (to the types of
 ///   that size) and is empty when the function has one or the GPU is full. So every function of a GPU
-///   gets the model's whole catalog (learnt while a GPU of the model is free, kept in ``VendorVGPURecord``,
-///   plus whatever any function lists now), and `available_instances` is 1 for the types its own list
-///   shows now, else 0. A type's ``MdevType/capacity`` is the GPU's framebuffer (the whole catalog's
-///   largest profile) over the type's; while no whole catalog is known it is unknown, and a GPU is filled
-///   function by function until the driver lists the type no more.
+///   gets every type any function of its model ever listed (kept in ``VendorVGPURecord``), and
+///   `available_instances` is 1 for the types its own list shows now, else 0. A type's
+///   ``MdevType/capacity`` is the GPU's framebuffer (the largest type a free GPU lists) over the type's;
+///   until a free GPU of the model was seen it is unknown, and a GPU is filled function by function until
+///   the driver lists the type no more.
 /// - A vGPU is a device known by a handle: the UUID the plan derived for it when this program configured
 ///   the function (from the record), else a UUID derived from the function and type, which marks it as
 ///   another program's.
@@ -82,26 +82,30 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 reading.warnings.append("virtual function \(function.name) left out: \(error)")
             }
         }
-        // A free GPU (no function has a type) lists its model's whole catalog on every free function: learn
-        // it. A GPU with a vGPU lists only the types of that size, which says nothing of its framebuffer.
-        // Only a full reading sees every function of a GPU, so only it can tell a GPU is free.
-        for (pciID, functions) in Dictionary(grouping: states, by: { $0.function.pciID ?? $0.function.gpu }) where asked == nil {
-            let freeGPUs = Dictionary(grouping: functions, by: \.function.gpu).values.filter { $0.allSatisfy { $0.current == 0 } }
-            guard let free = freeGPUs.first else { continue }
-            do { try record.learn(Array(Set(free.flatMap(\.listed))), pciID: pciID) } catch { reading.warnings.append("\(error)") }
+        for (model, functions) in Dictionary(grouping: states, by: { $0.function.pciID ?? $0.function.gpu }) {
+            do {
+                try record.learn(functions.flatMap(\.listed), pciID: model)
+                // A free GPU (no function has a type) lists its model's every type, the largest one the size of
+                // its framebuffer; a GPU with a vGPU lists only the types of that size. Only a full reading sees
+                // every function of a GPU, so only it can tell a GPU is free.
+                let freeGPU = Dictionary(grouping: functions, by: \.function.gpu).values.first { $0.allSatisfy { $0.current == 0 } }
+                if asked == nil, let freeGPU,
+                    let largest = freeGPU.flatMap(\.listed).compactMap({ VGPUTypeListing.framebufferGB(ofTypeName: $0.name) }).max()
+                {
+                    try record.learnFramebuffer(largest, pciID: model)
+                }
+            } catch {
+                reading.warnings.append("\(error)")
+            }
         }
-        // Every type any function of the model lists now, for models whose catalog is not known yet.
-        let listedNow = Dictionary(grouping: states, by: { $0.function.pciID ?? $0.function.gpu }).mapValues { Set($0.flatMap(\.listed)) }
         let holders = try files.holders(of: states.filter { $0.current != 0 }.map(\.function.name))
         var parents: [Parent] = []
         var found: [UUID: String] = [:]
         for state in states {
             let name = state.function.name
             let model = state.function.pciID ?? state.function.gpu
-            let known = record.catalog(model)
-            // The framebuffer is the largest profile of a whole catalog; unknown until one was seen.
-            let framebuffer = known.compactMap { VGPUTypeListing.framebufferGB(ofTypeName: $0.name) }.max()
-            let catalog = Set(known).union(listedNow[model] ?? []).sorted { $0.number < $1.number }
+            let catalog = record.catalog(model)
+            let framebuffer = record.framebuffer(model)
             let listed = Set(state.listed.map(\.number))
             var types = catalog.map { listing in
                 MdevType(

@@ -7,8 +7,11 @@ import Synchronization
 /// - which virtual functions it configured, with which type, and the handle (a derived UUID) the plan
 ///   knows the vGPU by: a vGPU has no UUID of its own, so this is how one of ours is told from one
 ///   another program configured;
-/// - each GPU model's whole list of types, as seen while no function had a type: a configured GPU lists
-///   only types of its current size, but a config change may ask for another size.
+/// - each GPU model's types, as listed by any function ever: a configured GPU lists only types of its
+///   current size, and a configured function lists none, but a config change may ask for another size and
+///   a configured type must keep its name;
+/// - each GPU model's framebuffer, learnt from the largest type a free GPU lists: what a type's capacity
+///   is computed from.
 ///
 /// Written atomically after every change. Losing it is safe: a configured function no longer recorded is
 /// treated as another program's (kept when its type is wanted, never reconfigured unless
@@ -26,18 +29,23 @@ public final class VendorVGPURecord: Sendable {
         var configured: [String: Configured] = [:]
         /// By PCI `vendor:device` id.
         var catalogs: [String: [VGPUTypeListing]] = [:]
+        /// GB, by PCI `vendor:device` id.
+        var framebuffers: [String: Int] = [:]
     }
 
     /// The file, or nil to keep the record in memory only.
     public let path: String?
+    /// Whether changes stay in memory (commands that only look, such as `plan`).
+    public let readOnly: Bool
     private let contents: Mutex<Contents>
     /// Why the file could not be read when it was loaded, reported once with the next reading.
     private let loadProblem: Mutex<String?>
 
     public static let defaultPath = "/var/lib/mdev-reconciler/nvidia-vgpu.json"
 
-    public init(path: String?) {
+    public init(path: String?, readOnly: Bool = false) {
         self.path = path
+        self.readOnly = readOnly
         var contents = Contents()
         var problem: String?
         if let path, FileManager.default.fileExists(atPath: path) {
@@ -75,13 +83,22 @@ public final class VendorVGPURecord: Sendable {
         try update { $0.configured[function] = configured }
     }
 
+    func framebuffer(_ pciID: String) -> Int? {
+        contents.withLock { $0.framebuffers[pciID] }
+    }
+
+    /// Records a model's framebuffer; saves only when it changed.
+    func learnFramebuffer(_ gigabytes: Int, pciID: String) throws {
+        try update { $0.framebuffers[pciID] = gigabytes }
+    }
+
     /// Adds listings to a model's catalog; saves only when something was new.
     func learn(_ listings: [VGPUTypeListing], pciID: String) throws {
         try update { contents in
             let known = Set(contents.catalogs[pciID] ?? [])
-            let new = listings.filter { !known.contains($0) }
+            let new = Set(listings).subtracting(known)
             guard !new.isEmpty else { return }
-            contents.catalogs[pciID] = (Array(known) + new).sorted { $0.number < $1.number }
+            contents.catalogs[pciID] = known.union(new).sorted { $0.number < $1.number }
         }
     }
 
@@ -93,7 +110,7 @@ public final class VendorVGPURecord: Sendable {
             change(&changed)
             guard changed != contents else { return }
             contents = changed
-            guard let path else { return }
+            guard let path, !readOnly else { return }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             do {
