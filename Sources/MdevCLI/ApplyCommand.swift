@@ -24,6 +24,9 @@ struct ApplyCommand: ParsableCommand {
             let diagnostics = Diagnostics()
             let context = try HostContext.load(
                 host: host, configFile: configOptions.config ?? host.defaultConfigFile, diagnostics: diagnostics, recording: true)
+            if context.loaded.config.settings.enableVirtualFunctions {
+                for outcome in VirtualFunctionEnabler(sysfsRoot: host.resolvedSysfsRoot).enable() { diagnostics.print("\(outcome)") }
+            }
             let applier = Applier(source: context.host, control: context.host) { [context] in context.plan($0) }
             let report = try applier.apply()
             for device in report.removed { diagnostics.print(Self.describe(device, created: false, in: report)) }

@@ -88,7 +88,8 @@ struct RunCommand: AsyncParsableCommand {
                 knownParents: knownParents,
                 publishStatus: { [logger] in
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
-                }),
+                },
+                enableVirtualFunctions: { [enabler = VirtualFunctionEnabler(sysfsRoot: host.resolvedSysfsRoot)] in enabler.enable(among: $0) }),
             logger: logger)
         let reconciler = Reconciler(clock: clock, timing: timing, host: hostReconciler, notifier: SystemdNotifier(), logger: logger)
         inputs.connect { reconciler.send($0) }

@@ -76,9 +76,10 @@ final class DaemonHarness: Sendable {
     /// Recorded when the run loop returns.
     private let exits = Recorder<Void>()
 
-    static func configuration(_ types: [String], enabled: Bool = true) -> ConfigFiles.Loaded {
+    static func configuration(_ types: [String], enabled: Bool = true, settings: ReconcilerSettings = .init()) -> ConfigFiles.Loaded {
         ConfigFiles.Loaded(
-            config: ReconcilerConfig(mediatedDevices: MediatedDevicesConfiguration(enabled: enabled, mediatedDeviceTypes: types)),
+            config: ReconcilerConfig(
+                mediatedDevices: MediatedDevicesConfiguration(enabled: enabled, mediatedDeviceTypes: types), settings: settings),
             labels: .builtIn(nodeName: "node01"))
     }
 
@@ -86,13 +87,14 @@ final class DaemonHarness: Sendable {
     ///   are not gated.
     init(
         kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil,
-        vendor: VendorVGPUBackend? = nil
+        vendor: VendorVGPUBackend? = nil, settings: ReconcilerSettings = .init(),
+        enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] }
     ) {
         self.kernel = kernel
         notifier = RecordingNotifier(watchdogInterval: watchdog)
         self.timing = timing
         control = GatedControl(kernel: kernel)
-        let initial = Self.configuration(types)
+        let initial = Self.configuration(types, settings: settings)
         nextConfiguration = Shared(.success(initial))
         var logger = Logger(label: "test") { [logs] _ in RecordingLogHandler(entries: logs) }
         logger.logLevel = .trace
@@ -106,7 +108,8 @@ final class DaemonHarness: Sendable {
                 source: vendor.map { CombinedHost(mdev: kernel, vendor: $0) } ?? kernel,
                 control: vendor.map { CombinedHost(mdev: kernel, vendor: $0) } ?? control, writer: writer,
                 loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
-                configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01"),
+                configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01",
+                enableVirtualFunctions: enableVirtualFunctions),
             logger: logger)
         reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger)
         late.value = { [reconciler] in reconciler.send(.writeReturned(parent: $0)) }

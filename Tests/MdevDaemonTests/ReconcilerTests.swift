@@ -322,6 +322,35 @@ struct ReconcilerTests {
         #expect(daemon.messageIDs(of: .parentGone).count == 32)
     }
 
+    @Test("enableVirtualFunctions: the enabler runs before full passes (all GPUs) and event passes (their devices); outcomes are logged once",
+          arguments: [true, false])
+    func virtualFunctionEnablement(enabled: Bool) async throws {
+        let calls = Recorder<Set<String>?>()
+        let busy = VirtualFunctionEnabler.Outcome(gpu: "0000:3d:00.0", result: .gpuBusy(output: "Cannot obtain unbindLock"))
+        let daemon = DaemonHarness(
+            kernel: SimulatedKernel(parents: []), types: ["nvidia-1150"],
+            settings: ReconcilerSettings(enableVirtualFunctions: enabled)
+        ) { names in
+            calls.record(names)
+            return [busy]
+        }
+        try await daemon.start()
+        try await daemon.pass {
+            let event = DeviceEvent(action: "bind", subsystem: "pci", devpath: "/devices/pci0000:3a/0000:3a:00.0/0000:3d:00.0")
+            await daemon.reconciler.receive(UeventRouter.input(for: event, knownParents: [])!)
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        guard enabled else {
+            #expect(calls.all.isEmpty)
+            return
+        }
+        #expect(calls.all == [nil, ["0000:3d:00.0"]])
+        let logged = daemon.messageIDs(of: .virtualFunctionsNotEnabled)
+        #expect(logged.count == 1)
+        #expect(logged.first?.metadata[JournalField.card] == "0000:3d:00.0")
+        #expect(logged.first?.message.contains("Cannot obtain unbindLock") == true)
+    }
+
     @Test("With WatchdogSec= set, WATCHDOG=1 goes out at half the interval, from the actor")
     func watchdog() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.mtty().kernel, types: ["mtty-1"], watchdog: .seconds(30))

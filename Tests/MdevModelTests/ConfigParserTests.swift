@@ -33,6 +33,7 @@ struct ConfigParserTests {
                   mediatedDeviceTypes: [nvidia-230]
             mdevReconciler:
               removeForeignDevices: true
+              enableVirtualFunctions: true
             """)
         let block = result.config.mediatedDevices
         #expect(block.enabled)
@@ -42,6 +43,7 @@ struct ConfigParserTests {
             NodeMediatedDeviceTypes(nodeSelector: [], mediatedDeviceTypes: ["nvidia-230"]),
         ])
         #expect(result.config.settings.removeForeignDevices)
+        #expect(result.config.settings.enableVirtualFunctions)
         #expect(result.warnings.isEmpty)
     }
 
@@ -140,7 +142,7 @@ struct ConfigParserTests {
          "config.yaml:2:12: mediatedDevicesConfiguration.enabled: expected true or false, found 'no'"),
         // Settings.
         ("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [a]\nmdevReconciler:\n  removeForeign: true\n",
-         "config.yaml:4:3: mdevReconciler.removeForeign: unknown key 'removeForeign'; known keys: removeForeignDevices"),
+         "config.yaml:4:3: mdevReconciler.removeForeign: unknown key 'removeForeign'; known keys: removeForeignDevices, enableVirtualFunctions"),
         // Whole-file problems.
         ("", "config.yaml:1:1: the file is empty; expected 'mediatedDevicesConfiguration' or a KubeVirt CR"),
         ("- nvidia-222\n", "config.yaml:1:1: expected a mapping, found a list"),

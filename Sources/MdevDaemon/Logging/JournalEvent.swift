@@ -5,6 +5,7 @@ import Logging
 public enum JournalEvent: String, Sendable, CaseIterable {
     case created, removed, keptInUse, blocked, failed, configLoaded, configRejected, parentAppeared, parentGone, stuck
     case started, stopped
+    case virtualFunctionsEnabled, virtualFunctionsNotEnabled
 
     /// The journal's `MESSAGE_ID` for this kind: 128 bits in hex, fixed forever.
     public var messageID: String {
@@ -21,15 +22,17 @@ public enum JournalEvent: String, Sendable, CaseIterable {
         case .stuck: "0c6f218337f94f5f8f54b766aa6b659d"
         case .started: "37db78a4b491494b912282727ea4c8d8"
         case .stopped: "2ba38ae3c82d461db53c951d9546026e"
+        case .virtualFunctionsEnabled: "eb381495c98c4bd1b78edc62159eb2c1"
+        case .virtualFunctionsNotEnabled: "d473b12457204fbdb8e43cc4ead1fdb1"
         }
     }
 
     /// How severe an entry of this kind is.
     public var level: Logger.Level {
         switch self {
-        case .failed, .configRejected, .stuck: .error
+        case .failed, .configRejected, .stuck, .virtualFunctionsNotEnabled: .error
         case .blocked, .keptInUse, .parentGone: .warning
-        case .created, .removed, .configLoaded, .parentAppeared, .started, .stopped: .notice
+        case .created, .removed, .configLoaded, .parentAppeared, .started, .stopped, .virtualFunctionsEnabled: .notice
         }
     }
 }

@@ -19,11 +19,15 @@ public actor HostReconciler {
         public var knownParents: KnownParents
         /// Receives the status after every pass (the status file, in production).
         public var publishStatus: @Sendable (DaemonStatus) -> Void
+        /// Enables the SR-IOV virtual functions of GPUs that have none, among the named devices or all (nil);
+        /// called only while `mdevReconciler.enableVirtualFunctions` is set.
+        public var enableVirtualFunctions: @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome]
 
         public init(
             source: any InventorySource, control: any MdevDeviceControl, writer: any ParentWriting,
             loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
-            nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in }
+            nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in },
+            enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] }
         ) {
             self.source = source
             self.control = control
@@ -34,6 +38,7 @@ public actor HostReconciler {
             self.nodeName = nodeName
             self.knownParents = knownParents
             self.publishStatus = publishStatus
+            self.enableVirtualFunctions = enableVirtualFunctions
         }
     }
 
@@ -56,6 +61,8 @@ public actor HostReconciler {
     /// Blocker messages already logged, so a re-check does not log them again.
     private var loggedBlockers: [String: Set<String>] = [:]
     private var lastPlan: Plan?
+    /// The last enablement outcome logged per GPU, so a GPU that keeps failing the same way is logged once.
+    private var enablement: [String: VirtualFunctionEnabler.Outcome] = [:]
 
     public init(configuration: ConfigFiles.Loaded, dependencies: Dependencies, logger: Logger) {
         self.configuration = configuration
@@ -76,6 +83,9 @@ public actor HostReconciler {
         passes += 1
         if request.reloadConfig { reloadConfiguration() }
         var outcome = PassOutcome()
+        if configuration.config.settings.enableVirtualFunctions && (request.fullRescan || !request.parents.isEmpty) {
+            enableVirtualFunctions(among: request.fullRescan ? nil : request.parents)
+        }
         do {
             if request.fullRescan { try readAll() } else if !request.parents.isEmpty { try read(request.parents) }
         } catch {
@@ -143,6 +153,19 @@ public actor HostReconciler {
             configError = "\(error)"
             logger.event(.configRejected, "config rejected, generation \(configGeneration) stays in force: \(error)",
                          [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
+        }
+    }
+
+    /// Runs the enabler before the host is read, so the functions it enables are in this pass's reading.
+    private func enableVirtualFunctions(among names: Set<String>?) {
+        for result in dependencies.enableVirtualFunctions(names) where enablement[result.gpu] != result {
+            enablement[result.gpu] = result
+            let fields = [JournalField.card: result.gpu]
+            if case .enabled = result.result {
+                logger.event(.virtualFunctionsEnabled, "\(result)", fields)
+            } else {
+                logger.event(.virtualFunctionsNotEnabled, "\(result)", fields)
+            }
         }
     }
 

@@ -130,7 +130,8 @@ public enum ConfigParser {
         for entry in try field.mapping() {
             switch entry.key {
             case "removeForeignDevices": settings.removeForeignDevices = try entry.value.bool()
-            default: throw entry.keyField.error("unknown key '\(entry.key)'; known keys: removeForeignDevices")
+            case "enableVirtualFunctions": settings.enableVirtualFunctions = try entry.value.bool()
+            default: throw entry.keyField.error("unknown key '\(entry.key)'; known keys: removeForeignDevices, enableVirtualFunctions")
             }
         }
         return settings

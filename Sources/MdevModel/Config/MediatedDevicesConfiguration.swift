@@ -31,9 +31,13 @@ public struct ReconcilerSettings: Sendable, Hashable {
     /// Remove devices this program did not create when the plan needs their room (KubeVirt's behaviour).
     /// Off by default: foreign devices are kept, counted and reported.
     public var removeForeignDevices: Bool
+    /// Enable the SR-IOV virtual functions of NVIDIA GPUs that have none, with NVIDIA's `sriov-manage -e`.
+    /// Off by default: enabling them is the host's business (NVIDIA's `nvidia-sriov.service`).
+    public var enableVirtualFunctions: Bool
 
-    public init(removeForeignDevices: Bool = false) {
+    public init(removeForeignDevices: Bool = false, enableVirtualFunctions: Bool = false) {
         self.removeForeignDevices = removeForeignDevices
+        self.enableVirtualFunctions = enableVirtualFunctions
     }
 }
 

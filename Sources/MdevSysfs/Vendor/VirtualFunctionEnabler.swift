@@ -1,0 +1,98 @@
+import MdevModel
+
+/// Enables the SR-IOV virtual functions of NVIDIA GPUs that have none, with NVIDIA's `sriov-manage -e`
+/// (the `mdevReconciler.enableVirtualFunctions` setting, off by default).
+///
+/// Writing `sriov_numvfs` directly fails while the GPU is bound to `nvidia` (the driver has no
+/// `sriov_configure`); `sriov-manage` takes the driver's unbind lock, moves the GPU to `pci-pf-stub`,
+/// enables every function, and binds the GPU and its functions to `nvidia`. It is run only for a GPU bound to
+/// `nvidia` whose `sriov_numvfs` is 0 (so no function of it exists, let alone one in use); a GPU with some
+/// functions is never touched. Functions vanish at every reboot and driver reload, so this is checked at
+/// every full pass and when a PCI device is bound.
+public struct VirtualFunctionEnabler: Sendable {
+    public let sysfsRoot: String
+    public let runner: any CommandRunning
+    /// Where `sriov-manage` is looked for, in order (NVIDIA's packages put it in /usr/lib/nvidia).
+    public let toolPaths: [String]
+
+    public static let defaultToolPaths = [
+        "/usr/lib/nvidia/sriov-manage", "/usr/sbin/sriov-manage", "/usr/bin/sriov-manage", "/usr/local/sbin/sriov-manage",
+        "/usr/local/bin/sriov-manage",
+    ]
+
+    public init(sysfsRoot: String = "/sys", runner: any CommandRunning = ProcessRunner(), toolPaths: [String] = Self.defaultToolPaths) {
+        self.sysfsRoot = sysfsRoot
+        self.runner = runner
+        self.toolPaths = toolPaths
+    }
+
+    /// What happened to one GPU.
+    public struct Outcome: Sendable, Hashable, CustomStringConvertible {
+        public enum Result: Sendable, Hashable {
+            case enabled
+            /// `sriov-manage` is not in any of these places.
+            case toolMissing(lookedIn: [String])
+            /// The driver's unbind lock is held: an NVML client (DCGM, nvidia-smi, a monitoring agent) has the GPU open.
+            case gpuBusy(output: String)
+            case failed(status: Int32, output: String)
+        }
+
+        public var gpu: String
+        public var result: Result
+
+        public init(gpu: String, result: Result) {
+            self.gpu = gpu
+            self.result = result
+        }
+
+        public var description: String {
+            switch result {
+            case .enabled:
+                return "enabled the virtual functions of \(gpu) (sriov-manage -e \(gpu))"
+            case .toolMissing(let paths):
+                return "\(gpu) supports SR-IOV but has no virtual functions, and NVIDIA's sriov-manage was not found "
+                    + "(looked in \(paths.joined(separator: ", "))); install the vGPU host driver's tools"
+            case .gpuBusy:
+                return "cannot enable the virtual functions of \(gpu): Cannot obtain unbindLock (an NVML client such as DCGM, "
+                    + "nvidia-smi or a monitoring agent has the GPU open; stop it, then reload mdev-reconciler)"
+            case .failed(let status, let output):
+                return "sriov-manage -e \(gpu) failed with status \(status): \(output.trimmingSpaces())"
+            }
+        }
+    }
+
+    /// NVIDIA GPUs (among `names`, or all) bound to `nvidia` that support SR-IOV and have no function enabled.
+    public func gpusWithoutFunctions(among names: Set<String>? = nil) -> [String] {
+        let devices = sysfsRoot.appending("bus/pci/devices")
+        guard FileSystem.isDirectory(devices), let all = try? FileSystem.list(devices) else { return [] }
+        return all.filter { name in
+            guard names?.contains(name) ?? true else { return false }
+            let directory = devices.appending(name)
+            func read(_ file: String) -> String? { (try? FileSystem.readText(directory.appending(file)))?.trimmingSpaces() }
+            guard read("vendor") == "0x10de", (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent == "nvidia",
+                let total = read("sriov_totalvfs").flatMap({ Int($0) }), total > 0, read("sriov_numvfs") == "0"
+            else { return false }
+            return true
+        }
+    }
+
+    /// Runs `sriov-manage -e` for each GPU without functions (among `names`, or all).
+    public func enable(among names: Set<String>? = nil) -> [Outcome] {
+        let gpus = gpusWithoutFunctions(among: names)
+        guard !gpus.isEmpty else { return [] }
+        guard let tool = toolPaths.first(where: { FileSystem.exists($0) }) else {
+            return gpus.map { Outcome(gpu: $0, result: .toolMissing(lookedIn: toolPaths)) }
+        }
+        return gpus.map { gpu in
+            do {
+                let (status, output) = try runner.run(tool, ["-e", gpu])
+                // sysfs is the truth: the functions exist now, or they do not.
+                if gpusWithoutFunctions(among: [gpu]).isEmpty { return Outcome(gpu: gpu, result: .enabled) }
+                if output.contains("unbindLock") { return Outcome(gpu: gpu, result: .gpuBusy(output: output)) }
+                return Outcome(gpu: gpu, result: .failed(status: status, output: output))
+            } catch {
+                return Outcome(gpu: gpu, result: .failed(status: -1, output: "\(error)"))
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import MdevModel
+import MdevTestSupport
+import Synchronization
+import Testing
+
+@testable import MdevSysfs
+
+/// `sriov-manage -e` for NVIDIA GPUs without virtual functions, over a sysfs tree and a fake runner.
+@Suite("Enabling SR-IOV virtual functions")
+struct VirtualFunctionEnablerTests {
+    /// Stands in for sriov-manage: records its calls and, unless told to fail, enables the functions in the tree.
+    final class FakeSriovManage: CommandRunning {
+        let calls = Mutex<[[String]]>([])
+        let failure: (status: Int32, output: String)?
+        let sys: String
+
+        init(sys: String, failure: (status: Int32, output: String)? = nil) {
+            self.sys = sys
+            self.failure = failure
+        }
+
+        func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+            calls.withLock { $0.append([executable] + arguments) }
+            if let failure { return failure }
+            try "32\n".write(toFile: sys + "/bus/pci/devices/\(arguments[1])/sriov_numvfs", atomically: false, encoding: .utf8)
+            return (0, "Enabling VFs on \(arguments[1])\n")
+        }
+    }
+
+    /// A tree with four PCI devices: an NVIDIA GPU without functions (the only one to enable), one with
+    /// its functions enabled, one bound to vfio-pci (passed through to a VM), and a non-NVIDIA SR-IOV NIC.
+    func makeTree() throws -> (SysfsTreeBuilder, tool: String) {
+        let tree = try SysfsTreeBuilder.temporary()
+        let devices: [(String, String, String, Int)] = [
+            ("0000:3d:00.0", "0x10de", "nvidia", 0), ("0000:4e:00.0", "0x10de", "nvidia", 32),
+            ("0000:5f:00.0", "0x10de", "vfio-pci", 0), ("0000:6a:00.0", "0x8086", "ice", 0),
+        ]
+        for (name, vendor, driver, enabled) in devices {
+            let directory = tree.sys + "/devices/pci0000:00/" + name
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: tree.sys + "/bus/pci/devices", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: tree.sys + "/bus/pci/devices/" + name, withDestinationPath: "../../../devices/pci0000:00/" + name)
+            try FileManager.default.createSymbolicLink(atPath: directory + "/driver", withDestinationPath: "../../../bus/pci/drivers/" + driver)
+            try "\(vendor)\n".write(toFile: directory + "/vendor", atomically: false, encoding: .utf8)
+            try "32\n".write(toFile: directory + "/sriov_totalvfs", atomically: false, encoding: .utf8)
+            try "\(enabled)\n".write(toFile: directory + "/sriov_numvfs", atomically: false, encoding: .utf8)
+        }
+        let tool = tree.root + "/usr/lib/nvidia/sriov-manage"
+        try FileManager.default.createDirectory(atPath: tree.root + "/usr/lib/nvidia", withIntermediateDirectories: true)
+        try "#!/bin/sh\n".write(toFile: tool, atomically: false, encoding: .utf8)
+        return (tree, tool)
+    }
+
+    @Test("Only an NVIDIA GPU bound to nvidia with no functions is enabled, with sriov-manage -e <BDF>")
+    func enablesOnlyEligibleGPUs() throws {
+        let (tree, tool) = try makeTree()
+        defer { tree.removeAll() }
+        let runner = FakeSriovManage(sys: tree.sys)
+        let enabler = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: runner, toolPaths: ["/nonexistent/sriov-manage", tool])
+        #expect(enabler.gpusWithoutFunctions() == ["0000:3d:00.0"])
+        #expect(enabler.enable() == [VirtualFunctionEnabler.Outcome(gpu: "0000:3d:00.0", result: .enabled)])
+        #expect(runner.calls.withLock { $0 } == [[tool, "-e", "0000:3d:00.0"]])
+        // Enabled now: nothing more to do.
+        #expect(enabler.enable().isEmpty)
+        #expect(runner.calls.withLock { $0.count } == 1)
+    }
+
+    @Test("Names from events limit the GPUs looked at")
+    func limitedToNames() throws {
+        let (tree, tool) = try makeTree()
+        defer { tree.removeAll() }
+        let runner = FakeSriovManage(sys: tree.sys)
+        let enabler = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: runner, toolPaths: [tool])
+        #expect(enabler.enable(among: ["0000:4e:00.0", "0000:5f:00.0"]).isEmpty)
+        #expect(runner.calls.withLock { $0 }.isEmpty)
+        #expect(enabler.enable(among: ["0000:3d:00.0"]).map(\.gpu) == ["0000:3d:00.0"])
+    }
+
+    @Test("Cannot obtain unbindLock is reported as the GPU being held by an NVML client; other failures keep their output")
+    func failures() throws {
+        let (tree, tool) = try makeTree()
+        defer { tree.removeAll() }
+        let busy = VirtualFunctionEnabler(
+            sysfsRoot: tree.sys, runner: FakeSriovManage(sys: tree.sys, failure: (1, "Cannot obtain unbindLock for 0000:3d:00.0\n")),
+            toolPaths: [tool]).enable()
+        #expect(busy.count == 1)
+        #expect(busy.first?.description.contains("Cannot obtain unbindLock (an NVML client such as DCGM") == true)
+        // Exit status 0 but no functions: sysfs decides, it failed.
+        let silent = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: FakeSriovManage(sys: tree.sys, failure: (0, "nothing\n")), toolPaths: [tool])
+            .enable()
+        #expect(silent == [VirtualFunctionEnabler.Outcome(gpu: "0000:3d:00.0", result: .failed(status: 0, output: "nothing\n"))])
+    }
+
+    @Test("Without sriov-manage the GPU is reported with where it was looked for, and nothing runs")
+    func toolMissing() throws {
+        let (tree, _) = try makeTree()
+        defer { tree.removeAll() }
+        let runner = FakeSriovManage(sys: tree.sys)
+        let outcomes = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: runner, toolPaths: ["/nonexistent/sriov-manage"]).enable()
+        #expect(outcomes == [VirtualFunctionEnabler.Outcome(gpu: "0000:3d:00.0", result: .toolMissing(lookedIn: ["/nonexistent/sriov-manage"]))])
+        #expect(outcomes.first?.description.contains("looked in /nonexistent/sriov-manage") == true)
+        #expect(runner.calls.withLock { $0 }.isEmpty)
+    }
+}
