@@ -20,16 +20,22 @@ struct SRIOVTests {
         #expect(vfs.last == last)
     }
 
-    @Test("The reader groups virtual functions under their physical function (physfn) and limits them to one device")
-    func reader() throws {
+    @Test("The reader groups virtual functions under their physical function (physfn) and limits them to one device",
+          arguments: [
+            ("one A16: 16 VFs at offset 4", HardwareProfiles.a16("0000:81:00.0"), ["0000:81:00.0"]),
+            ("two A40s: 32 VFs each at offset 4", HardwareProfiles.a40("0000:41:00.0") + HardwareProfiles.a40("0000:61:00.0"),
+             ["0000:41:00.0", "0000:61:00.0"]),
+          ])
+    func reader(host: String, parents: [SimulatedKernel.ParentSpec], cards: [String]) throws {
         let tree = try SysfsTreeBuilder.temporary()
         defer { tree.removeAll() }
-        let kernel = SimulatedKernel(parents: HardwareProfiles.a16("0000:81:00.0"))
+        let kernel = SimulatedKernel(parents: parents)
         for parent in try kernel.readInventory().inventory.parents { try tree.addParent(parent) }
         let inventory = try SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.proc)).read().inventory
         #expect(inventory == (try kernel.readInventory().inventory))
-        #expect(Set(inventory.parents.map(\.card)) == ["0000:81:00.0"])
-        #expect(inventory.parents.allSatisfy { $0.instanceLimit == 1 })
+        #expect(Set(inventory.parents.map(\.card)) == Set(cards))
+        #expect(inventory.parents.count == parents.count)
+        #expect(inventory.parents.allSatisfy { $0.instanceLimit == 1 && $0.interface == .mdev })
     }
 
     func plan(_ kernel: SimulatedKernel, _ types: [String]) throws -> Plan {
