@@ -8,17 +8,6 @@ import Testing
 /// The simulated kernel must enforce the rules real drivers enforce, or the apply tests prove nothing.
 @Suite("The simulated kernel's rules")
 struct SimulatedKernelTests {
-    func errno(_ body: () throws -> Void) -> Errno? {
-        do {
-            try body()
-            return nil
-        } catch let error as SysfsError {
-            return error.errno
-        } catch {
-            return nil
-        }
-    }
-
     @Test("create makes the device appear and lowers capacity; ENOSPC at zero; EEXIST on a taken UUID")
     func capacityAndDuplicates() throws {
         let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
@@ -26,9 +15,9 @@ struct SimulatedKernelTests {
         try kernel.create(first, type: "nvidia-228", on: "0000:3b:00.0")
         #expect(try kernel.availableInstances(of: "nvidia-228", on: "0000:3b:00.0") == 1)
         #expect(try kernel.readInventory().inventory.devices.map(\.uuid) == [first])
-        #expect(errno { try kernel.create(first, type: "nvidia-228", on: "0000:3b:00.0") } == .fileExists)
+        #expect(thrownErrno { try kernel.create(first, type: "nvidia-228", on: "0000:3b:00.0") } == .fileExists)
         try kernel.create(UUID(), type: "nvidia-228", on: "0000:3b:00.0")
-        #expect(errno { try kernel.create(UUID(), type: "nvidia-228", on: "0000:3b:00.0") } == .noSpace)
+        #expect(thrownErrno { try kernel.create(UUID(), type: "nvidia-228", on: "0000:3b:00.0") } == .noSpace)
     }
 
     @Test("NVIDIA time-sliced: once a type has a device the others read 0 and refuse creates")
@@ -37,7 +26,7 @@ struct SimulatedKernelTests {
         let device = UUID()
         try kernel.create(device, type: "nvidia-222", on: "0000:3b:00.0")
         #expect(try kernel.availableInstances(of: "nvidia-230", on: "0000:3b:00.0") == 0)
-        #expect(errno { try kernel.create(UUID(), type: "nvidia-230", on: "0000:3b:00.0") } == .noSpace)
+        #expect(thrownErrno { try kernel.create(UUID(), type: "nvidia-230", on: "0000:3b:00.0") } == .noSpace)
         try kernel.remove(device)
         #expect(try kernel.availableInstances(of: "nvidia-230", on: "0000:3b:00.0") == 16)
     }
@@ -50,7 +39,7 @@ struct SimulatedKernelTests {
         #expect(try kernel.availableInstances(of: "mtty-2", on: "mtty") == 11)
         for _ in 0..<22 { try kernel.create(UUID(), type: "mtty-1", on: "mtty") }
         #expect(try kernel.availableInstances(of: "mtty-2", on: "mtty") == 0)
-        #expect(errno { try kernel.create(UUID(), type: "mtty-2", on: "mtty") } == .noSpace)
+        #expect(thrownErrno { try kernel.create(UUID(), type: "mtty-2", on: "mtty") } == .noSpace)
     }
 
     @Test("Removing a held device fails and is recorded as a violation; injected faults are consumed in order")
@@ -58,10 +47,10 @@ struct SimulatedKernelTests {
         let kernel = SimulatedKernel(parents: [HardwareProfiles.mtty()])
         let held = UUID()
         kernel.addDevice(held, type: "mtty-1", on: "mtty", holders: [DeviceHolder(pid: 1, command: "qemu")])
-        #expect(errno { try kernel.remove(held) } == .resourceBusy)
+        #expect(thrownErrno { try kernel.remove(held) } == .resourceBusy)
         #expect(kernel.state.withLock { $0.violations.count } == 1)
         kernel.state.withLock { $0.createFaults["mtty"] = [.ioError] }
-        #expect(errno { try kernel.create(UUID(), type: "mtty-1", on: "mtty") } == .ioError)
+        #expect(thrownErrno { try kernel.create(UUID(), type: "mtty-1", on: "mtty") } == .ioError)
         try kernel.create(UUID(), type: "mtty-1", on: "mtty")
         #expect(throws: NotDiscoveredError.self) { try kernel.create(UUID(), type: "mtty-9", on: "mtty") }
     }

@@ -13,17 +13,6 @@ struct SimulatedVendorGPUsTests {
         try CreatableVGPUTypes.parse(gpus.creatableTypes(of: function)).map(\.name)
     }
 
-    func errno(_ body: () throws -> Void) -> Errno? {
-        do {
-            try body()
-            return nil
-        } catch let error as SysfsError {
-            return error.errno
-        } catch {
-            return nil
-        }
-    }
-
     @Test("A free GPU lists the whole catalog; one type collapses the others' lists to its size, every series")
     func collapse() throws {
         #expect(try listed("0000:3d:00.5").count == 23)
@@ -37,16 +26,16 @@ struct SimulatedVendorGPUsTests {
     func full() throws {
         try gpus.setCurrentType("1156", of: "0000:3d:00.4")  // L40S-48Q
         #expect(try gpus.creatableTypes(of: "0000:3d:00.5") == "ID    : vGPU Name\n")
-        #expect(errno { try gpus.setCurrentType("1156", of: "0000:3d:00.5") } == .invalidArgument)
+        #expect(thrownErrno { try gpus.setCurrentType("1156", of: "0000:3d:00.5") } == .invalidArgument)
         #expect(try gpus.currentType(of: "0000:3d:00.5") == "0\n")
     }
 
     @Test("An unlisted number fails with EINVAL and leaves 0; a configured function must be cleared first")
     func writes() throws {
-        #expect(errno { try gpus.setCurrentType("999", of: "0000:3d:00.4") } == .invalidArgument)
+        #expect(thrownErrno { try gpus.setCurrentType("999", of: "0000:3d:00.4") } == .invalidArgument)
         #expect(try gpus.currentType(of: "0000:3d:00.4") == "0\n")
         try gpus.setCurrentType("1150", of: "0000:3d:00.4")
-        #expect(errno { try gpus.setCurrentType("1150", of: "0000:3d:00.4") } == .resourceBusy)
+        #expect(thrownErrno { try gpus.setCurrentType("1150", of: "0000:3d:00.4") } == .resourceBusy)
         try gpus.setCurrentType("0", of: "0000:3d:00.4")
         try gpus.setCurrentType("1145", of: "0000:3d:00.4")
         #expect(try gpus.currentType(of: "0000:3d:00.4") == "1145\n")
@@ -56,11 +45,11 @@ struct SimulatedVendorGPUsTests {
     func clearing() throws {
         try gpus.setCurrentType("1150", of: "0000:3d:00.4")
         gpus.setHolders([DeviceHolder(pid: 7, command: "qemu")], of: "0000:3d:00.4")
-        #expect(errno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .resourceBusy)
+        #expect(thrownErrno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .resourceBusy)
         #expect(gpus.state.withLock { $0.violations }.count == 1)
         gpus.release("0000:3d:00.4", refusingClears: 2)
-        #expect(errno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .notPermitted)
-        #expect(errno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .notPermitted)
+        #expect(thrownErrno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .notPermitted)
+        #expect(thrownErrno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .notPermitted)
         try gpus.setCurrentType("0", of: "0000:3d:00.4")
         #expect(try gpus.currentType(of: "0000:3d:00.4") == "0\n")
     }
