@@ -22,14 +22,17 @@ public struct Applier: Sendable {
 
     /// Applies and returns what happened. Only a failure to read the host at all throws.
     public func apply() throws -> ApplyReport {
-        var report = ApplyReport(finalPlan: planner(try source.readInventory().inventory))
+        var inventory = try source.readInventory().inventory
+        var report = ApplyReport(finalPlan: planner(inventory))
         for _ in 0..<maximumRounds where report.finalPlan.hasChanges {
             let round = execute(report.finalPlan)
             report.created += round.created
             report.removed += round.removed
             report.parents.merge(round.parents) { _, new in new }
             report.failures = round.failures
-            report.finalPlan = planner(try source.readInventory().inventory)
+            // A parent read whole before but not now keeps its state: it is not taken for a card gone.
+            inventory = try source.readInventory().replacing(inventory)
+            report.finalPlan = planner(inventory)
             if round.created.isEmpty && round.removed.isEmpty { break }
         }
         return report

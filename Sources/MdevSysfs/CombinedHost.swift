@@ -27,11 +27,13 @@ public final class CombinedHost: InventorySource, MdevDeviceControl {
         let parents = first.inventory.parents + second.inventory.parents.filter { vendor in
             !first.inventory.parents.contains { $0.name == vendor.name }
         }
-        return InventoryReading(
+        var merged = InventoryReading(
             inventory: Inventory(parents: parents), locations: first.locations,
-            gone: first.gone.intersection(second.gone).subtracting(vendorNames),
+            gone: first.gone.intersection(second.gone).subtracting(vendorNames).subtracting(first.incomplete.union(second.incomplete)),
             warnings: first.warnings + second.warnings,
             uninspectableProcesses: Array(Set(first.uninspectableProcesses + second.uninspectableProcesses)).sorted())
+        merged.incomplete = first.incomplete.union(second.incomplete)
+        return merged
     }
 
     public func availableInstances(of type: String, on parent: String) throws -> Int {

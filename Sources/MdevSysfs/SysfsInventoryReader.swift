@@ -58,6 +58,7 @@ public struct SysfsInventoryReader: Sendable {
                     reading.gone.insert(name)  // It went away while being read.
                 } else {
                     reading.warnings.append("parent \(name) left out: \(error)")
+                    reading.incomplete.insert(name)
                 }
             }
         }
@@ -78,6 +79,7 @@ public struct SysfsInventoryReader: Sendable {
                 location.types[typeID] = typeDirectory
             } catch {
                 reading.warnings.append("type \(typeID) of parent \(name) left out: \(error)")
+                reading.incomplete.insert(name)
             }
         }
         var devices: [MdevDevice] = []

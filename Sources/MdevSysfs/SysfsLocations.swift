@@ -41,6 +41,9 @@ public struct InventoryReading: Sendable {
     public var warnings: [String]
     /// Processes whose open files could not be inspected; while any exist, no device counts as free.
     public var uninspectableProcesses: [Int32]
+    /// Parents that exist but could not be read whole (left out, or read without some type): a caller
+    /// that knew them keeps what it knew, so a passing read error never looks like a card gone.
+    public var incomplete: Set<String> = []
 
     public init(
         inventory: Inventory, locations: SysfsLocations = .init(), gone: Set<String> = [], warnings: [String] = [],
@@ -51,5 +54,16 @@ public struct InventoryReading: Sendable {
         self.gone = gone
         self.warnings = warnings
         self.uninspectableProcesses = uninspectableProcesses
+    }
+}
+
+extension InventoryReading {
+    /// The inventory after this full reading, given what was known before: a known parent that could not
+    /// be read whole keeps what was known of it, so a passing read error never looks like a card gone
+    /// (the planner would give the other cards its types).
+    public func replacing(_ known: Inventory) -> Inventory {
+        let kept = known.parents.filter { incomplete.contains($0.name) }
+        let keptNames = Set(kept.map(\.name))
+        return Inventory(parents: inventory.parents.filter { !keptNames.contains($0.name) } + kept)
     }
 }

@@ -77,6 +77,8 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         public var removeFaults: [String: [Errno]] = [:]
         /// When set, every reading fails with it (sysfs or /proc unreadable).
         public var readFault: SysfsError?
+        /// Parents that exist but cannot be read: readings leave them out with a warning.
+        public var unreadableParents: Set<String> = []
         public var violations: [String] = []
         public var inventoryReads = 0
         /// How often each parent was read, by a full or a partial reading.
@@ -120,7 +122,7 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
             if let fault = state.readFault { throw fault }
             state.inventoryReads += 1
             for parent in state.parents { state.parentReads[parent.name, default: 0] += 1 }
-            return InventoryReading(inventory: Self.inventory(of: state))
+            return Self.reading(of: state, parents: state.parents, asked: nil)
         }
     }
 
@@ -129,8 +131,7 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
             if let fault = state.readFault { throw fault }
             let present = state.parents.filter { names.contains($0.name) }
             for parent in present { state.parentReads[parent.name, default: 0] += 1 }
-            return InventoryReading(
-                inventory: Self.inventory(of: state, parents: present), gone: names.subtracting(present.map(\.name)))
+            return Self.reading(of: state, parents: present, asked: names)
         }
     }
 
@@ -145,6 +146,17 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
             state.parents.removeAll { $0.name == name }
             state.devices = state.devices.filter { $0.value.parent != name }
         }
+    }
+
+    /// A reading of `parents`, leaving out the unreadable ones as the sysfs reader does.
+    static func reading(of state: State, parents: [ParentSpec], asked: Set<String>?) -> InventoryReading {
+        let unreadable = parents.filter { state.unreadableParents.contains($0.name) }.map(\.name)
+        var reading = InventoryReading(
+            inventory: inventory(of: state, parents: parents.filter { !state.unreadableParents.contains($0.name) }),
+            gone: asked?.subtracting(parents.map(\.name)) ?? [],
+            warnings: unreadable.map { "parent \($0) left out: read /sys/class/mdev_bus/\($0): Input/output error" })
+        reading.incomplete = Set(unreadable)
+        return reading
     }
 
     static func inventory(of state: State, parents: [ParentSpec]? = nil) -> Inventory {

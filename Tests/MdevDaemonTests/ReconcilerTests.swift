@@ -283,6 +283,26 @@ struct ReconcilerTests {
         #expect(daemon.messageIDs(of: .parentGone).count == 16)
     }
 
+    @Test("A card that cannot be read in a full rescan keeps its last known state: the other cards do not move")
+    func unreadableCardIsNotGone() async throws {
+        let daemon = DaemonHarness(kernel: SimulatedKernel(parents: ["0000:3b:00.0", "0000:3c:00.0"].map(HardwareProfiles.t4)),
+                                   types: ["nvidia-222", "nvidia-228"])
+        try await daemon.start()
+        let layout = daemon.kernel.layout
+        #expect(layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2"])
+        daemon.kernel.state.withLock { $0.unreadableParents = ["0000:3b:00.0"] }
+        // A reload rescans the whole host; a partial pass on the unreadable card follows.
+        try await daemon.pass { await daemon.reconciler.receive(.reloadRequested) }
+        try await daemon.pass {
+            await daemon.reconciler.receive(.parentsTouched(["0000:3b:00.0"]))
+            await daemon.clock.advance(by: .milliseconds(101))
+        }
+        #expect(daemon.kernel.layout == layout)
+        #expect(daemon.kernel.state.withLock { $0.removes } == 0)
+        #expect(daemon.messageIDs(of: .parentGone).isEmpty)
+        #expect(await daemon.host.inventory.parents.count == 2)
+    }
+
     @Test("Vendor-specific mode: functions enabled at run time are filled per GPU from their pci events, though the writes emit none")
     func vendorModeHotplug() async throws {
         let gpus = SimulatedVendorGPUs(gpus: [])

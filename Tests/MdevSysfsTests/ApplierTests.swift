@@ -19,6 +19,27 @@ func applier(_ kernel: SimulatedKernel, types: [String], removeForeign: Bool = f
 struct ApplierTests {
     let docsTypes = ["nvidia-222", "nvidia-228", "nvidia-105", "nvidia-108"]
 
+    @Test("A card that cannot be read after the first round keeps its state: apply does not move the other cards")
+    func unreadableAfterFirstRound() throws {
+        let kernel = SimulatedKernel(parents: ["0000:3b:00.0", "0000:3c:00.0"].map(HardwareProfiles.t4))
+        let key = HostKey(nodeName: "node01")
+        for slot in 0..<16 { kernel.addDevice(key.deviceUUID(parent: "0000:3c:00.0", type: "nvidia-222", slot: slot), type: "nvidia-222", on: "0000:3c:00.0") }
+        /// Reads the kernel; from the second reading on, 0000:3c:00.0 cannot be read.
+        final class FlakySource: InventorySource {
+            let kernel: SimulatedKernel
+            init(_ kernel: SimulatedKernel) { self.kernel = kernel }
+            func readInventory() throws -> InventoryReading {
+                defer { kernel.state.withLock { $0.unreadableParents = ["0000:3c:00.0"] } }
+                return try kernel.readInventory()
+            }
+            func readParents(_ names: Set<String>) throws -> InventoryReading { try kernel.readParents(names) }
+        }
+        let flaky = Applier(source: FlakySource(kernel), control: kernel, planner: applier(kernel, types: ["nvidia-222", "nvidia-228"]).planner)
+        let report = try flaky.apply()
+        #expect(report.removed.isEmpty)
+        #expect(kernel.layout == ["0000:3b:00.0: nvidia-228 ×2", "0000:3c:00.0: nvidia-222 ×16"])
+    }
+
     @Test("The KubeVirt docs' host converges to 16/2/16, and a second apply changes nothing")
     func threeT4() throws {
         let kernel = ExampleHosts.threeT4().kernel

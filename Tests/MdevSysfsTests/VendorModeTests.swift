@@ -219,6 +219,23 @@ struct VendorModeTests {
         #expect(reading.inventory.devices.count == 4)
     }
 
+    @Test("A function whose files cannot be read is left out with a warning, not gone; writes still reach it")
+    func unreadableFunction() throws {
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
+        let files = FlakyFiles(gpus)
+        let backend = VendorVGPUBackend(files: files, record: VendorVGPURecord(path: nil)) { _ in }
+        let host = CombinedHost(mdev: SimulatedKernel(parents: []), vendor: backend)
+        let plan = Host(gpus, record: VendorVGPURecord(path: nil)).applier(["nvidia-1156"]).planner(try host.readInventory().inventory)
+        files.unreadable.withLock { $0 = ["0000:3d:00.4"] }
+        let reading = try host.readParents(["0000:3d:00.4", "0000:3d:00.5"])
+        #expect(reading.inventory.parents.map(\.name) == ["0000:3d:00.5"])
+        #expect(reading.gone.isEmpty)
+        #expect(reading.warnings.contains { $0.hasPrefix("virtual function 0000:3d:00.4 left out") })
+        // The planned write goes to the vendor backend, which still knows the function.
+        try host.create(plan.parents[0].create[0].uuid, type: "nvidia-1156", on: "0000:3d:00.4")
+        #expect(gpus.state.withLock { $0.current["0000:3d:00.4"] } == 1156)
+    }
+
     @Test("A partial reading of functions an event named; names that are not functions are gone")
     func partialReading() throws {
         let host = Host([VendorProfiles.blackwell()])
@@ -232,4 +249,24 @@ struct VendorModeTests {
 /// Durations a backend would have slept.
 final class Recorded: Sendable {
     let values = Mutex<[Duration]>([])
+}
+
+/// Files whose `creatable_vgpu_types` cannot be read for the functions named in `unreadable`.
+final class FlakyFiles: VendorVGPUFiles {
+    let base: SimulatedVendorGPUs
+    let unreadable = Mutex<Set<String>>([])
+
+    init(_ base: SimulatedVendorGPUs) { self.base = base }
+
+    func functions() throws(SysfsError) -> [VendorFunction] { try base.functions() }
+    func function(named name: String) -> VendorFunction? { base.function(named: name) }
+    func creatableTypes(of function: String) throws -> String {
+        if unreadable.withLock({ $0.contains(function) }) {
+            throw SysfsError(.read, "/sys/bus/pci/devices/\(function)/nvidia/creatable_vgpu_types", .ioError)
+        }
+        return try base.creatableTypes(of: function)
+    }
+    func currentType(of function: String) throws -> String { try base.currentType(of: function) }
+    func setCurrentType(_ text: String, of function: String) throws { try base.setCurrentType(text, of: function) }
+    func holders(of functions: [String]) throws -> [String: [DeviceHolder]] { try base.holders(of: functions) }
 }

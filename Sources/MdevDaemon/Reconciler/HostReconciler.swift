@@ -173,7 +173,7 @@ public actor HostReconciler {
         let reading = try dependencies.source.readInventory()
         for warning in reading.warnings { logger.warning("\(warning)") }
         let before = Set(inventory.parents.map(\.name))
-        inventory = reading.inventory
+        inventory = reading.replacing(inventory)
         noteParents(before: before)
     }
 
@@ -182,8 +182,10 @@ public actor HostReconciler {
         let reading = try dependencies.source.readParents(names)
         for warning in reading.warnings { logger.warning("\(warning)") }
         let before = Set(inventory.parents.map(\.name))
-        let replaced = Set(reading.inventory.parents.map(\.name)).union(reading.gone)
-        inventory = Inventory(parents: inventory.parents.filter { !replaced.contains($0.name) } + reading.inventory.parents)
+        let kept = before.intersection(reading.incomplete)
+        let read = reading.inventory.parents.filter { !kept.contains($0.name) }
+        let replaced = Set(read.map(\.name)).union(reading.gone.subtracting(kept))
+        inventory = Inventory(parents: inventory.parents.filter { !replaced.contains($0.name) } + read)
         noteParents(before: before)
     }
 

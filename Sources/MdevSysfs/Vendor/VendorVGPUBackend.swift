@@ -80,6 +80,7 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 states.append((function, listed, current))
             } catch {
                 reading.warnings.append("virtual function \(function.name) left out: \(error)")
+                reading.incomplete.insert(function.name)
             }
         }
         for (model, functions) in Dictionary(grouping: states, by: { $0.function.pciID ?? $0.function.gpu }) {
@@ -126,13 +127,16 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 name: name, card: state.function.gpu, driver: state.function.driver, pciID: state.function.pciID, types: types,
                 devices: devices, instanceLimit: 1, interface: .nvidiaVendorSpecific))
         }
-        let readNames = Set(states.map(\.function.name))
+        // What this reading knows replaces what earlier ones knew of the same functions; a function that
+        // could not be read is still known as it was.
+        let replaced = Set(states.map(\.function.name)).union(reading.gone)
         self.functions.withLock { known in
-            if let asked { known.subtract(asked) } else { known = [] }
-            known.formUnion(readNames)
+            if asked == nil { known = [] }
+            known.subtract(replaced)
+            known.formUnion(states.map(\.function.name))
         }
         handles.withLock { handles in
-            if asked == nil { handles = [:] } else { handles = handles.filter { !readNames.contains($0.value) && !(asked!.contains($0.value)) } }
+            handles = asked == nil ? [:] : handles.filter { !replaced.contains($0.value) }
             handles.merge(found) { _, new in new }
         }
         reading.inventory = Inventory(parents: parents)
