@@ -185,7 +185,10 @@ boot() {
 if ((${#busybox_scenarios[@]})); then
     build_initramfs
     list=$(IFS=,; echo "${busybox_scenarios[*]}")
-    boot busybox -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.scenarios=$list"
+    # q35 (PCI Express) and QEMU's nvme with SR-IOV: real virtual functions for the vendor-specific mode.
+    boot busybox -M q35 -device pcie-root-port,id=rp1,chassis=1,slot=1 -device nvme-subsys,id=nvsub,nqn=vgpu-sim \
+        -device nvme,serial=vgpu-sim,subsys=nvsub,bus=rp1,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4 \
+        -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.scenarios=$list"
 fi
 if ((${#systemd_scenarios[@]})); then
     build_disk

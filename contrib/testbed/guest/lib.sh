@@ -6,7 +6,11 @@ BIN=/usr/sbin/mdev-reconciler
 pass() { echo "CHECK PASS $SCENARIO: $1"; }
 fail() {
     echo "CHECK FAIL $SCENARIO: $1${2:+ ($2)}"
-    [ -f /tmp/daemon.log ] && tail -n 8 /tmp/daemon.log | sed 's/^/    daemon: /'
+    if [ -f /tmp/daemon.log ]; then
+        # What changed the daemon's view of the host (parents, unreadable parts), then its last lines.
+        grep -E 'appeared|is gone|left out|cannot|warning|config generation' /tmp/daemon.log | tail -n 30 | sed 's/^/    daemon (view): /'
+        tail -n 12 /tmp/daemon.log | sed 's/^/    daemon: /'
+    fi
     return 0
 }
 

@@ -13,6 +13,18 @@
  *   fail-create <name> <errno> [count]   the next count creates on the parent fail with -errno
  *   hold <name>             make creates and removes on the parent fail with ENODEV ("going away")
  *   release <name>          undo hold
+ *
+ * It also simulates NVIDIA's vendor-specific mode (vGPU 17+ on kernel 6.8+) on the SR-IOV virtual
+ * functions of any PCI device that has them (the test bed uses QEMU's nvme with sriov_max_vfs): each
+ * function gets an "nvidia" directory with creatable_vgpu_types, current_vgpu_type, gpu_instance_id,
+ * placement_id, vgpu_params and warm_update, following the driver's rules: one vGPU size per GPU (the
+ * lists of the other functions collapse to that size, and show the header only once the GPU is full), a
+ * configured function lists nothing, a number not listed fails with EINVAL, a configured function must be
+ * cleared (0) first (EBUSY), and writes emit no uevent.
+ *   vendor-enable <PF> <n>  enable n virtual functions (as sriov-manage -e does) and give each its
+ *                           nvidia directory, then a "change" uevent (the real driver binds them)
+ *   vendor-disable <PF>     remove the directories and the functions (a driver unload)
+ *   refuse-clear <VF> <n>   the next n writes of 0 to the function fail with EPERM (a VM just exited)
  */
 #include <linux/device.h>
 #include <linux/kernel.h>
@@ -20,6 +32,7 @@
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
 
@@ -279,6 +292,251 @@ static void sim_remove_parent(struct sim_parent *parent)
 	device_unregister(&parent->dev);
 }
 
+/* Vendor-specific mode. */
+
+struct vendor_type {
+	unsigned int id;
+	const char *name;
+	unsigned int size_gb;
+};
+
+/* An 8 GB GPU. */
+static const struct vendor_type vendor_types[] = {
+	{ 2001, "NVIDIA SIM-1Q", 1 }, { 2002, "NVIDIA SIM-2Q", 2 }, { 2003, "NVIDIA SIM-4Q", 4 },
+	{ 2004, "NVIDIA SIM-8Q", 8 }, { 2005, "NVIDIA SIM-2B", 2 },
+};
+#define VENDOR_FRAMEBUFFER_GB 8
+
+struct vendor_function {
+	struct kobject kobj;
+	struct pci_dev *vf;
+	struct pci_dev *pf;
+	struct list_head next;
+	unsigned int current_type;	/* 0: none */
+	unsigned int refuse_clears;
+};
+
+static LIST_HEAD(vendor_functions);
+static DEFINE_MUTEX(vendor_lock);	/* the list and every function's state */
+
+static const struct vendor_type *vendor_type(unsigned int id)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vendor_types); i++)
+		if (vendor_types[i].id == id)
+			return &vendor_types[i];
+	return NULL;
+}
+
+/* Whether type can be written to fn now. Called with vendor_lock held. */
+static bool vendor_creatable(struct vendor_function *fn, const struct vendor_type *type)
+{
+	struct vendor_function *other;
+	unsigned int used = 0, size = 0;
+
+	if (fn->current_type)
+		return false;
+	list_for_each_entry(other, &vendor_functions, next) {
+		const struct vendor_type *configured;
+
+		if (other->pf != fn->pf || !other->current_type)
+			continue;
+		configured = vendor_type(other->current_type);
+		used += configured->size_gb;
+		size = configured->size_gb;
+	}
+	return type->size_gb <= VENDOR_FRAMEBUFFER_GB - used && (!size || type->size_gb == size);
+}
+
+static struct vendor_function *to_vendor_function(struct kobject *kobj)
+{
+	return container_of(kobj, struct vendor_function, kobj);
+}
+
+static ssize_t creatable_vgpu_types_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct vendor_function *fn = to_vendor_function(kobj);
+	ssize_t length = sysfs_emit(buf, "ID    : vGPU Name\n");
+	unsigned int i;
+
+	mutex_lock(&vendor_lock);
+	for (i = 0; i < ARRAY_SIZE(vendor_types); i++)
+		if (vendor_creatable(fn, &vendor_types[i]))
+			length += sysfs_emit_at(buf, length, "%-5u : %s\n", vendor_types[i].id, vendor_types[i].name);
+	mutex_unlock(&vendor_lock);
+	return length;
+}
+
+static ssize_t current_vgpu_type_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct vendor_function *fn = to_vendor_function(kobj);
+	unsigned int current_type;
+
+	mutex_lock(&vendor_lock);
+	current_type = fn->current_type;
+	mutex_unlock(&vendor_lock);
+	return sysfs_emit(buf, "%u\n", current_type);
+}
+
+static ssize_t current_vgpu_type_store(struct kobject *kobj, struct kobj_attribute *attr, const char *buf, size_t count)
+{
+	struct vendor_function *fn = to_vendor_function(kobj);
+	const struct vendor_type *type;
+	unsigned int id;
+	int ret = 0;
+
+	if (kstrtouint(buf, 10, &id))
+		return -EINVAL;
+	mutex_lock(&vendor_lock);
+	if (id == 0) {
+		if (fn->refuse_clears > 0) {
+			fn->refuse_clears--;
+			ret = -EPERM;
+		} else {
+			fn->current_type = 0;
+		}
+	} else if (fn->current_type) {
+		ret = -EBUSY;
+	} else if (!(type = vendor_type(id)) || !vendor_creatable(fn, type)) {
+		ret = -EINVAL;
+	} else {
+		fn->current_type = id;
+	}
+	mutex_unlock(&vendor_lock);
+	return ret ? ret : count;
+}
+
+static ssize_t vendor_constant_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	if (!strcmp(attr->attr.name, "gpu_instance_id"))
+		return sysfs_emit(buf, "-1\n");
+	if (!strcmp(attr->attr.name, "vgpu_params"))
+		return sysfs_emit(buf, "\n");
+	return sysfs_emit(buf, "0\n");
+}
+
+static struct kobj_attribute creatable_attribute = __ATTR_RO(creatable_vgpu_types);
+static struct kobj_attribute current_attribute = __ATTR_RW(current_vgpu_type);
+static struct kobj_attribute instance_attribute = __ATTR(gpu_instance_id, 0444, vendor_constant_show, NULL);
+static struct kobj_attribute placement_attribute = __ATTR(placement_id, 0444, vendor_constant_show, NULL);
+static struct kobj_attribute params_attribute = __ATTR(vgpu_params, 0444, vendor_constant_show, NULL);
+static struct kobj_attribute warm_attribute = __ATTR(warm_update, 0444, vendor_constant_show, NULL);
+
+static struct attribute *vendor_attrs[] = {
+	&creatable_attribute.attr, &current_attribute.attr, &instance_attribute.attr, &placement_attribute.attr,
+	&params_attribute.attr, &warm_attribute.attr, NULL,
+};
+ATTRIBUTE_GROUPS(vendor);
+
+static void vendor_function_release(struct kobject *kobj)
+{
+	struct vendor_function *fn = to_vendor_function(kobj);
+
+	pci_dev_put(fn->vf);
+	kfree(fn);
+}
+
+static struct kobj_type vendor_ktype = {
+	.release = vendor_function_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = vendor_groups,
+};
+
+static struct pci_dev *vendor_pci_device(const char *bdf)
+{
+	unsigned int domain, bus, slot, function;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &domain, &bus, &slot, &function) != 4)
+		return NULL;
+	return pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, function));
+}
+
+/* Removes the nvidia directories of pf's functions (all functions with pf NULL). */
+static void vendor_remove_functions(struct pci_dev *pf)
+{
+	struct vendor_function *fn, *next;
+	LIST_HEAD(removed);
+
+	mutex_lock(&vendor_lock);
+	list_for_each_entry_safe(fn, next, &vendor_functions, next)
+		if (!pf || fn->pf == pf)
+			list_move(&fn->next, &removed);
+	mutex_unlock(&vendor_lock);
+	/* Outside the lock: kobject_del waits for reads and writes in progress, which take it. */
+	list_for_each_entry_safe(fn, next, &removed, next) {
+		list_del(&fn->next);
+		kobject_del(&fn->kobj);
+		kobject_put(&fn->kobj);
+	}
+}
+
+static int vendor_enable(const char *bdf, unsigned int count)
+{
+	struct pci_dev *pf = vendor_pci_device(bdf), *vf = NULL;
+	int ret;
+
+	if (!pf)
+		return -ENODEV;
+	ret = pci_enable_sriov(pf, count);
+	/* Every virtual function of pf (for_each_pci_dev holds a reference on each while it is visited). */
+	for_each_pci_dev(vf) {
+		struct vendor_function *fn;
+
+		if (ret || !vf->is_virtfn || pci_physfn(vf) != pf)
+			continue;
+		fn = kzalloc(sizeof(*fn), GFP_KERNEL);
+		if (!fn) {
+			ret = -ENOMEM;
+			continue;
+		}
+		fn->pf = pf;
+		fn->vf = pci_dev_get(vf);
+		ret = kobject_init_and_add(&fn->kobj, &vendor_ktype, &vf->dev.kobj, "nvidia");
+		if (ret) {
+			kobject_put(&fn->kobj);
+			continue;
+		}
+		mutex_lock(&vendor_lock);
+		list_add_tail(&fn->next, &vendor_functions);
+		mutex_unlock(&vendor_lock);
+		kobject_uevent(&vf->dev.kobj, KOBJ_CHANGE);
+	}
+	pci_dev_put(pf);
+	return ret;
+}
+
+static int vendor_disable(const char *bdf)
+{
+	struct pci_dev *pf = vendor_pci_device(bdf);
+
+	if (!pf)
+		return -ENODEV;
+	vendor_remove_functions(pf);
+	pci_disable_sriov(pf);
+	pci_dev_put(pf);
+	return 0;
+}
+
+static int vendor_refuse_clears(const char *bdf, unsigned int count)
+{
+	struct pci_dev *vf = vendor_pci_device(bdf);
+	struct vendor_function *fn;
+	int ret = -ENOENT;
+
+	if (!vf)
+		return -ENODEV;
+	mutex_lock(&vendor_lock);
+	list_for_each_entry(fn, &vendor_functions, next)
+		if (fn->vf == vf) {
+			fn->refuse_clears = count;
+			ret = 0;
+		}
+	mutex_unlock(&vendor_lock);
+	pci_dev_put(vf);
+	return ret;
+}
+
 static ssize_t control_store(struct class *class, struct class_attribute *attr, const char *buf, size_t count)
 {
 	char command[16], name[32], argument[16];
@@ -289,6 +547,16 @@ static ssize_t control_store(struct class *class, struct class_attribute *attr, 
 	fields = sscanf(buf, "%15s %31s %15s %u", command, name, argument, &times);
 	if (fields < 2)
 		return -EINVAL;
+	if (!strcmp(command, "vendor-enable") || !strcmp(command, "refuse-clear")) {
+		if (fields < 3 || kstrtoint(argument, 10, &value) || value < 0)
+			return -EINVAL;
+		ret = !strcmp(command, "vendor-enable") ? vendor_enable(name, value) : vendor_refuse_clears(name, value);
+		return ret ? ret : count;
+	}
+	if (!strcmp(command, "vendor-disable")) {
+		ret = vendor_disable(name);
+		return ret ? ret : count;
+	}
 	mutex_lock(&sim_parents_lock);
 	parent = sim_find(name);
 	if (!strcmp(command, "add")) {
@@ -341,6 +609,7 @@ static void __exit sim_exit(void)
 {
 	struct sim_parent *parent, *next;
 
+	vendor_remove_functions(NULL);
 	mutex_lock(&sim_parents_lock);
 	list_for_each_entry_safe(parent, next, &sim_parents, next)
 		sim_remove_parent(parent);
