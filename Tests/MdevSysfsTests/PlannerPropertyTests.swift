@@ -79,6 +79,14 @@ struct PlannerPropertyTests {
             }
         }
         #expect(kernel.state.withLock { $0.violations }.isEmpty)
+        // No SR-IOV GPU is left half filled: where its target is in place and nothing blocks, it holds as
+        // many devices as the type allows, one per virtual function.
+        for (card, parents) in Dictionary(grouping: report.finalPlan.parents, by: \.card) where parents.count > 1 {
+            guard let type = parents[0].type, parents.allSatisfy({ $0.blockers.isEmpty }) else { continue }
+            let maximum = kernel.state.withLock { $0.parents.first { $0.name == parents[0].parent }!.types.first { $0.id == type }!.maxInstances }
+            let held = kernel.devices.filter { device in device.type == type && parents.contains { $0.parent == device.parent } }.count
+            #expect(held == min(maximum, parents.count), "seed \(seed): \(card) holds \(held) of \(type)")
+        }
         // Balance still holds after applying.
         let after = try kernel.readInventory().inventory
         #expect(balance(report.finalPlan, after) == balance(firstPlan, before))
