@@ -50,11 +50,13 @@ public enum Planner {
         }
         var parents: [ParentPlan] = []
         for (card, target) in zip(cards, targets) {
+            // The functions of one GPU share its model: its name is worked out once per card.
+            let model = card.parents.first?.modelName
             var cardPlans = card.parents.map { parent in
                 let type = target.flatMap { parent.type(matching: $0) }
                 return input.wanted.isManaging
-                    ? fill(parent, with: type, ownership: ownership[parent.name]!, removable: removable, hostKey: input.hostKey)
-                    : untouched(parent)
+                    ? fill(parent, model: model, with: type, ownership: ownership[parent.name]!, removable: removable, hostKey: input.hostKey)
+                    : untouched(parent, model: model)
             }
             if let target, card.parents.count > 1 { limitToCard(&cardPlans, card: card, reference: target) }
             parents += cardPlans
@@ -64,10 +66,10 @@ public enum Planner {
     }
 
     private static func fill(
-        _ parent: Parent, with type: MdevType?, ownership: DeviceOwnership,
+        _ parent: Parent, model: String?, with type: MdevType?, ownership: DeviceOwnership,
         removable: (Parent, MdevDevice) -> Bool, hostKey: HostKey
     ) -> ParentPlan {
-        var plan = untouched(parent)
+        var plan = untouched(parent, model: model)
         plan.type = type?.id
         plan.keep = []
         for device in parent.devices {
@@ -127,10 +129,10 @@ public enum Planner {
         return room
     }
 
-    private static func untouched(_ parent: Parent) -> ParentPlan {
+    private static func untouched(_ parent: Parent, model: String?) -> ParentPlan {
         let devices = parent.devices.map { PlannedDevice(uuid: $0.uuid, type: $0.type) }
         return ParentPlan(
-            parent: parent.name, card: parent.card, model: parent.modelName,
+            parent: parent.name, card: parent.card, model: model,
             current: Set(parent.devices.map(\.type)).sorted(), type: nil,
             keep: devices, create: [], remove: [], blockers: [], interface: parent.interface)
     }
