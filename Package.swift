@@ -59,6 +59,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "mdev-reconciler", dependencies: ["MdevCLI"]),
+        // Speed and memory figures against their goals: `swift run -c release mdev-reconciler-bench`.
+        .executableTarget(name: "mdev-reconciler-bench", dependencies: ["MdevModel", "MdevSysfs", "MdevTestSupport"]),
         .testTarget(name: "MdevModelTests", dependencies: ["MdevModel", "MdevTestSupport"]),
         .testTarget(name: "MdevSysfsTests", dependencies: ["MdevModel", "MdevSysfs", "MdevTestSupport"]),
         .testTarget(
