@@ -71,7 +71,7 @@ gcc -static -O2 -Wall -o "$build/vfio-holder" "$here/holder/vfio-holder.c"
 
 # 4. The program, statically linked against the Swift runtime.
 log "building mdev-reconciler (release, static Swift runtime)"
-(cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$repo/.build-static" >"$build/swift.log" 2>&1) \
+(cd "$repo" && swift build -c release --static-swift-stdlib --product mdev-reconciler --scratch-path "$repo/.build-static" >"$build/swift.log" 2>&1) \
     || { tail -n 40 "$build/swift.log" >&2; exit 1; }
 binary=$repo/.build-static/release/mdev-reconciler
 
