@@ -50,7 +50,7 @@ public enum VendorProfiles {
             functions: HardwareProfiles.virtualFunctions(of: physicalFunction, count: 32, offset: 4), guideLayout: true)
     }
 
-    /// A Blackwell-like GPU (RTX PRO 6000 server edition): 96 GB, PCI domain 0001, virtual functions at
+    /// A Blackwell-like GPU (RTX PRO 6000 server edition): 96 GB, 32 virtual functions at PCI domain 0001 and
     /// offset 2, as on the captured host (`0001:04:00.0` → `virtfn0` = `0001:04:00.2`, type 1561 creatable).
     /// The type names are illustrative.
     public static func blackwell(_ physicalFunction: String = "0001:04:00.0") -> SimulatedVendorGPUs.GPU {
@@ -58,6 +58,6 @@ public enum VendorProfiles {
         return SimulatedVendorGPUs.GPU(
             name: physicalFunction, pciID: "10de:2bb5",
             catalog: profiles.enumerated().map { VGPUTypeListing(number: 1559 + $0.offset, name: "NVIDIA RTX Pro 6000 Blackwell DC-\($0.element)") },
-            functions: HardwareProfiles.virtualFunctions(of: physicalFunction, count: 16, offset: 2))
+            functions: HardwareProfiles.virtualFunctions(of: physicalFunction, count: 32, offset: 2))
     }
 }

@@ -51,9 +51,9 @@ struct VendorSysfsTests {
         defer { tree.removeAll() }
         try tree.addVendorGPU(VendorProfiles.blackwell(), from: gpus)
         let inventory = try backend(treeFiles(tree)).readInventory().inventory
-        #expect(inventory.parents.count == 16)
+        #expect(inventory.parents.count == 32)
         #expect(inventory.parents.first?.name == "0001:04:00.2")
-        #expect(inventory.parents.last?.name == "0001:04:02.1")
+        #expect(inventory.parents.last?.name == "0001:04:04.1")
         #expect(inventory.parents.allSatisfy { $0.card == "0001:04:00.0" && $0.pciID == "10de:2bb5" && $0.driver == "nvidia" })
         #expect(inventory.parent(named: "0001:04:00.0") == nil)
     }
