@@ -148,10 +148,13 @@ machine_id=7d3f0e9a2c4b4e8f9a1b3c5d7e9f1a2b
 kernel_modules=("$modules/kernel/drivers/vfio/vfio.ko" "$modules/kernel/drivers/vfio/vfio_iommu_type1.ko"
     "$modules/kernel/drivers/vfio/mdev/mdev.ko" "$build/mtty.ko" "$build/mdev_vgpu_sim.ko")
 qemu=(qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel")
+# q35 (PCI Express) and QEMU's nvme with SR-IOV: real virtual functions for the vendor-specific mode.
+sriov=(-M q35 -device pcie-root-port,id=rp1,chassis=1,slot=1 -device nvme-subsys,id=nvsub,nqn=vgpu-sim
+    -device nvme,serial=vgpu-sim,subsys=nvsub,bus=rp1,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4)
 
 if [ "${1:-}" = "--shell" ]; then
     build_initramfs
-    exec "${qemu[@]}" -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.shell=1"
+    exec "${qemu[@]}" "${sriov[@]}" -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.shell=1"
 fi
 
 # 7. Boot each guest (no KVM here: TCG) and read its checks from the serial console, after the start marker.
@@ -185,14 +188,11 @@ boot() {
 if ((${#busybox_scenarios[@]})); then
     build_initramfs
     list=$(IFS=,; echo "${busybox_scenarios[*]}")
-    # q35 (PCI Express) and QEMU's nvme with SR-IOV: real virtual functions for the vendor-specific mode.
-    boot busybox -M q35 -device pcie-root-port,id=rp1,chassis=1,slot=1 -device nvme-subsys,id=nvsub,nqn=vgpu-sim \
-        -device nvme,serial=vgpu-sim,subsys=nvsub,bus=rp1,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4 \
-        -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.scenarios=$list"
+    boot busybox "${sriov[@]}" -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.scenarios=$list"
 fi
 if ((${#systemd_scenarios[@]})); then
     build_disk
-    boot systemd -initrd "/boot/initrd.img-$version" -drive "file=$build/disk.img,if=virtio,format=raw" \
+    boot systemd "${sriov[@]}" -initrd "/boot/initrd.img-$version" -drive "file=$build/disk.img,if=virtio,format=raw" \
         -append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 panic=-1 systemd.show_status=0"
 fi
 echo "testbed: $passed passed, $failed failed"

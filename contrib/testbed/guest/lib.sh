@@ -62,3 +62,19 @@ write_config() {
 }
 
 sim() { echo "$*" > /sys/class/nvidia/control; }
+
+# NVIDIA's vendor-specific mode, played by the test driver on QEMU's nvme (4 SR-IOV virtual functions).
+# sriov_pf: the address of the nvme controller that offers them.
+sriov_pf() {
+    for device in /sys/bus/pci/devices/*; do
+        [ "$(cat "$device/sriov_totalvfs" 2>/dev/null)" = 4 ] && basename "$device"
+    done
+}
+# functions_with <number> <count>: exactly count virtual functions of the GPU $pf have type number.
+functions_with() {
+    found=0
+    for vf in $(ls -d /sys/bus/pci/devices/$pf/virtfn* 2>/dev/null); do
+        [ "$(cat "$vf/nvidia/current_vgpu_type" 2>/dev/null)" = "$1" ] && found=$((found + 1))
+    done
+    [ "$found" -eq "$2" ]
+}

@@ -6,20 +6,9 @@
 . /lib.sh
 mkdir -p /etc/mdev-reconciler
 config=/etc/mdev-reconciler/vendor.yaml
-pf=
-for device in /sys/bus/pci/devices/*; do
-    [ "$(cat "$device/sriov_totalvfs" 2>/dev/null)" = 4 ] && pf=$(basename "$device")
-done
+pf=$(sriov_pf)
 check "QEMU's nvme offers 4 SR-IOV virtual functions" [ -n "$pf" ]
 current_of() { cat "/sys/bus/pci/devices/$1/nvidia/current_vgpu_type" 2>/dev/null; }
-# functions_with <number> <count>: exactly count functions of the GPU have type number.
-functions_with() {
-    found=0
-    for vf in $(ls -d /sys/bus/pci/devices/$pf/virtfn* 2>/dev/null); do
-        [ "$(cat "$vf/nvidia/current_vgpu_type" 2>/dev/null)" = "$1" ] && found=$((found + 1))
-    done
-    [ "$found" -eq "$2" ]
-}
 
 write_config $config NVIDIA_SIM-2Q
 n=$(log_lines 2>/dev/null || echo 0)

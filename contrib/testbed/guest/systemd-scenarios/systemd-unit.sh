@@ -1,6 +1,6 @@
 # Under a real systemd (PID 1), udevd and journald: the unit file, Type=notify, StatusText, the journal's
 # fields and catalog, systemctl reload, a hotplug seen through udevd, the live security score, and
-# systemctl stop leaving every device in place.
+# vendor-specific mode under the hardened unit, and systemctl stop leaving every device in place.
 . /lib.sh
 unit=mdev-reconciler.service
 journal() { journalctl -q --no-pager _SYSTEMD_UNIT=$unit "$@"; }
@@ -31,6 +31,23 @@ rmmod mtty
 check "a driver unloading is seen through udevd" wait_until 30 journal_has "parent mtty is gone"
 insmod /lib/modules/$(uname -r)/extra/mtty.ko
 check "and loading again refills the parent" wait_until 60 has_devices mtty mtty-1 24
+
+# The vendor-specific mode under the hardened unit: virtual functions enabled while it runs are configured
+# through /sys/bus/pci/devices, recorded in its StateDirectory, and journaled with their GPU.
+pf=$(sriov_pf)
+check "QEMU's nvme offers 4 SR-IOV virtual functions" [ -n "$pf" ]
+write_config /etc/mdev-reconciler/config.yaml mtty-1 NVIDIA_SIM-2Q
+systemctl reload $unit
+echo 0 > /sys/bus/pci/devices/$pf/sriov_drivers_autoprobe   # keep the nvme driver off the functions
+sim vendor-enable "$pf" 4
+check "functions enabled under the unit are configured (4 × SIM-2Q)" wait_until 60 functions_with 2002 4
+check "the vGPU record is written to the StateDirectory" test -s /var/lib/mdev-reconciler/nvidia-vgpu.json
+check "journal entries name the GPU (MDEV_CARD) and carry no MDEV_UUID" sh -c \
+    "journalctl -q --no-pager -o verbose _SYSTEMD_UNIT=$unit MDEV_CARD=$pf MESSAGE_ID=69c6fca13f81446ba44b82dfeee622fc | grep -c MDEV_TYPE=nvidia-2002 | grep -qx 4 && ! journalctl -q --no-pager -o verbose _SYSTEMD_UNIT=$unit MDEV_CARD=$pf | grep -q MDEV_UUID="
+check "mtty keeps its devices" has_devices mtty mtty-1 24
+vf0=$(basename "$(readlink /sys/bus/pci/devices/$pf/virtfn0)")
+sim vendor-disable "$pf"
+check "functions removed under the unit are forgotten" wait_until 30 sh -c "journalctl -q --no-pager _SYSTEMD_UNIT=$unit | grep -q 'parent $vf0 is gone'"
 
 score=$(systemd-analyze security $unit 2>/dev/null | tail -n 1)
 echo "FIGURE live-security $score"
