@@ -93,5 +93,12 @@ struct VendorSysfsTests {
         _ = try files.functions()
         try files.setCurrentType("1561", of: "0001:04:00.2")
         #expect(try files.currentType(of: "0001:04:00.2").hasPrefix("1561"))
+        // A function that went away (its nvidia/ directory with it) is no longer written to.
+        try FileManager.default.removeItem(atPath: tree.sys + "/devices/pci0001:00/0001:04:00.3/nvidia")
+        #expect(files.function(named: "0001:04:00.3") == nil)
+        #expect(throws: NotDiscoveredError.self) { try files.setCurrentType("1561", of: "0001:04:00.3") }
+        try FileManager.default.removeItem(atPath: tree.sys + "/bus/pci/devices/0001:04:00.4")
+        _ = try files.functions()
+        #expect(throws: NotDiscoveredError.self) { try files.setCurrentType("1561", of: "0001:04:00.4") }
     }
 }

@@ -20,7 +20,10 @@ public final class SysfsVendorVGPUFiles: VendorVGPUFiles {
     public func functions() throws(SysfsError) -> [VendorFunction] {
         // A host without PCI (or without the bus directory in a test tree) has no functions.
         guard FileSystem.isDirectory(devices) else { return [] }
-        return try FileSystem.list(devices).compactMap { discover($0) }
+        let names = try FileSystem.list(devices)
+        // Functions that went away are forgotten, so nothing is written to where they were.
+        discovered.withLock { known in known = known.filter { names.contains($0.key) } }
+        return names.compactMap { discover($0) }
     }
 
     public func function(named name: String) -> VendorFunction? {
@@ -31,6 +34,7 @@ public final class SysfsVendorVGPUFiles: VendorVGPUFiles {
     private func discover(_ name: String) -> VendorFunction? {
         let link = devices.appending(name)
         guard FileSystem.exists(link.appending("nvidia/current_vgpu_type")), let directory = try? FileSystem.resolve(link) else {
+            discovered.withLock { $0[name] = nil }
             return nil
         }
         discovered.withLock { $0[name] = directory }
