@@ -93,13 +93,16 @@ struct StatusReport: Encodable {
             "",
         ]
         var table = TextTable(["PARENT", "MODEL", "TARGET", "DEVICES", "STATE"])
-        for parent in daemon.parents {
+        // One row per card: an SR-IOV GPU's virtual functions are summed up as `<GPU> (N VFs)`.
+        for (card, parents) in daemon.parents.groupedInOrder(by: { $0.card ?? $0.parent }) {
             var state: [String] = []
-            if parent.stuck { state.append("stuck") }
-            if !parent.blocked.isEmpty { state.append("blocked") }
-            if parent.toCreate + parent.toRemove > 0 { state.append("+\(parent.toCreate) −\(parent.toRemove) pending") }
-            if parent.lastError != nil { state.append("failing") }
-            table.add([parent.parent, parent.model ?? "-", parent.type ?? "-", String(parent.devices.count),
+            if parents.contains(where: \.stuck) { state.append("stuck") }
+            if parents.contains(where: { !$0.blocked.isEmpty }) { state.append("blocked") }
+            let toCreate = parents.reduce(0) { $0 + $1.toCreate }, toRemove = parents.reduce(0) { $0 + $1.toRemove }
+            if toCreate + toRemove > 0 { state.append("+\(toCreate) −\(toRemove) pending") }
+            if parents.contains(where: { $0.lastError != nil }) { state.append("failing") }
+            let name = parents.count > 1 ? "\(card) (\(parents.count) VFs)" : parents[0].parent
+            table.add([name, parents[0].model ?? "-", parents[0].type ?? "-", String(parents.reduce(0) { $0 + $1.devices.count }),
                        state.isEmpty ? "ok" : state.joined(separator: ", ")])
         }
         lines.append(table.rendered)
