@@ -84,7 +84,7 @@ public actor HostReconciler {
         if request.reloadConfig { reloadConfiguration() }
         var outcome = PassOutcome()
         if configuration.config.settings.enableVirtualFunctions && (request.fullRescan || !request.parents.isEmpty) {
-            enableVirtualFunctions(among: request.fullRescan ? nil : request.parents)
+            await enableVirtualFunctions(among: request.fullRescan ? nil : request.parents)
         }
         do {
             if request.fullRescan { try readAll() } else if !request.parents.isEmpty { try read(request.parents) }
@@ -157,8 +157,13 @@ public actor HostReconciler {
     }
 
     /// Runs the enabler before the host is read, so the functions it enables are in this pass's reading.
-    private func enableVirtualFunctions(among names: Set<String>?) {
-        for result in dependencies.enableVirtualFunctions(names) where enablement[result.gpu] != result {
+    /// `sriov-manage` takes seconds: it runs on a Dispatch queue, off the cooperative threads.
+    private func enableVirtualFunctions(among names: Set<String>?) async {
+        let enable = dependencies.enableVirtualFunctions
+        let results = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: enable(names)) }
+        }
+        for result in results where enablement[result.gpu] != result {
             enablement[result.gpu] = result
             let fields = [JournalField.card: result.gpu]
             if case .enabled = result.result {
