@@ -47,13 +47,10 @@ struct ApplyCommand: ParsableCommand {
 }
 
 extension ApplyCommand {
-    /// `created <uuid> (<type>) on <parent>`; for a vGPU in NVIDIA's vendor-specific mode, which has no
-    /// UUID, `configured <function> as <type>` or `cleared <function> (was <type>)`.
+    /// The line for a device created or removed, worded for its parent's interface.
     static func describe(_ device: PlannedDevice, created: Bool, in report: ApplyReport) -> String {
         let parent = report.parents[device.uuid] ?? "?"
-        if report.finalPlan.parents.first(where: { $0.parent == parent })?.interface == .nvidiaVendorSpecific {
-            return created ? "configured \(parent) as \(device.type)" : "cleared \(parent) (was \(device.type))"
-        }
-        return "\(created ? "created" : "removed") \(device.uuid.sysfsString) (\(device.type)) \(created ? "on" : "from") \(parent)"
+        let interface = report.finalPlan.parents.first { $0.parent == parent }?.interface ?? .mdev
+        return interface.change(device, created: created, on: parent)
     }
 }

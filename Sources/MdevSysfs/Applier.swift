@@ -65,7 +65,7 @@ public struct ApplyReport: Sendable {
         public var interface: ParentInterface = .mdev
 
         public var description: String {
-            let device = device.map { interface == .mdev ? " \($0.uuid.sysfsString) (\($0.type))" : " vGPU \($0.type)" } ?? ""
+            let device = device.map { " " + interface.name(of: $0) } ?? ""
             return "\(parent): \(operation.rawValue)\(device): \(message)"
         }
     }

@@ -210,18 +210,16 @@ public actor HostReconciler {
     }
 
     private func record(_ result: ParentExecutor.Outcome) {
-        let vendor = inventory.parent(named: result.parent)?.interface == .nvidiaVendorSpecific
+        let interface = inventory.parent(named: result.parent)?.interface ?? .mdev
         /// A vGPU in vendor-specific mode has no UUID: its handle stays out of the journal.
         func deviceFields(_ device: PlannedDevice) -> [String: String] {
-            vendor ? [JournalField.type: device.type] : [JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type]
+            interface == .mdev ? [JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type] : [JournalField.type: device.type]
         }
         for device in result.removed {
-            let text = vendor ? "cleared \(result.parent) (was \(device.type))" : "removed \(device.uuid.sysfsString) (\(device.type)) from \(result.parent)"
-            logger.event(.removed, "\(text)", fields(result.parent, deviceFields(device)))
+            logger.event(.removed, "\(interface.change(device, created: false, on: result.parent))", fields(result.parent, deviceFields(device)))
         }
         for device in result.created {
-            let text = vendor ? "configured \(result.parent) as \(device.type)" : "created \(device.uuid.sysfsString) (\(device.type)) on \(result.parent)"
-            logger.event(.created, "\(text)", fields(result.parent, deviceFields(device)))
+            logger.event(.created, "\(interface.change(device, created: true, on: result.parent))", fields(result.parent, deviceFields(device)))
         }
         for failure in result.failures {
             logger.event(.failed, "\(failure)", fields(result.parent, failure.device.map(deviceFields) ?? [:]))

@@ -55,15 +55,6 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
 
     public var hasChanges: Bool { !create.isEmpty || !remove.isEmpty }
 
-    /// How a device of this parent is named for people: `<uuid> (<type>)`, or for a vGPU in NVIDIA's
-    /// vendor-specific mode, which has no UUID, `vGPU <type>`.
-    public func describe(_ device: PlannedDevice) -> String {
-        switch interface {
-        case .mdev: return "\(device.uuid.sysfsString) (\(device.type))"
-        case .nvidiaVendorSpecific: return "vGPU \(device.type)"
-        }
-    }
-
     /// One line saying why the parent is blocked, or nil when it is not.
     public var reason: String? {
         blockers.isEmpty ? nil : blockers.map(\.message).joined(separator: "; ")
@@ -144,7 +135,7 @@ public struct Blocker: Sendable, Hashable, Encodable {
 
     public var message: String {
         let vendor = interface == .nvidiaVendorSpecific
-        let name = vendor ? "vGPU \(device.type)" : "device \(device.uuid.sysfsString) (\(device.type))"
+        let name = vendor ? interface.name(of: device) : "device " + interface.name(of: device)
         switch kind {
         case .inUse:
             return "\(name) is in use by " + holders.map(\.description).joined(separator: ", ")
