@@ -31,7 +31,7 @@ public struct Applier: Sendable {
             report.parents.merge(round.parents) { _, new in new }
             report.failures = round.failures
             // A parent read whole before but not now keeps its state: it is not taken for a card gone.
-            inventory = try source.readInventory().replacing(inventory)
+            inventory = try source.readInventory().applied(to: inventory, full: true)
             report.finalPlan = planner(inventory)
             if round.created.isEmpty && round.removed.isEmpty { break }
         }

@@ -58,12 +58,15 @@ public struct InventoryReading: Sendable {
 }
 
 extension InventoryReading {
-    /// The inventory after this full reading, given what was known before: a known parent that could not
-    /// be read whole keeps what was known of it, so a passing read error never looks like a card gone
-    /// (the planner would give the other cards its types).
-    public func replacing(_ known: Inventory) -> Inventory {
-        let kept = known.parents.filter { incomplete.contains($0.name) }
-        let keptNames = Set(kept.map(\.name))
-        return Inventory(parents: inventory.parents.filter { !keptNames.contains($0.name) } + kept)
+    /// The inventory after this reading, given what was known before. A full reading replaces everything;
+    /// a partial one replaces the parents it read and drops those gone. Either way, a known parent that
+    /// could not be read whole keeps what was known of it, so a passing read error never looks like a card
+    /// gone (the planner would give the other cards its types).
+    public func applied(to known: Inventory, full: Bool) -> Inventory {
+        let kept = Set(known.parents.map(\.name)).intersection(incomplete)
+        let read = inventory.parents.filter { !kept.contains($0.name) }
+        let replaced = Set(read.map(\.name)).union(gone.subtracting(kept))
+        let staying = known.parents.filter { full ? kept.contains($0.name) : !replaced.contains($0.name) }
+        return Inventory(parents: staying + read)
     }
 }

@@ -178,7 +178,7 @@ public actor HostReconciler {
         let reading = try dependencies.source.readInventory()
         for warning in reading.warnings { logger.warning("\(warning)") }
         let before = Set(inventory.parents.map(\.name))
-        inventory = reading.replacing(inventory)
+        inventory = reading.applied(to: inventory, full: true)
         noteParents(before: before)
     }
 
@@ -187,10 +187,7 @@ public actor HostReconciler {
         let reading = try dependencies.source.readParents(names)
         for warning in reading.warnings { logger.warning("\(warning)") }
         let before = Set(inventory.parents.map(\.name))
-        let kept = before.intersection(reading.incomplete)
-        let read = reading.inventory.parents.filter { !kept.contains($0.name) }
-        let replaced = Set(read.map(\.name)).union(reading.gone.subtracting(kept))
-        inventory = Inventory(parents: inventory.parents.filter { !replaced.contains($0.name) } + read)
+        inventory = reading.applied(to: inventory, full: false)
         noteParents(before: before)
     }
 
