@@ -83,13 +83,15 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 reading.incomplete.insert(function.name)
             }
         }
-        for (model, functions) in Dictionary(grouping: states, by: { $0.function.pciID ?? $0.function.gpu }) {
+        // Each model's types, with their capacity, worked out once for all its functions.
+        var modelTypes: [String: [(listing: VGPUTypeListing, capacity: Int?)]] = [:]
+        for (model, members) in Dictionary(grouping: states, by: \.function.model) {
             do {
-                try record.learn(functions.flatMap(\.listed), pciID: model)
+                try record.learn(members.flatMap(\.listed), pciID: model)
                 // A free GPU (no function has a type) lists its model's every type, the largest one the size of
                 // its framebuffer; a GPU with a vGPU lists only the types of that size. Only a full reading sees
                 // every function of a GPU, so only it can tell a GPU is free.
-                let freeGPU = Dictionary(grouping: functions, by: \.function.gpu).values.first { $0.allSatisfy { $0.current == 0 } }
+                let freeGPU = Dictionary(grouping: members, by: \.function.gpu).values.first { $0.allSatisfy { $0.current == 0 } }
                 if asked == nil, let freeGPU,
                     let largest = freeGPU.flatMap(\.listed).compactMap({ VGPUTypeListing.framebufferGB(ofTypeName: $0.name) }).max()
                 {
@@ -98,21 +100,21 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
             } catch {
                 reading.warnings.append("\(error)")
             }
+            let framebuffer = record.framebuffer(model)
+            modelTypes[model] = record.catalog(model).map { listing in
+                (listing, VGPUTypeListing.framebufferGB(ofTypeName: listing.name).flatMap { size in framebuffer.map { $0 / size } })
+            }
         }
         let holders = try files.holders(of: states.filter { $0.current != 0 }.map(\.function.name))
         var parents: [Parent] = []
         var found: [UUID: String] = [:]
         for state in states {
             let name = state.function.name
-            let model = state.function.pciID ?? state.function.gpu
-            let catalog = record.catalog(model)
-            let framebuffer = record.framebuffer(model)
             let listed = Set(state.listed.map(\.number))
-            var types = catalog.map { listing in
+            var types = (modelTypes[state.function.model] ?? []).map { listing, capacity in
                 MdevType(
                     id: listing.typeID, name: listing.name, availableInstances: listed.contains(listing.number) ? 1 : 0,
-                    deviceAPI: "vfio-pci",
-                    capacity: VGPUTypeListing.framebufferGB(ofTypeName: listing.name).flatMap { size in framebuffer.map { $0 / size } })
+                    deviceAPI: "vfio-pci", capacity: capacity)
             }
             var devices: [MdevDevice] = []
             if state.current != 0 {

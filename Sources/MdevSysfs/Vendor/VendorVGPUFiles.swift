@@ -11,6 +11,9 @@ public struct VendorFunction: Sendable, Hashable {
     /// PCI `vendor:device` ids; a virtual function keeps its GPU's device id.
     public var pciID: String?
 
+    /// The key of its GPU model: the PCI id, else the GPU itself.
+    var model: String { pciID ?? gpu }
+
     public init(name: String, gpu: String, driver: String? = nil, pciID: String? = nil) {
         self.name = name
         self.gpu = gpu
