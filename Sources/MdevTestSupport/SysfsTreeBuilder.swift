@@ -45,16 +45,9 @@ public final class SysfsTreeBuilder {
         try Self.makeDirectory(directory + "/mdev_supported_types")
         try Self.makeDirectory(sys + "/class/mdev_bus")
         try Self.link(sys + "/class/mdev_bus/" + parent.name, to: "../../" + relative)
-        if let driver = parent.driver {
-            try Self.link(directory + "/driver", to: "../../../bus/pci/drivers/\(driver)")
-        }
+        try Self.writeDriverAndIDs(of: directory, driver: parent.driver, pciID: parent.pciID)
         if parent.card != parent.name {
             try Self.link(directory + "/physfn", to: "../\(parent.card)")
-        }
-        if let pciID = parent.pciID {
-            let ids = pciID.split(separator: ":")
-            try Self.write("0x\(ids[0])\n", to: directory + "/vendor")
-            try Self.write("0x\(ids[1])\n", to: directory + "/device")
         }
         for type in parent.types { try setType(type, of: parent) }
         for device in parent.devices {
@@ -95,16 +88,13 @@ public final class SysfsTreeBuilder {
     /// `bus/pci/devices`. Returns the IOMMU group of each virtual function.
     @discardableResult
     public func addVendorGPU(_ gpu: SimulatedVendorGPUs.GPU, from gpus: SimulatedVendorGPUs) throws -> [String: Int] {
-        let ids = gpu.pciID.split(separator: ":")
         try Self.makeDirectory(sys + "/bus/pci/devices")
         func addFunction(_ name: String) throws -> String {
             let relative = Self.devicePath(of: name, driver: "nvidia")
             let directory = sys + "/" + relative
             try Self.makeDirectory(directory)
             try Self.link(sys + "/bus/pci/devices/" + name, to: "../../../" + relative)
-            try Self.link(directory + "/driver", to: "../../../bus/pci/drivers/nvidia")
-            try Self.write("0x\(ids[0])\n", to: directory + "/vendor")
-            try Self.write("0x\(ids[1])\n", to: directory + "/device")
+            try Self.writeDriverAndIDs(of: directory, driver: "nvidia", pciID: gpu.pciID)
             return directory
         }
         let physical = try addFunction(gpu.name)
@@ -146,6 +136,16 @@ public final class SysfsTreeBuilder {
     }
 
     // MARK: Plumbing
+
+    /// A PCI device's `driver` link and `vendor`/`device` files (`pciID` is `vendor:device`).
+    static func writeDriverAndIDs(of directory: String, driver: String?, pciID: String?) throws {
+        if let driver { try link(directory + "/driver", to: "../../../bus/pci/drivers/\(driver)") }
+        if let pciID {
+            let ids = pciID.split(separator: ":")
+            try write("0x\(ids[0])\n", to: directory + "/vendor")
+            try write("0x\(ids[1])\n", to: directory + "/device")
+        }
+    }
 
     static func makeDirectory(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
