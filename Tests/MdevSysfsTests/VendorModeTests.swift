@@ -14,7 +14,7 @@ struct VendorModeTests {
     final class Host: Sendable {
         let gpus: SimulatedVendorGPUs
         let backend: VendorVGPUBackend
-        let sleeps: Recorded
+        let sleeps: Recorder<Duration>
 
         convenience init(_ gpus: [SimulatedVendorGPUs.GPU], record: VendorVGPURecord = VendorVGPURecord(path: nil)) {
             self.init(SimulatedVendorGPUs(gpus: gpus), record: record)
@@ -22,9 +22,9 @@ struct VendorModeTests {
 
         init(_ gpus: SimulatedVendorGPUs, record: VendorVGPURecord) {
             self.gpus = gpus
-            let sleeps = Recorded()
+            let sleeps = Recorder<Duration>()
             self.sleeps = sleeps
-            backend = VendorVGPUBackend(files: gpus, record: record) { duration in sleeps.values.withLock { $0.append(duration) } }
+            backend = VendorVGPUBackend(files: gpus, record: record) { duration in sleeps.record(duration) }
         }
 
         func applier(_ types: [String], removeForeign: Bool = false) -> Applier {
@@ -127,7 +127,7 @@ struct VendorModeTests {
         let converged = try host.applier(["nvidia-1150"]).apply()
         #expect(converged.converged, "\(converged.failures)")
         #expect(host.perGPU == ["0000:3d:00.0: 1150 ×12"])
-        #expect(host.sleeps.values.withLock { $0 } == [.milliseconds(500), .seconds(1)])
+        #expect(host.sleeps.all == [.milliseconds(500), .seconds(1)])
     }
 
     @Test("EPERM beyond the retries is reported as a failure of that function, and a later apply converges")
@@ -138,7 +138,7 @@ struct VendorModeTests {
         let failed = try host.applier(["nvidia-1148"]).apply()
         #expect(failed.failures.map(\.parent) == ["0000:3d:00.4"])
         #expect(failed.failures.first?.message.contains("Operation not permitted") == true)
-        #expect(host.sleeps.values.withLock { $0.count } == 5)
+        #expect(host.sleeps.count == 5)
         #expect(try host.applier(["nvidia-1148"]).apply().converged)
         #expect(host.perGPU == ["0000:3d:00.0: 1148 ×24"])
     }
@@ -246,10 +246,6 @@ struct VendorModeTests {
     }
 }
 
-/// Durations a backend would have slept.
-final class Recorded: Sendable {
-    let values = Mutex<[Duration]>([])
-}
 
 /// Files whose `creatable_vgpu_types` cannot be read for the functions named in `unreadable`.
 final class FlakyFiles: VendorVGPUFiles {
