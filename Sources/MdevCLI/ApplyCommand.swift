@@ -23,9 +23,9 @@ struct ApplyCommand: ParsableCommand {
         try reportingErrors {
             let diagnostics = Diagnostics()
             let context = try HostContext.load(
-                host: host, configFile: configOptions.config ?? host.defaultConfigFile, diagnostics: diagnostics, recording: true)
+                host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: true)
             if context.loaded.config.settings.enableVirtualFunctions {
-                for outcome in VirtualFunctionEnabler(sysfsRoot: host.resolvedSysfsRoot).enable() { diagnostics.print("\(outcome)") }
+                for outcome in host.makeEnabler().enable() { diagnostics.print("\(outcome)") }
             }
             let applier = Applier(source: context.host, control: context.host) { [context] in context.plan($0) }
             let report = try applier.apply()

@@ -15,7 +15,7 @@ struct HostContext {
         let nodeName = options.resolvedNodeName
         let loaded = try options.configFiles(configFile: configFile).load()
         for warning in loaded.warnings { diagnostics.print(warning) }
-        let (hostKey, warning) = HostIdentity.hostKey(machineIDFile: options.resolvedMachineIDFile, nodeName: nodeName)
+        let (hostKey, warning) = HostIdentity.hostKey(machineIDFile: options.environment.machineIDFile, nodeName: nodeName)
         if let warning { diagnostics.warning(warning) }
         return HostContext(loaded: loaded, nodeName: nodeName, hostKey: hostKey, host: options.makeHost(recording: recording))
     }

@@ -28,31 +28,46 @@ public struct HostOptions: ParsableArguments {
         valueName: "DIR"))
     public var stateDir: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Where the daemon writes its status, and status reads it; default: /run/mdev-reconciler/status.json.", valueName: "FILE"))
+    public var statusFile: String?
+
     public init() {}
 
-    var root: String { hostRoot.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "" }
-    var resolvedSysfsRoot: String { sysfsRoot ?? (root + "/sys") }
-    var resolvedProcRoot: String { procRoot ?? (root + "/proc") }
-    var resolvedMachineIDFile: String { machineIDFile ?? (root + "/etc/machine-id") }
-    var defaultLabelsFile: String { root + "/etc/mdev-reconciler/labels" }
-    var defaultConfigFile: String { root + "/etc/mdev-reconciler/config.yaml" }
+    /// Every path, resolved from `--host-root` with the individual overrides applied.
+    var environment: HostEnvironment {
+        var environment = HostEnvironment(root: hostRoot ?? "")
+        if let sysfsRoot { environment.sysfsRoot = sysfsRoot }
+        if let procRoot { environment.procRoot = procRoot }
+        if let machineIDFile { environment.machineIDFile = machineIDFile }
+        if let labels { environment.labelsFile = labels }
+        if let stateDir { environment.stateDirectory = stateDir }
+        if let statusFile { environment.statusFile = statusFile }
+        return environment
+    }
+
     var resolvedNodeName: String { (nodeName ?? HostIdentity.systemNodeName()).lowercased() }
-    var resolvedStateDirectory: String { stateDir ?? (root + "/var/lib/mdev-reconciler") }
 
     /// The host behind these options: mdev parents and NVIDIA virtual functions in vendor-specific mode.
     /// - Parameter recording: whether the vGPU record may be written (`apply`, `run`); commands that only
     ///   look read it and leave it as it is.
     func makeHost(recording: Bool) -> CombinedHost {
-        let scanner = VFIOHolderScanner(procRoot: resolvedProcRoot)
-        let record = VendorVGPURecord(path: resolvedStateDirectory + "/nvidia-vgpu.json", readOnly: !recording)
+        let environment = environment
+        let scanner = VFIOHolderScanner(procRoot: environment.procRoot)
+        let record = VendorVGPURecord(path: environment.stateDirectory + "/nvidia-vgpu.json", readOnly: !recording)
         return CombinedHost(
-            mdev: SysfsHost(reader: SysfsInventoryReader(sysfsRoot: resolvedSysfsRoot, holderScanner: scanner)),
-            vendor: VendorVGPUBackend(files: SysfsVendorVGPUFiles(sysfsRoot: resolvedSysfsRoot, holderScanner: scanner), record: record))
+            mdev: SysfsHost(reader: SysfsInventoryReader(sysfsRoot: environment.sysfsRoot, holderScanner: scanner)),
+            vendor: VendorVGPUBackend(files: SysfsVendorVGPUFiles(sysfsRoot: environment.sysfsRoot, holderScanner: scanner), record: record))
+    }
+
+    /// Runs `sriov-manage` for GPUs without virtual functions, looked for under the host root.
+    func makeEnabler() -> VirtualFunctionEnabler {
+        VirtualFunctionEnabler(sysfsRoot: environment.sysfsRoot, toolPaths: environment.sriovManagePaths)
     }
 
     /// The config and labels files these options name.
     func configFiles(configFile: String) -> ConfigFiles {
-        ConfigFiles(configFile: configFile, labelsFile: labels ?? defaultLabelsFile, labelsFileRequired: labels != nil,
+        ConfigFiles(configFile: configFile, labelsFile: environment.labelsFile, labelsFileRequired: labels != nil,
                     nodeName: resolvedNodeName)
     }
 }

@@ -14,7 +14,7 @@ struct PlanCommand: ParsableCommand {
         try reportingErrors {
             let diagnostics = Diagnostics()
             let context = try HostContext.load(
-                host: host, configFile: configOptions.config ?? host.defaultConfigFile, diagnostics: diagnostics, recording: false)
+                host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: false)
             let reading = try context.host.readInventory()
             for warning in reading.warnings { diagnostics.warning(warning) }
             print(try PlanRenderer.render(context.plan(reading.inventory), format: format))

@@ -22,9 +22,6 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var host: HostOptions
 
-    @Option(help: ArgumentHelp("Where to write the status after each pass.", valueName: "FILE"))
-    var statusFile: String = StatusFile.defaultPath
-
     @Option(help: ArgumentHelp("Quiet period that ends a burst of events, in milliseconds.", valueName: "MS"))
     var debounce: Int = 100
 
@@ -55,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Self.bootstrapLogging(
             level: logLevel, toJournal: logTarget == "journal" || (logTarget == "auto" && JournaldLogHandler.isStandardErrorJournal))
-        let configFile = configOptions.config ?? host.defaultConfigFile
+        let configFile = configOptions.config ?? host.environment.configFile
         let files = host.configFiles(configFile: configFile)
         let loaded: ConfigFiles.Loaded
         do {
@@ -66,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         for warning in loaded.warnings { logger.warning("\(warning)") }
-        let (hostKey, keyWarning) = HostIdentity.hostKey(machineIDFile: host.resolvedMachineIDFile, nodeName: files.nodeName)
+        let (hostKey, keyWarning) = HostIdentity.hostKey(machineIDFile: host.environment.machineIDFile, nodeName: files.nodeName)
         if let keyWarning { logger.warning("\(keyWarning)") }
 
         var timing = ReconcilerTiming()
@@ -78,7 +75,7 @@ struct RunCommand: AsyncParsableCommand {
         let knownParents = KnownParents()
         let inputs = InputRelay()
         let clock = ContinuousClock()
-        let status = StatusFile(path: statusFile)
+        let status = StatusFile(path: host.environment.statusFile)
         let hostReconciler = HostReconciler(
             configuration: loaded,
             dependencies: .init(
@@ -89,7 +86,7 @@ struct RunCommand: AsyncParsableCommand {
                 publishStatus: { [logger] in
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
                 },
-                enableVirtualFunctions: { [enabler = VirtualFunctionEnabler(sysfsRoot: host.resolvedSysfsRoot)] in enabler.enable(among: $0) }),
+                enableVirtualFunctions: { [enabler = host.makeEnabler()] in enabler.enable(among: $0) }),
             logger: logger)
         let reconciler = Reconciler(clock: clock, timing: timing, host: hostReconciler, notifier: SystemdNotifier(), logger: logger)
         inputs.connect { reconciler.send($0) }
@@ -100,7 +97,7 @@ struct RunCommand: AsyncParsableCommand {
         let monitor: UdevMonitor
         let watcher: FileChangeWatcher
         do {
-            monitor = try UdevMonitor(group: udevGroup == "auto" ? nil : udevGroup, queue: queue)
+            monitor = try UdevMonitor(group: udevGroup == "auto" ? nil : udevGroup, udevControl: host.environment.udevControl, queue: queue)
             // The labels file's directory may not exist when no labels file is used.
             let labelsDirectory = (files.labelsFile as NSString).deletingLastPathComponent
             let watched = [configFile] + (FileManager.default.fileExists(atPath: labelsDirectory) ? [files.labelsFile] : [])

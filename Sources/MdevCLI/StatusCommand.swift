@@ -11,9 +11,6 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show the daemon's view of the host next to live sysfs, and where they disagree.",
         discussion: "Exits 2 when the daemon is not running or its view and sysfs disagree.")
 
-    @Option(help: ArgumentHelp("The status file the daemon writes.", valueName: "FILE"))
-    var statusFile: String = StatusFile.defaultPath
-
     @OptionGroup var host: HostOptions
     @Option(help: "Output format.") var format: OutputFormat = .text
 
@@ -21,12 +18,13 @@ struct StatusCommand: ParsableCommand {
         var agrees = true
         try reportingErrors {
             let status: DaemonStatus
+            let statusFile = host.environment.statusFile
             do {
                 status = try StatusFile(path: statusFile).read()
             } catch {
                 throw InputFileError(description: "no daemon status at \(statusFile) (is mdev-reconciler run active?): \(error)")
             }
-            let running = Self.isDaemon(pid: status.pid, procRoot: host.resolvedProcRoot)
+            let running = Self.isDaemon(pid: status.pid, procRoot: host.environment.procRoot)
             let report = StatusReport(status: status, live: try host.makeHost(recording: false).readInventory().inventory, daemonRunning: running)
             agrees = report.disagreements.isEmpty
             print(try report.render(format: format))

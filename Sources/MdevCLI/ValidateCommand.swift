@@ -13,7 +13,7 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let diagnostics = Diagnostics()
-            let file = configOptions.config ?? host.defaultConfigFile
+            let file = configOptions.config ?? host.environment.configFile
             let loaded = try host.configFiles(configFile: file).load()
             for warning in loaded.warnings { diagnostics.print(warning) }
             print("\(file): valid")

@@ -100,7 +100,7 @@ struct FileChangeWatcherTests {
 struct UdevMonitorTests {
     @Test("A uevent the kernel emits (writing 'change' to a device's uevent file) arrives with its fields")
     func kernelEvent() async throws {
-        let monitor = try UdevMonitor(group: "kernel", queue: DispatchQueue(label: "test.udev"))
+        let monitor = try UdevMonitor(group: "kernel", udevControl: "/nonexistent", queue: DispatchQueue(label: "test.udev"))
         let events = Recorder<DeviceEvent>()
         monitor.start { output in
             if case .event(let event) = output { events.record(event) }

@@ -24,9 +24,11 @@ public final class UdevMonitor: @unchecked Sendable {
     }
 
     /// Opens the monitor.
-    /// - Parameter group: `udev`, `kernel`, or nil to pick `udev` when `/run/udev/control` exists.
-    public init(group: String? = nil, queue: DispatchQueue) throws(DaemonSetupError) {
-        let group = group ?? (access("/run/udev/control", F_OK) == 0 ? "udev" : "kernel")
+    /// - Parameters:
+    ///   - group: `udev`, `kernel`, or nil to pick `udev` when udevd's control socket exists.
+    ///   - udevControl: where udevd's control socket is (`/run/udev/control` under the host root).
+    public init(group: String? = nil, udevControl: String, queue: DispatchQueue) throws(DaemonSetupError) {
+        let group = group ?? (access(udevControl, F_OK) == 0 ? "udev" : "kernel")
         guard let udev = udev_new() else { throw DaemonSetupError("udev_new failed: \(String(cString: strerror(errno)))") }
         guard let monitor = udev_monitor_new_from_netlink(udev, group) else {
             udev_unref(udev)

@@ -8,9 +8,6 @@ public struct StatusFile: Sendable {
         self.path = path
     }
 
-    /// The default location, under the runtime directory systemd creates (`RuntimeDirectory=`).
-    public static let defaultPath = "/run/mdev-reconciler/status.json"
-
     /// Writes `status` to a temporary file beside the target, then renames it over the target.
     public func write(_ status: DaemonStatus) throws {
         let encoder = JSONEncoder()

@@ -41,8 +41,6 @@ public final class VendorVGPURecord: Sendable {
     /// Why the file could not be read when it was loaded, reported once with the next reading.
     private let loadProblem: Mutex<String?>
 
-    public static let defaultPath = "/var/lib/mdev-reconciler/nvidia-vgpu.json"
-
     public init(path: String?, readOnly: Bool = false) {
         self.path = path
         self.readOnly = readOnly

@@ -7,20 +7,18 @@ import MdevModel
 /// `sriov_configure`); `sriov-manage` takes the driver's unbind lock, moves the GPU to `pci-pf-stub`,
 /// enables every function, and binds the GPU and its functions to `nvidia`. It is run only for a GPU bound to
 /// `nvidia` whose `sriov_numvfs` is 0 (so no function of it exists, let alone one in use); a GPU with some
-/// functions is never touched. Functions vanish at every reboot and driver reload, so this is checked at
-/// every full pass and when a PCI device is bound.
+/// functions is never touched. Nor is a GPU whose physical function is itself an mdev parent
+/// (`mdev_supported_types`) or carries NVIDIA's vendor-specific `nvidia/` directory: a Tesla T4 advertises
+/// `sriov_totalvfs` 16, but its vGPU driver serves mdevs on the physical function and never creates
+/// functions; `sriov-manage -e` would move it to `pci-pf-stub` and destroy its mdevs. Functions vanish at
+/// every reboot and driver reload, so this is checked at every full pass and when a PCI device is bound.
 public struct VirtualFunctionEnabler: Sendable {
     public let sysfsRoot: String
     public let runner: any CommandRunning
     /// Where `sriov-manage` is looked for, in order (NVIDIA's packages put it in /usr/lib/nvidia).
     public let toolPaths: [String]
 
-    public static let defaultToolPaths = [
-        "/usr/lib/nvidia/sriov-manage", "/usr/sbin/sriov-manage", "/usr/bin/sriov-manage", "/usr/local/sbin/sriov-manage",
-        "/usr/local/bin/sriov-manage",
-    ]
-
-    public init(sysfsRoot: String = "/sys", runner: any CommandRunning = ProcessRunner(), toolPaths: [String] = Self.defaultToolPaths) {
+    public init(sysfsRoot: String = "/sys", runner: any CommandRunning = ProcessRunner(), toolPaths: [String] = HostEnvironment.system.sriovManagePaths) {
         self.sysfsRoot = sysfsRoot
         self.runner = runner
         self.toolPaths = toolPaths
@@ -61,7 +59,8 @@ public struct VirtualFunctionEnabler: Sendable {
         }
     }
 
-    /// NVIDIA GPUs (among `names`, or all) bound to `nvidia` that support SR-IOV and have no function enabled.
+    /// NVIDIA GPUs (among `names`, or all) bound to `nvidia` that support SR-IOV, have no function enabled, and
+    /// serve no vGPU on the physical function itself (no `mdev_supported_types`, no `nvidia/` directory).
     public func gpusWithoutFunctions(among names: Set<String>? = nil) -> [String] {
         let devices = sysfsRoot.appending("bus/pci/devices")
         guard FileSystem.isDirectory(devices), let all = try? FileSystem.list(devices) else { return [] }
@@ -70,7 +69,8 @@ public struct VirtualFunctionEnabler: Sendable {
             let directory = devices.appending(name)
             func read(_ file: String) -> String? { (try? FileSystem.readText(directory.appending(file)))?.trimmingSpaces() }
             guard read("vendor") == "0x10de", (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent == "nvidia",
-                let total = read("sriov_totalvfs").flatMap({ Int($0) }), total > 0, read("sriov_numvfs") == "0"
+                let total = read("sriov_totalvfs").flatMap({ Int($0) }), total > 0, read("sriov_numvfs") == "0",
+                !FileSystem.exists(directory.appending("mdev_supported_types")), !FileSystem.exists(directory.appending("nvidia"))
             else { return false }
             return true
         }

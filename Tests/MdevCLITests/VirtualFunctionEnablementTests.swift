@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// `mdevReconciler.enableVirtualFunctions` through `apply`, with a recording `sriov-manage` under the host root.
+@Suite("Enabling virtual functions from apply")
+struct VirtualFunctionEnablementTests {
+    /// Makes `name` a PCI device of `bus/pci/devices` that advertises SR-IOV with no function enabled.
+    func advertiseSRIOV(_ name: String, sys: String) throws {
+        let directory = sys + "/devices/pci0000:00/" + name
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: sys + "/bus/pci/devices", withIntermediateDirectories: true)
+        try manager.createSymbolicLink(atPath: sys + "/bus/pci/devices/" + name, withDestinationPath: "../../../devices/pci0000:00/" + name)
+        if (try? manager.destinationOfSymbolicLink(atPath: directory + "/driver")) == nil {
+            try manager.createSymbolicLink(atPath: directory + "/driver", withDestinationPath: "../../../bus/pci/drivers/nvidia")
+        }
+        for (file, value) in [("vendor", "0x10de"), ("device", "0x25b6"), ("sriov_totalvfs", "16"), ("sriov_numvfs", "0")]
+        where !manager.fileExists(atPath: directory + "/" + file) || file.hasPrefix("sriov") {
+            try "\(value)\n".write(toFile: directory + "/" + file, atomically: false, encoding: .utf8)
+        }
+    }
+
+    @Test("A T4 (mdev parent on its physical function, sriov_totalvfs 16) never gets sriov-manage; an A16 without functions gets exactly one")
+    func t4IsNeverEnabled() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let host = directory + "/host"
+        try copyExampleHost("three-t4", to: host)
+        // The T4s are mdev parents; like the real card they advertise 16 functions they never create.
+        for t4 in ["0000:3b:00.0", "0000:3c:00.0", "0000:3d:00.0"] { try advertiseSRIOV(t4, sys: host + "/sys") }
+        try advertiseSRIOV("0000:81:00.0", sys: host + "/sys")
+        let calls = directory + "/calls"
+        let tool = host + "/usr/lib/nvidia/sriov-manage"
+        try FileManager.default.createDirectory(atPath: host + "/usr/lib/nvidia", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho \"$@\" >> \(calls)\n".write(toFile: tool, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool)
+        let config = directory + "/config.yaml"
+        try """
+            mediatedDevicesConfiguration:
+              mediatedDeviceTypes: [nvidia-222]
+            mdevReconciler:
+              enableVirtualFunctions: true
+
+            """.write(toFile: config, atomically: false, encoding: .utf8)
+        let result = try runCLI(["apply", "--config", config, "--host-root", host, "--node-name", "n"])
+        #expect(try String(contentsOfFile: calls, encoding: .utf8) == "-e 0000:81:00.0\n", "\(result.stderr)")
+        // The recording tool enabled nothing, so the A16 is reported as failed; the T4s are not named at all.
+        #expect(result.stderr.contains("sriov-manage -e 0000:81:00.0 failed"))
+        #expect(!result.stderr.contains("0000:3b:00.0 supports SR-IOV"))
+    }
+}
