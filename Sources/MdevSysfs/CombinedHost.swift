@@ -29,10 +29,10 @@ public final class CombinedHost: InventorySource, MdevDeviceControl {
         }
         var merged = InventoryReading(
             inventory: Inventory(parents: parents), locations: first.locations,
-            gone: first.gone.intersection(second.gone).subtracting(vendorNames).subtracting(first.incomplete.union(second.incomplete)),
+            gone: first.gone.intersection(second.gone).subtracting(vendorNames).subtracting(first.incomplete.keys).subtracting(second.incomplete.keys),
             warnings: first.warnings + second.warnings,
             uninspectableProcesses: Array(Set(first.uninspectableProcesses + second.uninspectableProcesses)).sorted())
-        merged.incomplete = first.incomplete.union(second.incomplete)
+        merged.incomplete = first.incomplete.merging(second.incomplete) { mdev, _ in mdev }
         return merged
     }
 

@@ -58,7 +58,7 @@ public struct SysfsInventoryReader: Sendable {
                     reading.gone.insert(name)  // It went away while being read.
                 } else {
                     reading.warnings.append("parent \(name) left out: \(error)")
-                    reading.incomplete.insert(name)
+                    reading.incomplete[name] = "\(error)"
                 }
             }
         }
@@ -72,15 +72,27 @@ public struct SysfsInventoryReader: Sendable {
         defer { reading.locations.parents[name] = location }
         let typesDirectory = directory.appending("mdev_supported_types")
         var types: [MdevType] = []
+        var problems: [String] = []
         for typeID in try FileSystem.list(typesDirectory) {
             let typeDirectory = typesDirectory.appending(typeID)
+            location.types[typeID] = typeDirectory
             do {
-                types.append(try readType(typeID, at: typeDirectory))
-                location.types[typeID] = typeDirectory
+                let type = try readType(typeID, at: typeDirectory)
+                if type.availableInstances > HostKey.slotCount {
+                    reading.warnings.append("type \(typeID) of parent \(name) reports \(type.availableInstances) available instances; "
+                        + "at most \(HostKey.slotCount) are created per type and parent")
+                }
+                types.append(type)
             } catch {
-                reading.warnings.append("type \(typeID) of parent \(name) left out: \(error)")
-                reading.incomplete.insert(name)
+                // The type stays known (a card keeps the type it has), but nothing is planned on this parent.
+                types.append(readType(typeID, at: typeDirectory, available: 0))
+                problems.append("type \(typeID): \(error)")
             }
+        }
+        if !problems.isEmpty {
+            let problem = problems.joined(separator: "; ")
+            reading.warnings.append("parent \(name) is left as it is: \(problem)")
+            reading.incomplete[name] = problem
         }
         var devices: [MdevDevice] = []
         for entry in try FileSystem.list(directory) {
@@ -96,11 +108,15 @@ public struct SysfsInventoryReader: Sendable {
         let physicalFunction = (try? FileSystem.readLink(directory.appending("physfn")))?.lastPathComponent
         return Parent(
             name: name, card: physicalFunction, driver: (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent,
-            pciID: Self.pciID(of: directory), types: types, devices: devices, instanceLimit: physicalFunction == nil ? nil : 1)
+            pciID: Self.pciID(of: directory), types: types, devices: devices, instanceLimit: physicalFunction == nil ? nil : 1,
+            readProblem: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
-    private func readType(_ id: String, at directory: String) throws(SysfsError) -> MdevType {
-        let available = try Self.availableInstances(at: directory)
+    private func readType(_ id: String, at directory: String) throws -> MdevType {
+        readType(id, at: directory, available: try Self.availableInstances(at: directory))
+    }
+
+    private func readType(_ id: String, at directory: String, available: Int) -> MdevType {
         func optional(_ file: String) -> String? {
             (try? FileSystem.readText(directory.appending(file)))?.trimmingSpaces()
         }
@@ -127,10 +143,12 @@ public struct SysfsInventoryReader: Sendable {
     }
 
     /// Reads `available_instances` of one discovered type directory.
-    static func availableInstances(at typeDirectory: String) throws(SysfsError) -> Int {
+    /// - Throws: ``SysfsError`` when it cannot be read, ``SysfsValueError`` when it does not hold a count.
+    static func availableInstances(at typeDirectory: String) throws -> Int {
         let path = typeDirectory.appending("available_instances")
-        guard let value = Int(try FileSystem.readText(path).trimmingSpaces()), value >= 0 else {
-            throw SysfsError(.read, path, .invalidArgument)
+        let text = try FileSystem.readText(path)
+        guard let value = Int(text.trimmingSpaces()), value >= 0 else {
+            throw SysfsValueError(path: path, text: text, expected: "a count")
         }
         return value
     }

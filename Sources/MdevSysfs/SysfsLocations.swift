@@ -41,9 +41,10 @@ public struct InventoryReading: Sendable {
     public var warnings: [String]
     /// Processes whose open files could not be inspected; while any exist, no device counts as free.
     public var uninspectableProcesses: [Int32]
-    /// Parents that exist but could not be read whole (left out, or read without some type): a caller
-    /// that knew them keeps what it knew, so a passing read error never looks like a card gone.
-    public var incomplete: Set<String> = []
+    /// Parents that exist but could not be read whole (left out, or read without some type's count), with
+    /// why: a caller that knew them keeps what it knew, so a passing read error never looks like a card
+    /// gone, and plans nothing on them until they read whole again.
+    public var incomplete: [String: String] = [:]
 
     public init(
         inventory: Inventory, locations: SysfsLocations = .init(), gone: Set<String> = [], warnings: [String] = [],
@@ -61,12 +62,16 @@ extension InventoryReading {
     /// The inventory after this reading, given what was known before. A full reading replaces everything;
     /// a partial one replaces the parents it read and drops those gone. Either way, a known parent that
     /// could not be read whole keeps what was known of it, so a passing read error never looks like a card
-    /// gone (the planner would give the other cards its types).
+    /// gone (the planner would give the other cards its types), but carries why it was not read whole, so
+    /// nothing is planned on it from that reading.
     public func applied(to known: Inventory, full: Bool) -> Inventory {
-        let kept = Set(known.parents.map(\.name)).intersection(incomplete)
+        let kept = Set(known.parents.map(\.name)).intersection(incomplete.keys)
         let read = inventory.parents.filter { !kept.contains($0.name) }
         let replaced = Set(read.map(\.name)).union(gone.subtracting(kept))
-        let staying = known.parents.filter { full ? kept.contains($0.name) : !replaced.contains($0.name) }
+        var staying = known.parents.filter { full ? kept.contains($0.name) : !replaced.contains($0.name) }
+        for index in staying.indices where kept.contains(staying[index].name) {
+            staying[index].readProblem = incomplete[staying[index].name]
+        }
         return Inventory(parents: staying + read)
     }
 }

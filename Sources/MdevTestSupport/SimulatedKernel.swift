@@ -155,7 +155,7 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
             inventory: inventory(of: state, parents: parents.filter { !state.unreadableParents.contains($0.name) }),
             gone: asked?.subtracting(parents.map(\.name)) ?? [],
             warnings: unreadable.map { "parent \($0) left out: read /sys/class/mdev_bus/\($0): Input/output error" })
-        reading.incomplete = Set(unreadable)
+        reading.incomplete = Dictionary(uniqueKeysWithValues: unreadable.map { ($0, "read /sys/class/mdev_bus/\($0): Input/output error") })
         return reading
     }
 

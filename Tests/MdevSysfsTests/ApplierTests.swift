@@ -40,6 +40,26 @@ struct ApplierTests {
         #expect(kernel.layout == ["0000:3b:00.0: nvidia-228 ×2", "0000:3c:00.0: nvidia-222 ×16"])
     }
 
+    @Test("A card whose type count does not parse is left as it is: apply swaps no types and removes nothing")
+    func unparsableCountOfTheTypeInUse() throws {
+        let kernel = ExampleHosts.threeT4().kernel
+        _ = try applier(kernel, types: docsTypes).apply()
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        for parent in try kernel.readInventory().inventory.parents { try tree.addParent(parent) }
+        // Card 2 uses nvidia-228; its count reads garbage now.
+        let card = try #require(try kernel.readInventory().inventory.parent(named: "0000:3c:00.0"))
+        try "x\n".write(toFile: tree.typeDirectory("nvidia-228", of: card) + "/available_instances", atomically: false, encoding: .utf8)
+        let host = SysfsHost(reader: SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.proc)))
+        let report = try Applier(source: host, control: host, planner: applier(kernel, types: docsTypes).planner).apply()
+        #expect(report.removed.isEmpty && report.created.isEmpty)
+        #expect(!report.converged)
+        let blocked = try #require(report.finalPlan.parents.first { $0.parent == "0000:3c:00.0" })
+        #expect(blocked.type == "nvidia-228" && blocked.keep.count == 2 && !blocked.hasChanges)
+        #expect(blocked.reason?.hasPrefix("not read completely, so left as it is: type nvidia-228: ") == true)
+        #expect(report.finalPlan.parents.map(\.type) == ["nvidia-222", "nvidia-228", "nvidia-222"])
+    }
+
     @Test("The KubeVirt docs' host converges to 16/2/16, and a second apply changes nothing")
     func threeT4() throws {
         let kernel = ExampleHosts.threeT4().kernel

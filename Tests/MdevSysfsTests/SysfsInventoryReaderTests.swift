@@ -102,7 +102,7 @@ struct SysfsInventoryReaderTests {
         #expect(error?.path == tree.root + "/nope")
     }
 
-    @Test("A parent or type that cannot be read is left out with a warning, the others are read")
+    @Test("A parent that cannot be read is left out; one whose type count does not parse keeps the type and carries why")
     func unreadableParts() throws {
         let tree = try SysfsTreeBuilder.temporary()
         defer { tree.removeAll() }
@@ -111,15 +111,35 @@ struct SysfsInventoryReaderTests {
                                                                           MdevType(id: "nvidia-228", availableInstances: 2)])
         try tree.addParent(good)
         try tree.addParent(broken)
-        try "garbage\n".write(toFile: tree.typeDirectory("nvidia-228", of: broken) + "/available_instances", atomically: false, encoding: .utf8)
+        let garbled = tree.typeDirectory("nvidia-228", of: broken) + "/available_instances"
+        try "garbage\n".write(toFile: garbled, atomically: false, encoding: .utf8)
         // A dangling class link: the parent went away between listing and reading.
         try FileManager.default.createSymbolicLink(atPath: tree.sys + "/class/mdev_bus/0000:3d:00.0", withDestinationPath: "../../devices/gone")
         let reading = try reader(tree).read()
         #expect(reading.inventory.parents.map(\.name) == ["0000:3b:00.0", "0000:3c:00.0"])
-        #expect(reading.inventory.parents[1].types.map(\.id) == ["nvidia-222"])
+        #expect(reading.inventory.parents[1].types.map(\.id) == ["nvidia-222", "nvidia-228"])
+        #expect(reading.inventory.parents[0].readProblem == nil)
+        // Not an errno: the file and its text.
+        let problem = "type nvidia-228: \(garbled) reads 'garbage', not a count"
+        #expect(reading.inventory.parents[1].readProblem == problem)
+        #expect(reading.incomplete == ["0000:3c:00.0": problem, "0000:3d:00.0": reading.incomplete["0000:3d:00.0"] ?? "-"])
         #expect(reading.warnings.count == 2)
-        #expect(reading.warnings.contains { $0.hasPrefix("type nvidia-228 of parent 0000:3c:00.0 left out") })
+        #expect(reading.warnings.contains("parent 0000:3c:00.0 is left as it is: \(problem)"))
         #expect(reading.warnings.contains { $0.hasPrefix("parent 0000:3d:00.0 left out") })
+    }
+
+    @Test("A count above what a slot addresses is capped by the planner with a warning, never a crash")
+    func hugeCount() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        try tree.addParent(Parent(name: "mtty", driver: "mtty", types: [MdevType(id: "mtty-1", availableInstances: 70000)]))
+        let reading = try reader(tree).read()
+        #expect(reading.warnings == ["type mtty-1 of parent mtty reports 70000 available instances; at most 65536 are created per type and parent"])
+        let plan = Planner.plan(PlanningInput(
+            inventory: reading.inventory, wanted: WantedTypes(types: ["mtty-1"], source: .global), hostKey: HostKey(nodeName: "n"),
+            settings: ReconcilerSettings(), nodeName: "n"))
+        #expect(plan.parents[0].create.count == HostKey.slotCount)
+        #expect(Set(plan.parents[0].create.map(\.uuid)).count == HostKey.slotCount)
     }
 }
 

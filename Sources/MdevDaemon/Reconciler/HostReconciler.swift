@@ -127,7 +127,7 @@ public actor HostReconciler {
         let final = plan()
         lastPlan = final
         logBlockers(final)
-        outcome.blockedInUse = Set(final.parents.filter { $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
+        outcome.blockedInUse = Set(final.parents.filter { $0.readProblem != nil || $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
         dependencies.publishStatus(makeStatus(plan: final))
         return outcome
     }

@@ -42,13 +42,16 @@ public struct HostKey: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(namespace.uuidString.lowercased()) (from \(origin.rawValue))" }
 
+    /// How many slots the derived UUIDs of one type on one parent address: the last two bytes.
+    public static let slotCount = 65536
+
     /// The UUID of the device in `slot` of `type` on `parent`: always the same for the same inputs.
     ///
     /// A name-based UUID in the version 5 layout: the first 14 bytes come from SHA-1 over the host key and
     /// `mdev:<parent>/<type>`, the last 2 bytes are the slot. So a device's slot is read back from its UUID
     /// (``slot(of:parent:type:)``), with no limit on how many slots were ever used.
     public func deviceUUID(parent: String, type: String, slot: Int) -> UUID {
-        precondition((0..<65536).contains(slot), "a slot fits in 16 bits")
+        precondition((0..<Self.slotCount).contains(slot), "a slot fits in 16 bits")
         var bytes = UUID.nameBased(namespace: namespace, name: "mdev:\(parent)/\(type)").bytes
         bytes[14] = UInt8(slot >> 8)
         bytes[15] = UInt8(slot & 0xFF)

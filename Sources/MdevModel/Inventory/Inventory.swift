@@ -40,12 +40,17 @@ public struct Parent: Sendable, Hashable, Codable {
     public var instanceLimit: Int?
     /// How its devices are made: the mdev framework, or NVIDIA's vendor-specific `current_vgpu_type`.
     public var interface: ParentInterface
+    /// Why the parent could not be read completely (a type's `available_instances` unreadable, say), or nil
+    /// when it was read whole. Nothing is planned on such a parent: its devices stay as they are.
+    public var readProblem: String?
 
     public init(
         name: String, card: String? = nil, driver: String? = nil, pciID: String? = nil,
-        types: [MdevType], devices: [MdevDevice] = [], instanceLimit: Int? = nil, interface: ParentInterface = .mdev
+        types: [MdevType], devices: [MdevDevice] = [], instanceLimit: Int? = nil, interface: ParentInterface = .mdev,
+        readProblem: String? = nil
     ) {
         self.name = name
+        self.readProblem = readProblem
         self.interface = interface
         self.card = card ?? name
         self.instanceLimit = instanceLimit

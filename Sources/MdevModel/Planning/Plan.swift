@@ -12,7 +12,7 @@ public struct Plan: Sendable, Hashable, Encodable {
     /// Whether executing the plan would write anything.
     public var hasChanges: Bool { parents.contains(where: \.hasChanges) }
     /// Parents that cannot reach their target right now.
-    public var blockedParents: [ParentPlan] { parents.filter { !$0.blockers.isEmpty } }
+    public var blockedParents: [ParentPlan] { parents.filter(\.isBlocked) }
 }
 
 /// The plan for one parent.
@@ -36,6 +36,8 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
     /// How its devices are made; in NVIDIA's vendor-specific mode a device is the function's vGPU, and its
     /// UUID only a handle (the function has no UUID in sysfs).
     public var interface: ParentInterface
+    /// Why nothing is planned on the parent although it has a target: it could not be read completely.
+    public var readProblem: String?
 
     public init(
         parent: String, card: String, model: String?, current: [String], type: String?, keep: [PlannedDevice],
@@ -55,9 +57,13 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
 
     public var hasChanges: Bool { !create.isEmpty || !remove.isEmpty }
 
+    /// Whether something keeps the parent from reaching its target: devices, or a reading that was not whole.
+    public var isBlocked: Bool { !blockers.isEmpty || readProblem != nil }
+
     /// One line saying why the parent is blocked, or nil when it is not.
     public var reason: String? {
-        blockers.isEmpty ? nil : blockers.map(\.message).joined(separator: "; ")
+        let reasons = (readProblem.map { ["not read completely, so left as it is: \($0)"] } ?? []) + blockers.map(\.message)
+        return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }
 
     enum CodingKeys: String, CodingKey {
@@ -75,10 +81,8 @@ public struct ParentPlan: Sendable, Hashable, Encodable {
         try container.encode(keep, forKey: .keep)
         try container.encode(create, forKey: .create)
         try container.encode(remove, forKey: .remove)
-        if !blockers.isEmpty {
-            try container.encode(blockers, forKey: .blockers)
-            try container.encode(reason, forKey: .reason)
-        }
+        if !blockers.isEmpty { try container.encode(blockers, forKey: .blockers) }
+        if isBlocked { try container.encode(reason, forKey: .reason) }
     }
 }
 

@@ -71,6 +71,11 @@ public enum Planner {
     ) -> ParentPlan {
         var plan = untouched(parent, model: model)
         plan.type = type?.id
+        // A parent not read completely is planned from no reading: its devices stay, nothing is created.
+        if let problem = parent.readProblem {
+            plan.readProblem = problem
+            return plan
+        }
         plan.keep = []
         for device in parent.devices {
             let planned = PlannedDevice(uuid: device.uuid, type: device.type)
@@ -91,7 +96,8 @@ public enum Planner {
         let count = creatableInstances(of: type, on: parent, plan: plan)
         let usedSlots = Set(parent.devices.filter { $0.type == type.id }.compactMap { ownership.slotOf[$0.uuid] })
         var slot = 0
-        while plan.create.count < count {
+        // A slot is 16 bits of the derived UUID: a driver claiming more room than that gets what slots address.
+        while plan.create.count < count && slot < HostKey.slotCount {
             if !usedSlots.contains(slot) {
                 plan.create.append(PlannedDevice(uuid: hostKey.deviceUUID(parent: parent.name, type: type.id, slot: slot), type: type.id))
             }

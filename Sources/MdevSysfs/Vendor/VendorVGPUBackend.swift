@@ -80,7 +80,7 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 states.append((function, listed, current))
             } catch {
                 reading.warnings.append("virtual function \(function.name) left out: \(error)")
-                reading.incomplete.insert(function.name)
+                reading.incomplete[function.name] = "\(error)"
             }
         }
         // Each model's types, with their capacity, worked out once for all its functions.
