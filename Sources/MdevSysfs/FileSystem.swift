@@ -71,6 +71,23 @@ enum FileSystem {
         return String(cString: resolved)
     }
 
+    /// The path with every symbolic link resolved, refused (EXDEV) unless it lies inside `root` (itself
+    /// resolved), the way openat2's RESOLVE_BENEATH refuses: a link in a host tree (an absolute one, or one
+    /// with `..` enough) never leads a read or a write out of it, to the real `/sys`.
+    static func resolve(_ path: String, inside root: String) throws(SysfsError) -> String {
+        let base = try resolve(root)
+        let resolved = try resolve(path)
+        guard resolved == base || resolved.hasPrefix(base == "/" ? "/" : base + "/") else {
+            throw SysfsError(.resolve, path, .improperLink)
+        }
+        return resolved
+    }
+
+    /// Writes `text` to `path` after checking that it resolves inside `root` (``resolve(_:inside:)``).
+    static func write(_ text: String, to path: String, inside root: String) throws(SysfsError) {
+        try write(text, to: try resolve(path, inside: root))
+    }
+
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

@@ -36,6 +36,7 @@ extension Errno {
             case .operationNotSupportedByDevice: "the parent is going away"
             case .invalidArgument: "the kernel rejected the value"
             case .resourceBusy: "the device is busy"
+            case .improperLink: "a link leads out of the sysfs root; nothing is read or written there"
             default: nil
             }
         return meaning.map { "\(description) (\($0))" } ?? description

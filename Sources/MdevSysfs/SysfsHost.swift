@@ -30,11 +30,11 @@ public final class SysfsHost: InventorySource, MdevDeviceControl {
     }
 
     public func create(_ uuid: UUID, type: String, on parent: String) throws {
-        try FileSystem.write(uuid.sysfsString, to: try typeDirectory(type, on: parent).appending("create"))
+        try FileSystem.write(uuid.sysfsString, to: try typeDirectory(type, on: parent).appending("create"), inside: reader.sysfsRoot)
     }
 
     public func remove(_ uuid: UUID) throws {
-        try FileSystem.write("1", to: try deviceDirectory(uuid).appending("remove"))
+        try FileSystem.write("1", to: try deviceDirectory(uuid).appending("remove"), inside: reader.sysfsRoot)
     }
 
     public func holders(of uuid: UUID) throws -> [DeviceHolder] {

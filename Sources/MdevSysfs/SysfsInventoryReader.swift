@@ -67,7 +67,7 @@ public struct SysfsInventoryReader: Sendable {
     }
 
     private func readParent(_ name: String, link: String, scan: LazyHolderScan, into reading: inout InventoryReading) throws(SysfsError) -> Parent {
-        let directory = try FileSystem.resolve(link)
+        let directory = try FileSystem.resolve(link, inside: sysfsRoot)
         var location = SysfsLocations.ParentLocation(directory: directory)
         defer { reading.locations.parents[name] = location }
         let typesDirectory = directory.appending("mdev_supported_types")

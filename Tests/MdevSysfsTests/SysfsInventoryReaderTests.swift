@@ -168,6 +168,32 @@ struct SysfsHostTests {
         #expect(throws: NotDiscoveredError.self) { try host.remove(UUID()) }
     }
 
+    @Test("A link that leads out of the sysfs root is never followed to a write: the parent is left out, a type link is refused")
+    func linksOutOfTheRoot() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        let outside = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll(); outside.removeAll() }
+        // `outside` plays the real /sys: an absolute link in the tree points into it.
+        let real = Parent(name: "mtty", driver: "mtty", types: [MdevType(id: "mtty-1", availableInstances: 4)])
+        try outside.addParent(real)
+        let realCreate = outside.typeDirectory("mtty-1", of: real) + "/create"
+        try FileManager.default.createDirectory(atPath: tree.sys + "/class/mdev_bus", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: tree.sys + "/class/mdev_bus/mtty", withDestinationPath: outside.sys + "/devices/virtual/mtty/mtty")
+        // A parent inside the tree whose type directory is a link out of it.
+        let inside = Parent(name: "inside", driver: "mtty", types: [MdevType(id: "mtty-1", availableInstances: 4)])
+        try tree.addParent(inside)
+        try FileManager.default.removeItem(atPath: tree.typeDirectory("mtty-1", of: inside))
+        try FileManager.default.createSymbolicLink(atPath: tree.typeDirectory("mtty-1", of: inside), withDestinationPath: outside.typeDirectory("mtty-1", of: real))
+        let host = SysfsHost(reader: SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.proc)))
+        let reading = try host.readInventory()
+        #expect(reading.inventory.parents.map(\.name) == ["inside"])
+        #expect(reading.warnings.contains { $0.hasPrefix("parent mtty left out: realpath \(tree.sys)/class/mdev_bus/mtty: ") && $0.contains("leads out of the sysfs root") })
+        let error = #expect(throws: SysfsError.self) { try host.create(UUID(), type: "mtty-1", on: "inside") }
+        #expect(error?.errno == .improperLink)
+        #expect(try String(contentsOfFile: realCreate, encoding: .utf8).isEmpty)
+    }
+
     @Test("A failed write carries the path and the kernel's errno, explained")
     func writeErrors() throws {
         let error = #expect(throws: SysfsError.self) { try FileSystem.write("x", to: "/nonexistent-dir/create") }

@@ -33,7 +33,7 @@ public final class SysfsVendorVGPUFiles: VendorVGPUFiles {
 
     private func discover(_ name: String) -> VendorFunction? {
         let link = devices.appending(name)
-        guard FileSystem.exists(link.appending("nvidia/current_vgpu_type")), let directory = try? FileSystem.resolve(link) else {
+        guard FileSystem.exists(link.appending("nvidia/current_vgpu_type")), let directory = try? FileSystem.resolve(link, inside: sysfsRoot) else {
             discovered.withLock { $0[name] = nil }
             return nil
         }
@@ -58,7 +58,7 @@ public final class SysfsVendorVGPUFiles: VendorVGPUFiles {
     }
 
     public func setCurrentType(_ text: String, of function: String) throws {
-        try FileSystem.write(text, to: try file("current_vgpu_type", of: function))
+        try FileSystem.write(text, to: try file("current_vgpu_type", of: function), inside: sysfsRoot)
     }
 
     public func holders(of functions: [String]) throws -> [String: [DeviceHolder]] {
