@@ -3,7 +3,7 @@ import MdevModel
 import MdevSysfs
 
 /// `apply`: makes the host match the plan. Exit 0 only when it does.
-struct ApplyCommand: ParsableCommand {
+struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Create and remove devices until the host matches the plan.",
@@ -18,17 +18,18 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup var host: HostOptions
     @Option(help: "Output format of the resulting plan.") var format: OutputFormat = .text
 
-    func run() throws {
+    func run() async throws {
         var converged = true
-        try reportingErrors {
+        try await reportingErrors {
             let diagnostics = Diagnostics()
             let context = try HostContext.load(
                 host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: true)
             if context.loaded.config.settings.enableVirtualFunctions {
                 for outcome in host.makeEnabler().enable() { diagnostics.print("\(outcome)") }
             }
-            let applier = Applier(source: context.host, control: context.host) { [context] in context.plan($0) }
-            let report = try applier.apply()
+            let report = try await Applier(host: context.host) { [context] in context.plan($0) }.apply()
+            // The same warnings `plan` prints for what the readings left out.
+            for warning in report.warnings { diagnostics.warning(warning) }
             for device in report.removed { diagnostics.print(Self.describe(device, created: false, in: report)) }
             for device in report.created { diagnostics.print(Self.describe(device, created: true, in: report)) }
             print(try PlanRenderer.render(report.finalPlan, format: format))

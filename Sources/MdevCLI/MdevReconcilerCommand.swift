@@ -35,12 +35,17 @@ public struct MdevReconcilerCommand: AsyncParsableCommand {
 
 /// Runs a command body, turning any error into one line on standard error and exit status 1.
 func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let exit as ExitCode {
-        throw exit
-    } catch {
-        Diagnostics().print("mdev-reconciler: error: \(error)")
-        throw ExitCode.failure
-    }
+    do { try body() } catch { throw reported(error) }
+}
+
+/// Runs an asynchronous command body, turning any error into one line on standard error and exit status 1.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do { try await body() } catch { throw reported(error) }
+}
+
+/// An exit code as it is; any other error printed as one line, then exit status 1.
+private func reported(_ error: any Error) -> any Error {
+    if let exit = error as? ExitCode { return exit }
+    Diagnostics().print("mdev-reconciler: error: \(error)")
+    return ExitCode.failure
 }

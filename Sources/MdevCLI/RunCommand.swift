@@ -79,7 +79,7 @@ struct RunCommand: AsyncParsableCommand {
         let hostReconciler = HostReconciler(
             configuration: loaded,
             dependencies: .init(
-                source: sysfs, control: sysfs,
+                host: sysfs,
                 writer: ParentWriter(clock: clock, deadline: timing.writeDeadline) { inputs.send(.writeReturned(parent: $0)) },
                 loadConfiguration: { try files.load() }, configFile: configFile, hostKey: hostKey, nodeName: files.nodeName,
                 knownParents: knownParents,

@@ -10,11 +10,11 @@ import MdevSysfs
 import MdevTestSupport
 
 /// One figure: the median of `runs` timings of `body`, in milliseconds.
-func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+func median(runs: Int, _ body: () async throws -> Void) async rethrows -> Double {
     var timings: [Double] = []
     for _ in 0..<runs {
         let start = ContinuousClock.now
-        try body()
+        try await body()
         let elapsed = ContinuousClock.now - start
         timings.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
     }
@@ -47,24 +47,24 @@ var figures: [Figure] = []
 // Planning, which every pass does for the whole host.
 let t4s = try SimulatedKernel(parents: (0..<64).map { HardwareProfiles.t4(address($0)) }).readInventory().inventory
 figures.append(Figure(
-    name: "plan: 64 T4 cards, 4 wanted types", value: median(runs: 50) { _ = plan(t4s, ["nvidia-222", "nvidia-228", "nvidia-230", "nvidia-229"]) },
+    name: "plan: 64 T4 cards, 4 wanted types", value: await median(runs: 50) { _ = plan(t4s, ["nvidia-222", "nvidia-228", "nvidia-230", "nvidia-229"]) },
     unit: "ms", goal: 20))
 let a16s = try SimulatedKernel(parents: (0..<16).flatMap { HardwareProfiles.a16(address($0)) }).readInventory().inventory
 figures.append(Figure(
-    name: "plan: 16 A16 GPUs in mdev mode (256 virtual functions)", value: median(runs: 50) { _ = plan(a16s, ["nvidia-693", "nvidia-690"]) },
+    name: "plan: 16 A16 GPUs in mdev mode (256 virtual functions)", value: await median(runs: 50) { _ = plan(a16s, ["nvidia-693", "nvidia-690"]) },
     unit: "ms", goal: 20))
 let l40s = try VendorVGPUBackend(
     files: SimulatedVendorGPUs(gpus: (0..<8).map { VendorProfiles.l40s(address($0)) }), record: VendorVGPURecord(path: nil)
 ).readInventory().inventory
 figures.append(Figure(
-    name: "plan: 8 L40S GPUs in vendor mode (256 virtual functions)", value: median(runs: 50) { _ = plan(l40s, ["nvidia-1150", "nvidia-1156"]) },
+    name: "plan: 8 L40S GPUs in vendor mode (256 virtual functions)", value: await median(runs: 50) { _ = plan(l40s, ["nvidia-1150", "nvidia-1156"]) },
     unit: "ms", goal: 20))
 
 // Reading sysfs: a real tree with 16 T4 cards of 16 devices each and 4 L40S GPUs in vendor mode.
 let tree = try SysfsTreeBuilder.temporary()
 defer { tree.removeAll() }
 let kernel = SimulatedKernel(parents: (0..<16).map { HardwareProfiles.t4(address($0)) })
-_ = try Applier(source: kernel, control: kernel) { plan($0, ["nvidia-222"]) }.apply()
+_ = try await Applier(host: kernel) { plan($0, ["nvidia-222"]) }.apply()
 for parent in try kernel.readInventory().inventory.parents { try tree.addParent(parent) }
 let vendor = SimulatedVendorGPUs(gpus: (16..<20).map { VendorProfiles.l40s(address($0)) })
 for gpu in vendor.state.withLock({ $0.gpus }) { try tree.addVendorGPU(gpu, from: vendor) }
@@ -74,18 +74,18 @@ let host = CombinedHost(
     vendor: VendorVGPUBackend(files: SysfsVendorVGPUFiles(sysfsRoot: tree.sys, holderScanner: scanner), record: VendorVGPURecord(path: nil)))
 let parents = try host.readInventory().inventory.parents.count
 figures.append(Figure(
-    name: "full reading: \(parents) parents, 256 devices", value: try median(runs: 20) { _ = try host.readInventory() }, unit: "ms",
+    name: "full reading: \(parents) parents, 256 devices", value: try await median(runs: 20) { _ = try host.readInventory() }, unit: "ms",
     goal: 100))
 figures.append(Figure(
-    name: "partial reading: one card of 16 devices", value: try median(runs: 50) { _ = try host.readParents([address(3)]) }, unit: "ms",
+    name: "partial reading: one card of 16 devices", value: try await median(runs: 50) { _ = try host.readParents([address(3)]) }, unit: "ms",
     goal: 5))
 
 // A whole apply from nothing on the simulated kernel: plan, writes, re-reads.
 figures.append(Figure(
     name: "apply from nothing: 64 T4 cards (simulated kernel)",
-    value: try median(runs: 5) {
+    value: try await median(runs: 5) {
         let fresh = SimulatedKernel(parents: (0..<64).map { HardwareProfiles.t4(address($0)) })
-        _ = try Applier(source: fresh, control: fresh) { plan($0, ["nvidia-222", "nvidia-228"]) }.apply()
+        _ = try await Applier(host: fresh) { plan($0, ["nvidia-222", "nvidia-228"]) }.apply()
     }, unit: "ms", goal: 200))
 
 var usage = rusage()

@@ -11,7 +11,7 @@ import Synchronization
 
 /// Wraps the simulated kernel so a test can hold a parent's writes inside "the kernel" (a remove that
 /// blocks, a driver stuck in firmware) and release them later.
-final class GatedControl: MdevDeviceControl {
+final class GatedControl: ReconcileEngine.Host {
     let kernel: SimulatedKernel
     /// Parents whose writes block, with the semaphore that releases them.
     private let gates = Mutex<[String: DispatchSemaphore]>([:])
@@ -38,6 +38,14 @@ final class GatedControl: MdevDeviceControl {
             gate.wait()
             gate.signal()  // Let the next waiter through too.
         }
+    }
+
+    func readInventory() throws -> InventoryReading {
+        try kernel.readInventory()
+    }
+
+    func readParents(_ names: Set<String>) throws -> InventoryReading {
+        try kernel.readParents(names)
     }
 
     func availableInstances(of type: String, on parent: String) throws -> Int {
@@ -93,7 +101,8 @@ final class DaemonHarness: Sendable {
         self.kernel = kernel
         notifier = RecordingNotifier(watchdogInterval: watchdog)
         self.timing = timing
-        control = GatedControl(kernel: kernel)
+        let control = GatedControl(kernel: kernel)
+        self.control = control
         let initial = Self.configuration(types, settings: settings)
         nextConfiguration = Shared(.success(initial))
         var logger = Logger(label: "test") { [logs] _ in RecordingLogHandler(entries: logs) }
@@ -105,8 +114,7 @@ final class DaemonHarness: Sendable {
         host = HostReconciler(
             configuration: initial,
             dependencies: .init(
-                source: vendor.map { CombinedHost(mdev: kernel, vendor: $0) } ?? kernel,
-                control: vendor.map { CombinedHost(mdev: kernel, vendor: $0) } ?? control, writer: writer,
+                host: vendor.map { CombinedHost(mdev: control, vendor: $0) } ?? control, writer: writer,
                 loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
                 configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01",
                 enableVirtualFunctions: enableVirtualFunctions),

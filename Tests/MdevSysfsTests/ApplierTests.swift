@@ -8,7 +8,7 @@ import Testing
 
 /// An applier for `kernel` that plans for `types` with the given settings.
 func applier(_ kernel: SimulatedKernel, types: [String], removeForeign: Bool = false, hostKey: HostKey = HostKey(nodeName: "node01")) -> Applier {
-    Applier(source: kernel, control: kernel) { inventory in
+    Applier(host: kernel) { inventory in
         Planner.plan(PlanningInput(
             inventory: inventory, wanted: WantedTypes(types: types, source: .global), hostKey: hostKey,
             settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01"))
@@ -20,30 +20,34 @@ struct ApplierTests {
     let docsTypes = ["nvidia-222", "nvidia-228", "nvidia-105", "nvidia-108"]
 
     @Test("A card that cannot be read after the first round keeps its state: apply does not move the other cards")
-    func unreadableAfterFirstRound() throws {
+    func unreadableAfterFirstRound() async throws {
         let kernel = SimulatedKernel(parents: ["0000:3b:00.0", "0000:3c:00.0"].map(HardwareProfiles.t4))
         let key = HostKey(nodeName: "node01")
         for slot in 0..<16 { kernel.addDevice(key.deviceUUID(parent: "0000:3c:00.0", type: "nvidia-222", slot: slot), type: "nvidia-222", on: "0000:3c:00.0") }
-        /// Reads the kernel; from the second reading on, 0000:3c:00.0 cannot be read.
-        final class FlakySource: InventorySource {
+        /// The kernel; from the second reading on, neither card can be read (the written one is read again).
+        final class FlakyHost: ReconcileEngine.Host {
             let kernel: SimulatedKernel
             init(_ kernel: SimulatedKernel) { self.kernel = kernel }
             func readInventory() throws -> InventoryReading {
-                defer { kernel.state.withLock { $0.unreadableParents = ["0000:3c:00.0"] } }
+                defer { kernel.state.withLock { $0.unreadableParents = ["0000:3b:00.0", "0000:3c:00.0"] } }
                 return try kernel.readInventory()
             }
             func readParents(_ names: Set<String>) throws -> InventoryReading { try kernel.readParents(names) }
+            func availableInstances(of type: String, on parent: String) throws -> Int { try kernel.availableInstances(of: type, on: parent) }
+            func create(_ uuid: UUID, type: String, on parent: String) throws { try kernel.create(uuid, type: type, on: parent) }
+            func remove(_ uuid: UUID) throws { try kernel.remove(uuid) }
+            func holders(of uuid: UUID) throws -> [DeviceHolder] { try kernel.holders(of: uuid) }
         }
-        let flaky = Applier(source: FlakySource(kernel), control: kernel, planner: applier(kernel, types: ["nvidia-222", "nvidia-228"]).planner)
-        let report = try flaky.apply()
+        let flaky = Applier(host: FlakyHost(kernel), planner: applier(kernel, types: ["nvidia-222", "nvidia-228"]).planner)
+        let report = try await flaky.apply()
         #expect(report.removed.isEmpty)
         #expect(kernel.layout == ["0000:3b:00.0: nvidia-228 ×2", "0000:3c:00.0: nvidia-222 ×16"])
     }
 
     @Test("A card whose type count does not parse is left as it is: apply swaps no types and removes nothing")
-    func unparsableCountOfTheTypeInUse() throws {
+    func unparsableCountOfTheTypeInUse() async throws {
         let kernel = ExampleHosts.threeT4().kernel
-        _ = try applier(kernel, types: docsTypes).apply()
+        _ = try await applier(kernel, types: docsTypes).apply()
         let tree = try SysfsTreeBuilder.temporary()
         defer { tree.removeAll() }
         for parent in try kernel.readInventory().inventory.parents { try tree.addParent(parent) }
@@ -51,7 +55,7 @@ struct ApplierTests {
         let card = try #require(try kernel.readInventory().inventory.parent(named: "0000:3c:00.0"))
         try "x\n".write(toFile: tree.typeDirectory("nvidia-228", of: card) + "/available_instances", atomically: false, encoding: .utf8)
         let host = SysfsHost(reader: SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.proc)))
-        let report = try Applier(source: host, control: host, planner: applier(kernel, types: docsTypes).planner).apply()
+        let report = try await Applier(host: host, planner: applier(kernel, types: docsTypes).planner).apply()
         #expect(report.removed.isEmpty && report.created.isEmpty)
         #expect(!report.converged)
         let blocked = try #require(report.finalPlan.parents.first { $0.parent == "0000:3c:00.0" })
@@ -61,50 +65,50 @@ struct ApplierTests {
     }
 
     @Test("The KubeVirt docs' host converges to 16/2/16, and a second apply changes nothing")
-    func threeT4() throws {
+    func threeT4() async throws {
         let kernel = ExampleHosts.threeT4().kernel
-        let report = try applier(kernel, types: docsTypes).apply()
+        let report = try await applier(kernel, types: docsTypes).apply()
         #expect(report.converged)
         #expect(report.created.count == 34)
         #expect(kernel.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2", "0000:3d:00.0: nvidia-222 ×16"])
-        let again = try applier(kernel, types: docsTypes).apply()
+        let again = try await applier(kernel, types: docsTypes).apply()
         #expect(again.converged && again.created.isEmpty && again.removed.isEmpty)
         #expect(kernel.state.withLock { $0.violations }.isEmpty)
     }
 
     @Test("Removing a type from the config and adding it back restores the layout (KubeVirt #8425)")
-    func removeAndRestore() throws {
+    func removeAndRestore() async throws {
         let kernel = ExampleHosts.threeT4().kernel
-        _ = try applier(kernel, types: ["nvidia-222", "nvidia-228"]).apply()
+        _ = try await applier(kernel, types: ["nvidia-222", "nvidia-228"]).apply()
         let first = kernel.layout
         let firstDevices = Set(kernel.devices.map(\.uuid))
-        #expect(try applier(kernel, types: ["nvidia-222"]).apply().converged)
+        #expect(try await applier(kernel, types: ["nvidia-222"]).apply().converged)
         #expect(kernel.layout.allSatisfy { $0.hasSuffix("nvidia-222 ×16") })
-        #expect(try applier(kernel, types: ["nvidia-222", "nvidia-228"]).apply().converged)
+        #expect(try await applier(kernel, types: ["nvidia-222", "nvidia-228"]).apply().converged)
         #expect(kernel.layout == first)
         // Derived UUIDs: the same layout comes back with the same devices.
         #expect(Set(kernel.devices.map(\.uuid)) == firstDevices)
     }
 
     @Test("A held device is never removed; once the VM lets go, the card converges")
-    func heldDevice() throws {
+    func heldDevice() async throws {
         let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
         let key = HostKey(nodeName: "node01")
         let held = key.deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: 0)
         kernel.addDevice(held, type: "nvidia-228", on: "0000:3b:00.0", holders: [DeviceHolder(pid: 9, command: "qemu")])
-        let blocked = try applier(kernel, types: ["nvidia-222"]).apply()
+        let blocked = try await applier(kernel, types: ["nvidia-222"]).apply()
         #expect(!blocked.converged)
         #expect(blocked.finalPlan.blockedParents.map(\.parent) == ["0000:3b:00.0"])
         #expect(kernel.devices.map(\.uuid) == [held])
         kernel.setHolders([], of: held)
-        let released = try applier(kernel, types: ["nvidia-222"]).apply()
+        let released = try await applier(kernel, types: ["nvidia-222"]).apply()
         #expect(released.converged)
         #expect(kernel.layout == ["0000:3b:00.0: nvidia-222 ×16"])
         #expect(kernel.state.withLock { $0.violations }.isEmpty)
     }
 
     @Test("A VM that grabs a device between planning and removing keeps it")
-    func holderAppearsAfterPlanning() throws {
+    func holderAppearsAfterPlanning() async throws {
         let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
         let device = HostKey(nodeName: "node01").deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: 0)
         kernel.addDevice(device, type: "nvidia-228", on: "0000:3b:00.0")
@@ -119,34 +123,34 @@ struct ApplierTests {
     }
 
     @Test("Shared pools take a second round: removals free room the plan could not count on")
-    func sharedPoolSwitch() throws {
+    func sharedPoolSwitch() async throws {
         let kernel = ExampleHosts.mtty().kernel
-        #expect(try applier(kernel, types: ["mtty-2"]).apply().converged)
+        #expect(try await applier(kernel, types: ["mtty-2"]).apply().converged)
         #expect(kernel.layout == ["mtty: mtty-2 ×12"])
-        let report = try applier(kernel, types: ["mtty-1"]).apply()
+        let report = try await applier(kernel, types: ["mtty-1"]).apply()
         #expect(report.converged)
         #expect(report.removed.count == 12 && report.created.count == 24)
         #expect(kernel.layout == ["mtty: mtty-1 ×24"])
     }
 
     @Test("Kernel errors are reported per parent and the other parents still converge", arguments: [Errno.ioError, .noSpace, .resourceBusy])
-    func injectedCreateFault(errno: Errno) throws {
+    func injectedCreateFault(errno: Errno) async throws {
         let kernel = ExampleHosts.threeT4().kernel
         kernel.state.withLock { $0.createFaults["0000:3c:00.0"] = Array(repeating: errno, count: 10) }
-        let report = try applier(kernel, types: docsTypes).apply()
+        let report = try await applier(kernel, types: docsTypes).apply()
         #expect(!report.converged)
         #expect(report.failures.map(\.parent) == ["0000:3c:00.0"])
         #expect(report.failures[0].message.contains(errno.description))
         #expect(kernel.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: -", "0000:3d:00.0: nvidia-222 ×16"])
         // The fault clears (a driver recovers): the next apply converges.
         kernel.state.withLock { $0.createFaults = [:] }
-        let retried = try applier(kernel, types: docsTypes).apply().converged
+        let retried = try await applier(kernel, types: docsTypes).apply().converged
         #expect(retried)
         #expect(kernel.layout[1] == "0000:3c:00.0: nvidia-228 ×2")
     }
 
     @Test("A failed removal stops that parent's creates")
-    func injectedRemoveFault() throws {
+    func injectedRemoveFault() async throws {
         let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
         let key = HostKey(nodeName: "node01")
         for slot in 0..<2 { kernel.addDevice(key.deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: slot), type: "nvidia-228", on: "0000:3b:00.0") }

@@ -28,7 +28,7 @@ struct PlannerPropertyTests {
     }
 
     @Test("Deterministic: the same inputs, in any order, give the same plan", arguments: seeds.prefix(100))
-    func deterministic(seed: UInt64) throws {
+    func deterministic(seed: UInt64) async throws {
         let host = RandomHosts.make(seed: seed, hostKey: key)
         let inventory = try host.kernel.readInventory().inventory
         let shuffled = Inventory(parents: inventory.parents.reversed().map { parent in
@@ -40,7 +40,7 @@ struct PlannerPropertyTests {
 
     @Test("Apply converges, is idempotent, keeps balance, and never touches foreign or in-use devices",
           arguments: seeds)
-    func applyProperties(seed: UInt64) throws {
+    func applyProperties(seed: UInt64) async throws {
         let host = RandomHosts.make(seed: seed, hostKey: key)
         let kernel = host.kernel
         let before = try kernel.readInventory().inventory
@@ -62,11 +62,11 @@ struct PlannerPropertyTests {
             let planned = parents.reduce(0) { $0 + $1.keep.filter { $0.type == type }.count + $1.create.count }
             #expect(planned <= spec.types.first { $0.id == type }!.maxInstances, "seed \(seed): card \(card)")
         }
-        let report = try applier(kernel, types: host.types).apply()
+        let report = try await applier(kernel, types: host.types).apply()
         #expect(report.failures.isEmpty, "seed \(seed): \(report.failures)")
         #expect(!report.finalPlan.hasChanges, "seed \(seed)")
         // Idempotent: another apply does nothing.
-        let again = try applier(kernel, types: host.types).apply()
+        let again = try await applier(kernel, types: host.types).apply()
         #expect(again.created.isEmpty && again.removed.isEmpty)
         // Foreign and in-use devices are all still there.
         let now = Set(kernel.devices.map(\.uuid))
@@ -94,9 +94,9 @@ struct PlannerPropertyTests {
 
     @Test("With removeForeignDevices only in-use devices can block, and apply converges where none is held",
           arguments: seeds.prefix(100))
-    func removeForeign(seed: UInt64) throws {
+    func removeForeign(seed: UInt64) async throws {
         let host = RandomHosts.make(seed: seed, hostKey: key)
-        let report = try applier(host.kernel, types: host.types, removeForeign: true).apply()
+        let report = try await applier(host.kernel, types: host.types, removeForeign: true).apply()
         #expect(report.finalPlan.blockedParents.allSatisfy { $0.blockers.allSatisfy { $0.kind == .inUse } })
         if host.initialDevices.allSatisfy({ $0.holders.isEmpty }) {
             #expect(report.converged, "seed \(seed)")

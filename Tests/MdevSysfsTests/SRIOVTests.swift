@@ -58,7 +58,7 @@ struct SRIOVTests {
     }
 
     @Test("One GPU: the type is chosen for the GPU and fills it as far as max_instance allows, one device per VF")
-    func fillsTheGPU() throws {
+    func fillsTheGPU() async throws {
         let kernel = SimulatedKernel(parents: HardwareProfiles.a16("0000:81:00.0"))
         let eight = try plan(kernel, ["nvidia-693"])  // A16-8Q: two per GPU
         #expect(eight.parents.filter { !$0.create.isEmpty }.map(\.parent) == ["0000:81:00.4", "0000:81:00.5"])
@@ -68,34 +68,34 @@ struct SRIOVTests {
     }
 
     @Test("Two A40-like GPUs: the ring assigns a type per GPU, and each GPU is filled, not half of it")
-    func twoGPUs() throws {
+    func twoGPUs() async throws {
         let kernel = SimulatedKernel(parents: HardwareProfiles.a40("0000:41:00.0") + HardwareProfiles.a40("0000:c1:00.0"))
-        let report = try applier(kernel, types: ["nvidia-558", "nvidia-557"]).apply()
+        let report = try await applier(kernel, types: ["nvidia-558", "nvidia-557"]).apply()
         #expect(report.converged)
         #expect(report.failures.isEmpty)
         #expect(cards(kernel) == ["0000:41:00.0: nvidia-558 ×24", "0000:c1:00.0: nvidia-557 ×32"])
-        let again = try applier(kernel, types: ["nvidia-558", "nvidia-557"]).apply()
+        let again = try await applier(kernel, types: ["nvidia-558", "nvidia-557"]).apply()
         #expect(again.created.isEmpty && again.removed.isEmpty)
     }
 
     @Test("Switching a GPU's type removes ours from every VF first, then fills it with the new type")
-    func switchType() throws {
+    func switchType() async throws {
         let kernel = SimulatedKernel(parents: HardwareProfiles.a16("0000:81:00.0"))
-        #expect(try applier(kernel, types: ["nvidia-693"]).apply().converged)
+        #expect(try await applier(kernel, types: ["nvidia-693"]).apply().converged)
         #expect(cards(kernel) == ["0000:81:00.0: nvidia-693 ×2"])
-        let report = try applier(kernel, types: ["nvidia-690"]).apply()
+        let report = try await applier(kernel, types: ["nvidia-690"]).apply()
         #expect(report.converged)
         #expect(report.failures.isEmpty)
         #expect(cards(kernel) == ["0000:81:00.0: nvidia-690 ×16"])
     }
 
     @Test("A VF a VM uses is never touched: the GPU keeps that type's room and is reported blocked")
-    func inUseVF() throws {
+    func inUseVF() async throws {
         let kernel = SimulatedKernel(parents: HardwareProfiles.a16("0000:81:00.0"))
-        #expect(try applier(kernel, types: ["nvidia-693"]).apply().converged)
+        #expect(try await applier(kernel, types: ["nvidia-693"]).apply().converged)
         let held = try #require(kernel.devices.first)
         kernel.setHolders([DeviceHolder(pid: 12, command: "qemu")], of: held.uuid)
-        let report = try applier(kernel, types: ["nvidia-690"]).apply()
+        let report = try await applier(kernel, types: ["nvidia-690"]).apply()
         #expect(!report.converged)
         #expect(kernel.devices.contains { $0.uuid == held.uuid })
         #expect(report.finalPlan.blockedParents.map(\.parent) == [held.parent])

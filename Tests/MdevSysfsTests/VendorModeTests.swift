@@ -28,7 +28,7 @@ struct VendorModeTests {
         }
 
         func applier(_ types: [String], removeForeign: Bool = false) -> Applier {
-            Applier(source: backend, control: backend) { inventory in
+            Applier(host: backend) { inventory in
                 Planner.plan(PlanningInput(
                     inventory: inventory, wanted: WantedTypes(types: types, source: .global), hostKey: HostKey(nodeName: "node01"),
                     settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01"))
@@ -48,7 +48,7 @@ struct VendorModeTests {
     }
 
     @Test("Reading a free L40S: 32 functions on one card, the whole catalog, each type creatable once per function")
-    func readsFreeGPU() throws {
+    func readsFreeGPU() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
         let inventory = try host.backend.readInventory().inventory
         #expect(inventory.parents.count == 32)
@@ -66,12 +66,12 @@ struct VendorModeTests {
     @Test("The plan fills a GPU as far as its framebuffer allows, one vGPU per function", arguments: [
         ("nvidia-1148", 1148, 24), ("NVIDIA_L40S-2Q", 1148, 24), ("NVIDIA_L40S-48Q", 1156, 1), ("nvidia-1153", 1153, 4),
     ])
-    func fillsGPU(reference: String, number: Int, count: Int) throws {
+    func fillsGPU(reference: String, number: Int, count: Int) async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
         let applier = host.applier([reference])
         let plan = applier.planner(try host.backend.readInventory().inventory)
         #expect(plan.parents.reduce(0) { $0 + $1.create.count } == count)
-        let report = try applier.apply()
+        let report = try await applier.apply()
         #expect(report.converged, "\(report.failures)")
         #expect(host.perGPU == ["0000:3d:00.0: \(number) ×\(count)"])
         // The remaining functions list only the header: the GPU is full.
@@ -82,29 +82,29 @@ struct VendorModeTests {
     @Test("Config entries name a type the same way in both modes: nvidia-558 or NVIDIA_A40-2Q (guide layout)", arguments: [
         "nvidia-558", "NVIDIA_A40-2Q",
     ])
-    func sameNamesInBothModes(reference: String) throws {
+    func sameNamesInBothModes(reference: String) async throws {
         let host = Host([VendorProfiles.a40("0000:41:00.0")])
-        #expect(try host.applier([reference]).apply().converged)
+        #expect(try await host.applier([reference]).apply().converged)
         #expect(host.perGPU == ["0000:41:00.0: 558 ×24"])
         #expect(host.gpus.state.withLock { $0.current["0000:41:00.4"] } == 558)
     }
 
     @Test("Two identical GPUs are one model: the ring gives each a type, each is filled")
-    func twoGPUs() throws {
+    func twoGPUs() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0"), VendorProfiles.l40s("0000:4e:00.0")])
-        #expect(try host.applier(["nvidia-1156", "nvidia-1148"]).apply().converged)
+        #expect(try await host.applier(["nvidia-1156", "nvidia-1148"]).apply().converged)
         #expect(host.perGPU == ["0000:3d:00.0: 1156 ×1", "0000:4e:00.0: 1148 ×24"])
         // Deterministic and stable: applying again writes nothing.
         let writes = host.gpus.state.withLock { $0.writes.count }
-        #expect(try host.applier(["nvidia-1156", "nvidia-1148"]).apply().created.isEmpty)
+        #expect(try await host.applier(["nvidia-1156", "nvidia-1148"]).apply().created.isEmpty)
         #expect(host.gpus.state.withLock { $0.writes.count } == writes)
     }
 
     @Test("A config change to another size clears this program's functions, then fills the new size")
-    func switchesSize() throws {
+    func switchesSize() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
-        #expect(try host.applier(["nvidia-1148"]).apply().converged)
-        let report = try host.applier(["NVIDIA_L40S-4Q"]).apply()
+        #expect(try await host.applier(["nvidia-1148"]).apply().converged)
+        let report = try await host.applier(["NVIDIA_L40S-4Q"]).apply()
         #expect(report.converged, "\(report.failures)")
         #expect(report.removed.count == 24)
         #expect(report.created.count == 12)
@@ -112,49 +112,49 @@ struct VendorModeTests {
     }
 
     @Test("A function a VM holds is never cleared; the rest follow the plan; after the VM exits (EPERM for a while) it converges")
-    func inUseFunction() throws {
+    func inUseFunction() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
-        #expect(try host.applier(["nvidia-1148"]).apply().converged)
+        #expect(try await host.applier(["nvidia-1148"]).apply().converged)
         let vm = DeviceHolder(pid: 4242, command: "qemu-system-x86")
         host.gpus.setHolders([vm], of: "0000:3d:00.4")
-        let blocked = try host.applier(["nvidia-1150"]).apply()
+        let blocked = try await host.applier(["nvidia-1150"]).apply()
         #expect(!blocked.converged)
         #expect(blocked.finalPlan.blockedParents.map(\.parent) == ["0000:3d:00.4"])
         #expect(host.gpus.state.withLock { $0.current["0000:3d:00.4"] } == 1148)
         #expect(host.gpus.state.withLock { $0.violations }.isEmpty)
         // The VM exits; the driver refuses the first two clears with EPERM.
         host.gpus.release("0000:3d:00.4", refusingClears: 2)
-        let converged = try host.applier(["nvidia-1150"]).apply()
+        let converged = try await host.applier(["nvidia-1150"]).apply()
         #expect(converged.converged, "\(converged.failures)")
         #expect(host.perGPU == ["0000:3d:00.0: 1150 ×12"])
         #expect(host.sleeps.all == [.milliseconds(500), .seconds(1)])
     }
 
     @Test("EPERM beyond the retries is reported as a failure of that function, and a later apply converges")
-    func persistentEPERM() throws {
+    func persistentEPERM() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
-        #expect(try host.applier(["nvidia-1156"]).apply().converged)
+        #expect(try await host.applier(["nvidia-1156"]).apply().converged)
         host.gpus.release("0000:3d:00.4", refusingClears: 6)
-        let failed = try host.applier(["nvidia-1148"]).apply()
+        let failed = try await host.applier(["nvidia-1148"]).apply()
         #expect(failed.failures.map(\.parent) == ["0000:3d:00.4"])
         #expect(failed.failures.first?.message.contains("Operation not permitted") == true)
         #expect(host.sleeps.count == 5)
-        #expect(try host.applier(["nvidia-1148"]).apply().converged)
+        #expect(try await host.applier(["nvidia-1148"]).apply().converged)
         #expect(host.perGPU == ["0000:3d:00.0: 1148 ×24"])
     }
 
     @Test("A refused type write (EIO: a MIG-backed type without a GPU instance) leaves the function free and is reported")
-    func refusedWrite() throws {
+    func refusedWrite() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
         host.gpus.state.withLock { $0.writeFaults["0000:3d:00.4"] = [.ioError] }
-        let report = try host.applier(["nvidia-1156"]).apply()
+        let report = try await host.applier(["nvidia-1156"]).apply()
         #expect(report.failures.map(\.parent) == ["0000:3d:00.4"])
         #expect(host.gpus.state.withLock { $0.current["0000:3d:00.4"] } == nil)
-        #expect(try host.applier(["nvidia-1156"]).apply().converged)
+        #expect(try await host.applier(["nvidia-1156"]).apply().converged)
     }
 
     @Test("A function configured by someone else after the reading is not overwritten")
-    func raceWithAnotherProgram() throws {
+    func raceWithAnotherProgram() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
         let applier = host.applier(["nvidia-1145"])
         let plan = applier.planner(try host.backend.readInventory().inventory)
@@ -170,44 +170,44 @@ struct VendorModeTests {
     }
 
     @Test("Another program's vGPUs: kept when wanted, blocking otherwise, removed only with removeForeignDevices")
-    func foreignFunctions() throws {
+    func foreignFunctions() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
         host.gpus.configure("0000:3d:00.4", number: 1148)
         host.gpus.configure("0000:3d:00.5", number: 1148)
         // Wanted: they are adopted and the GPU is filled around them.
-        #expect(try host.applier(["nvidia-1148"]).apply().converged)
+        #expect(try await host.applier(["nvidia-1148"]).apply().converged)
         #expect(host.perGPU == ["0000:3d:00.0: 1148 ×24"])
         // Seen free first (its catalog learnt), then given a vGPU by another program.
         let other = Host([VendorProfiles.l40s("0000:3d:00.0")])
         _ = try other.backend.readInventory()
         other.gpus.configure("0000:3d:00.4", number: 1148)
-        let blocked = try other.applier(["nvidia-1156"]).apply()
+        let blocked = try await other.applier(["nvidia-1156"]).apply()
         #expect(blocked.finalPlan.blockedParents.first?.blockers.first?.kind == .foreign)
         #expect(other.gpus.state.withLock { $0.current["0000:3d:00.4"] } == 1148)
-        #expect(try other.applier(["nvidia-1156"], removeForeign: true).apply().converged)
+        #expect(try await other.applier(["nvidia-1156"], removeForeign: true).apply().converged)
         #expect(other.perGPU == ["0000:3d:00.0: 1156 ×1"])
     }
 
     @Test("The record survives a restart; losing it makes configured functions foreign, never reconfigured")
-    func record() throws {
+    func record() async throws {
         let directory = try SysfsTreeBuilder.temporary()
         defer { directory.removeAll() }
         let path = directory.root + "/var/lib/mdev-reconciler/nvidia-vgpu.json"
         let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
-        #expect(try Host(gpus, record: VendorVGPURecord(path: path)).applier(["nvidia-1148"]).apply().converged)
+        #expect(try await Host(gpus, record: VendorVGPURecord(path: path)).applier(["nvidia-1148"]).apply().converged)
         let saved = try String(contentsOfFile: path, encoding: .utf8)
         #expect(saved.contains("\"0000:3d:00.4\""))
         #expect(saved.contains("NVIDIA L40S-48Q"))
 
         // A restart with the record: the functions are ours, so a new size replaces them.
-        #expect(try Host(gpus, record: VendorVGPURecord(path: path)).applier(["nvidia-1153"]).apply().converged)
+        #expect(try await Host(gpus, record: VendorVGPURecord(path: path)).applier(["nvidia-1153"]).apply().converged)
         #expect(gpus.layout.count == 4)
 
         // The record lost: the functions are another program's; nothing is written, whatever is wanted.
         try FileManager.default.removeItem(atPath: path)
         let writes = gpus.state.withLock { $0.writes.count }
         for wanted in [["nvidia-1153"], ["nvidia-1148"]] {
-            let report = try Host(gpus, record: VendorVGPURecord(path: path)).applier(wanted).apply()
+            let report = try await Host(gpus, record: VendorVGPURecord(path: path)).applier(wanted).apply()
             #expect(report.created.isEmpty && report.removed.isEmpty)
         }
         #expect(gpus.state.withLock { $0.writes.count } == writes)
@@ -220,7 +220,7 @@ struct VendorModeTests {
     }
 
     @Test("A function whose files cannot be read is left out with a warning, not gone; writes still reach it")
-    func unreadableFunction() throws {
+    func unreadableFunction() async throws {
         let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
         let files = FlakyFiles(gpus)
         let backend = VendorVGPUBackend(files: files, record: VendorVGPURecord(path: nil)) { _ in }
@@ -237,7 +237,7 @@ struct VendorModeTests {
     }
 
     @Test("A partial reading of functions an event named; names that are not functions are gone")
-    func partialReading() throws {
+    func partialReading() async throws {
         let host = Host([VendorProfiles.blackwell()])
         let reading = try host.backend.readParents(["0001:04:00.2", "0001:04:00.3", "0000:99:00.0"])
         #expect(reading.inventory.parents.map(\.name) == ["0001:04:00.2", "0001:04:00.3"])

@@ -29,7 +29,7 @@ struct VendorPropertyTests {
 
     @Test("Apply is deterministic, converges, is idempotent, keeps balance, fills every GPU it can, and never touches in-use or foreign vGPUs",
           arguments: seeds)
-    func applyProperties(seed: UInt64) throws {
+    func applyProperties(seed: UInt64) async throws {
         let host = try RandomVendorHosts.make(seed: seed, hostKey: key)
         let before = try host.backend.readInventory().inventory
         let firstPlan = plan(before, host.types)
@@ -42,8 +42,8 @@ struct VendorPropertyTests {
             .readInventory().inventory
         #expect(balance(firstPlan, before) == balance(plan(fresh, host.types), fresh), "seed \(seed)")
 
-        let applier = Applier(source: host.backend, control: host.backend) { plan($0, host.types) }
-        let report = try applier.apply()
+        let applier = Applier(host: host.backend) { plan($0, host.types) }
+        let report = try await applier.apply()
         #expect(report.failures.isEmpty, "seed \(seed): \(report.failures)")
         #expect(!report.finalPlan.hasChanges, "seed \(seed)")
         #expect(host.gpus.state.withLock { $0.violations }.isEmpty, "seed \(seed)")
@@ -64,7 +64,7 @@ struct VendorPropertyTests {
         }
         // Idempotent.
         let writes = host.gpus.state.withLock { $0.writes.count }
-        _ = try applier.apply()
+        _ = try await applier.apply()
         #expect(host.gpus.state.withLock { $0.writes.count } == writes, "seed \(seed)")
         let after = try host.backend.readInventory().inventory
         #expect(balance(report.finalPlan, after) == balance(firstPlan, before), "seed \(seed)")

@@ -8,8 +8,7 @@ import MdevSysfs
 public actor HostReconciler {
     /// What the reconciler reads, writes and reports through.
     public struct Dependencies: Sendable {
-        public var source: any InventorySource
-        public var control: any MdevDeviceControl
+        public var host: any ReconcileEngine.Host
         public var writer: any ParentWriting
         /// Reads config and labels anew (on reload and on file changes).
         public var loadConfiguration: @Sendable () throws -> ConfigFiles.Loaded
@@ -24,13 +23,12 @@ public actor HostReconciler {
         public var enableVirtualFunctions: @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome]
 
         public init(
-            source: any InventorySource, control: any MdevDeviceControl, writer: any ParentWriting,
+            host: any ReconcileEngine.Host, writer: any ParentWriting,
             loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
             nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in },
             enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] }
         ) {
-            self.source = source
-            self.control = control
+            self.host = host
             self.writer = writer
             self.loadConfiguration = loadConfiguration
             self.configFile = configFile
@@ -41,10 +39,6 @@ public actor HostReconciler {
             self.enableVirtualFunctions = enableVirtualFunctions
         }
     }
-
-    /// Rounds of write-then-reread within one pass, for drivers whose removals free room the first plan
-    /// could not count on.
-    static let maximumRounds = 4
 
     private let dependencies: Dependencies
     private let logger: Logger
@@ -58,6 +52,8 @@ public actor HostReconciler {
     public private(set) var hostError: String?
     private var lastErrors: [String: String] = [:]
     private var stuck: Set<String> = []
+    /// Reading warnings already logged, so a parent read again and again is not reported each time.
+    private var loggedWarnings: Set<String> = []
     /// Blocker messages already logged, so a re-check does not log them again.
     private var loggedBlockers: [String: Set<String>] = [:]
     private var lastPlan: Plan?
@@ -86,8 +82,13 @@ public actor HostReconciler {
         if configuration.config.settings.enableVirtualFunctions && (request.fullRescan || !request.parents.isEmpty) {
             await enableVirtualFunctions(among: request.fullRescan ? nil : request.parents)
         }
+        stuck.subtract(request.parents)
+        stuck.formUnion(request.skipping)
+        let scope: ReadScope? = request.fullRescan ? .everything : request.parents.isEmpty ? nil : .parents(request.parents)
+        let before = Set(inventory.parents.map(\.name))
+        let pass: ReconcilePass
         do {
-            if request.fullRescan { try readAll() } else if !request.parents.isEmpty { try read(request.parents) }
+            pass = try await engine.run(reading: scope, known: inventory, skipping: stuck)
         } catch {
             // Nothing is planned from a host that could not be read; the whole host is read again later.
             logger.error("cannot read the host, retrying: \(error)")
@@ -97,34 +98,17 @@ public actor HostReconciler {
             return outcome
         }
         hostError = nil
-        stuck.subtract(request.parents)
-        stuck.formUnion(request.skipping)
-        for _ in 0..<Self.maximumRounds {
-            let work = plan().parents.filter {
-                $0.hasChanges && !stuck.contains($0.parent) && !outcome.failed.contains($0.parent)
-            }
-            if work.isEmpty { break }
-            var progressed = false
-            for parent in work {
-                guard let result = await dependencies.writer.execute(parent, control: dependencies.control) else {
-                    stuck.insert(parent.parent)
-                    outcome.stuck.insert(parent.parent)
-                    logger.event(.stuck, "writes to \(parent.parent) have not returned in time; the parent is left alone until they do",
-                                 fields(parent.parent))
-                    continue
-                }
-                record(result)
-                if !result.failures.isEmpty { outcome.failed.insert(parent.parent) }
-                progressed = progressed || !result.created.isEmpty || !result.removed.isEmpty
-            }
-            // Capacity changes emit no event, nor do NVIDIA's vendor-specific writes: read back every parent
-            // of the cards written to (a GPU's functions all change when one of them does).
-            let cards = Set(work.map(\.card))
-            let written = Set(inventory.parents.filter { cards.contains($0.card) }.map(\.name)).union(work.map(\.parent))
-            do { try read(written.subtracting(stuck)) } catch { logger.error("cannot read sysfs: \(error)") }
-            if !progressed { break }
+        inventory = pass.inventory
+        logWarnings(pass.warnings, full: scope == .everything)
+        noteParents(before: before)
+        for result in pass.outcomes { record(result) }
+        for parent in pass.stuck.sorted() {
+            stuck.insert(parent)
+            logger.event(.stuck, "writes to \(parent) have not returned in time; the parent is left alone until they do", fields(parent))
         }
-        let final = plan()
+        outcome.stuck = pass.stuck
+        outcome.failed = pass.failed
+        let final = pass.plan
         lastPlan = final
         logBlockers(final)
         outcome.blockedInUse = Set(final.parents.filter { $0.readProblem != nil || $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
@@ -133,9 +117,16 @@ public actor HostReconciler {
     }
 
     private func plan() -> Plan {
-        Planner.plan(PlanningInput(
-            inventory: inventory, wanted: configuration.wanted, hostKey: dependencies.hostKey,
-            settings: configuration.config.settings, nodeName: dependencies.nodeName))
+        engine.planner(inventory)
+    }
+
+    /// The engine for the config in force.
+    private var engine: ReconcileEngine {
+        ReconcileEngine(host: dependencies.host, writer: dependencies.writer) {
+            [wanted = configuration.wanted, settings = configuration.config.settings, hostKey = dependencies.hostKey,
+             nodeName = dependencies.nodeName] inventory in
+            Planner.plan(PlanningInput(inventory: inventory, wanted: wanted, hostKey: hostKey, settings: settings, nodeName: nodeName))
+        }
     }
 
     private func reloadConfiguration() {
@@ -160,9 +151,7 @@ public actor HostReconciler {
     /// `sriov-manage` takes seconds: it runs on a Dispatch queue, off the cooperative threads.
     private func enableVirtualFunctions(among names: Set<String>?) async {
         let enable = dependencies.enableVirtualFunctions
-        let results = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: enable(names)) }
-        }
+        let results = await BlockingCall.run { enable(names) }
         for result in results where enablement[result.gpu] != result {
             enablement[result.gpu] = result
             let fields = [JournalField.card: result.gpu]
@@ -174,21 +163,11 @@ public actor HostReconciler {
         }
     }
 
-    private func readAll() throws {
-        let reading = try dependencies.source.readInventory()
-        for warning in reading.warnings { logger.warning("\(warning)") }
-        let before = Set(inventory.parents.map(\.name))
-        inventory = reading.applied(to: inventory, full: true)
-        noteParents(before: before)
-    }
-
-    private func read(_ names: Set<String>) throws {
-        guard !names.isEmpty else { return }
-        let reading = try dependencies.source.readParents(names)
-        for warning in reading.warnings { logger.warning("\(warning)") }
-        let before = Set(inventory.parents.map(\.name))
-        inventory = reading.applied(to: inventory, full: false)
-        noteParents(before: before)
+    /// Logs the readings' warnings not logged before. After a full reading, a warning it no longer gives is
+    /// forgotten, so it is logged again should it come back.
+    private func logWarnings(_ warnings: [String], full: Bool) {
+        if full { loggedWarnings.formIntersection(warnings) }
+        for warning in warnings where loggedWarnings.insert(warning).inserted { logger.warning("\(warning)") }
     }
 
     private func noteParents(before: Set<String>) {

@@ -3,17 +3,9 @@ import MdevModel
 import MdevSysfs
 import Synchronization
 
-/// Executes a parent's changes off the actor, with a deadline.
-public protocol ParentWriting: Sendable {
-    /// The outcome, or nil when the writes did not return within the deadline. Such writes go on in the
-    /// background; when they return at last, the writer reports it (``ParentWriter/onLateReturn``).
-    func execute(_ plan: ParentPlan, control: any MdevDeviceControl) async -> ParentExecutor.Outcome?
-    /// From now on, writes in flight finish but no further write starts (the daemon is stopping).
-    func stopStartingWrites()
-}
-
-/// Runs each parent's writes on a Dispatch queue of their own and waits for them on `clock`, at most
-/// `deadline`. A write to sysfs can block inside the kernel (a `remove` whose device a VM took meanwhile,
+/// The daemon's writer: runs each parent's writes on a Dispatch queue of their own and waits for them on
+/// `clock`, at most `deadline`. Writes past it go on in the background; when they return at last, the writer
+/// reports it (``onLateReturn``). A write to sysfs can block inside the kernel (a `remove` whose device a VM took meanwhile,
 /// a driver stuck in firmware); the daemon keeps serving every other parent and every signal.
 public struct ParentWriter<C: Clock>: ParentWriting where C.Duration == Duration {
     public let clock: C

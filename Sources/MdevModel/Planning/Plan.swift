@@ -9,6 +9,12 @@ public struct Plan: Sendable, Hashable, Encodable {
     /// One entry per parent, sorted by parent name.
     public var parents: [ParentPlan]
 
+    public init(node: String, wanted: WantedTypes, parents: [ParentPlan]) {
+        self.node = node
+        self.wanted = wanted
+        self.parents = parents
+    }
+
     /// Whether executing the plan would write anything.
     public var hasChanges: Bool { parents.contains(where: \.hasChanges) }
     /// Parents that cannot reach their target right now.

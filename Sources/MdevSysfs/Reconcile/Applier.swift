@@ -1,0 +1,76 @@
+import Foundation
+import MdevModel
+
+/// `apply`: the ``ReconcileEngine`` with a writer that waits, from a reading of the whole host.
+public struct Applier: Sendable {
+    public let engine: ReconcileEngine
+
+    /// - Parameter planner: makes the plan for an inventory (config, labels and host key are fixed for one apply).
+    public init(host: any ReconcileEngine.Host, planner: @escaping @Sendable (Inventory) -> Plan) {
+        engine = ReconcileEngine(host: host, writer: WaitingWriter(), planner: planner)
+    }
+
+    public var planner: @Sendable (Inventory) -> Plan { engine.planner }
+
+    /// Applies and returns what happened. Only a failure to read the host at all throws.
+    public func apply() async throws -> ApplyReport {
+        ApplyReport(try await engine.run(reading: .everything, known: Inventory(parents: [])))
+    }
+
+    /// Executes one plan's changes, parent by parent (``ParentExecutor``), once and without reading the host
+    /// again: for checking what a single execution does when the host changed since the plan.
+    public func execute(_ plan: Plan) -> ApplyReport {
+        var pass = ReconcilePass(inventory: Inventory(parents: []), plan: plan)
+        for parent in plan.parents where parent.hasChanges {
+            pass.outcomes.append(ParentExecutor.execute(parent, control: engine.host))
+        }
+        return ApplyReport(pass)
+    }
+}
+
+/// What an apply did, and the plan for the host as it is afterwards.
+public struct ApplyReport: Sendable {
+    /// A change that failed.
+    public struct Failure: Sendable, Hashable, CustomStringConvertible {
+        public enum Operation: String, Sendable { case create, remove }
+        public var parent: String
+        public var device: PlannedDevice?
+        public var operation: Operation
+        public var message: String
+        /// The parent's interface, which decides how the device is named.
+        public var interface: ParentInterface = .mdev
+
+        public var description: String {
+            let device = device.map { " " + interface.name(of: $0) } ?? ""
+            return "\(parent): \(operation.rawValue)\(device): \(message)"
+        }
+    }
+
+    public var created: [PlannedDevice]
+    public var removed: [PlannedDevice]
+    /// The parent of each device created or removed.
+    public var parents: [UUID: String]
+    /// Every failure: a parent whose changes failed is not written to again in the same apply.
+    public var failures: [Failure]
+    /// The plan made from the host after the last round: without changes when the host matches.
+    public var finalPlan: Plan
+    /// What the readings left out (the same warnings `plan` prints).
+    public var warnings: [String]
+
+    init(_ pass: ReconcilePass) {
+        created = pass.created
+        removed = pass.removed
+        failures = pass.failures
+        finalPlan = pass.plan
+        warnings = pass.warnings
+        parents = [:]
+        for outcome in pass.outcomes {
+            for device in outcome.created + outcome.removed { parents[device.uuid] = outcome.parent }
+        }
+    }
+
+    /// Whether the host now matches the plan, with nothing blocked and nothing failed.
+    public var converged: Bool {
+        !finalPlan.hasChanges && finalPlan.blockedParents.isEmpty && failures.isEmpty
+    }
+}

@@ -1,0 +1,124 @@
+import MdevModel
+
+/// What a pass reads before it plans: every parent, or only some (those events touched, retries that came due).
+public enum ReadScope: Sendable, Hashable {
+    case everything
+    case parents(Set<String>)
+}
+
+extension InventorySource {
+    /// Reads what `scope` names.
+    public func read(_ scope: ReadScope) throws -> InventoryReading {
+        switch scope {
+        case .everything: try readInventory()
+        case .parents(let names): try readParents(names)
+        }
+    }
+}
+
+/// The one reconcile loop, used by `apply` and by every pass of the daemon.
+///
+/// A pass takes a reading, plans the whole host, executes each parent's changes through the writer, re-reads
+/// exactly the cards written to (every function of a GPU: one write changes what all of them offer), and
+/// repeats while a round made progress, at most ``maximumRounds`` times: a shared-pool driver's removals free
+/// room the first plan could not count on. One policy for parents that do not converge: a parent whose
+/// changes failed, or whose writes missed the writer's deadline (stuck), is not written to again in this
+/// pass; a parent blocked by devices in use or not read completely has no changes to write.
+public struct ReconcileEngine: Sendable {
+    /// What the engine reads and writes through: sysfs, or a simulated kernel in tests.
+    public typealias Host = InventorySource & MdevDeviceControl
+
+    public let host: any Host
+    public let writer: any ParentWriting
+    /// Makes the plan for an inventory (config, labels and host key are fixed for one pass).
+    public let planner: @Sendable (Inventory) -> Plan
+    /// Rounds of write-then-reread within one pass.
+    public static let maximumRounds = 4
+
+    public init(host: any Host, writer: any ParentWriting, planner: @escaping @Sendable (Inventory) -> Plan) {
+        self.host = host
+        self.writer = writer
+        self.planner = planner
+    }
+
+    /// Runs one pass.
+    /// - Parameters:
+    ///   - scope: what to read first; nil plans from `known` as it is.
+    ///   - known: the inventory as known before this pass (empty for `apply`).
+    ///   - skipping: parents never written to in this pass (their writes are still in flight).
+    /// - Throws: only when the first reading fails: nothing is planned from a host that could not be read.
+    public func run(reading scope: ReadScope?, known: Inventory, skipping: Set<String> = []) async throws -> ReconcilePass {
+        var pass = ReconcilePass(inventory: known, plan: Plan(node: "", wanted: WantedTypes(types: [], source: .disabled), parents: []))
+        if let scope {
+            let host = host
+            pass.take(try await BlockingCall.run { try host.read(scope) }, full: scope == .everything)
+        }
+        var skipped = skipping
+        for _ in 0..<Self.maximumRounds {
+            let work = planner(pass.inventory).parents.filter {
+                $0.hasChanges && !skipped.contains($0.parent) && !pass.failed.contains($0.parent)
+            }
+            if work.isEmpty { break }
+            var progressed = false
+            for parent in work {
+                guard let outcome = await writer.execute(parent, control: host) else {
+                    skipped.insert(parent.parent)
+                    pass.stuck.insert(parent.parent)
+                    continue
+                }
+                pass.outcomes.append(outcome)
+                if !outcome.failures.isEmpty { pass.failed.insert(parent.parent) }
+                progressed = progressed || !outcome.created.isEmpty || !outcome.removed.isEmpty
+            }
+            // Capacity changes emit no event, nor do NVIDIA's vendor-specific writes: read back every parent
+            // of the cards written to.
+            let cards = Set(work.map(\.card))
+            let written = Set(pass.inventory.parents.filter { cards.contains($0.card) }.map(\.name)).union(work.map(\.parent))
+                .subtracting(skipped)
+            if !written.isEmpty {
+                do {
+                    let host = host
+                    pass.take(try await BlockingCall.run { try host.readParents(written) }, full: false)
+                } catch {
+                    // Planning again from what the writes left unread could repeat them: the pass ends here.
+                    pass.warnings.append("cannot read the parents written to: \(error)")
+                    break
+                }
+            }
+            if !progressed { break }
+        }
+        pass.plan = planner(pass.inventory)
+        return pass
+    }
+}
+
+/// What one pass of the ``ReconcileEngine`` found and did.
+public struct ReconcilePass: Sendable {
+    /// The inventory after the pass: its readings merged into what was known.
+    public var inventory: Inventory
+    /// The plan for that inventory: without changes when the host matches.
+    public var plan: Plan
+    /// Each parent's outcome, in the order the writes ran.
+    public var outcomes: [ParentExecutor.Outcome] = []
+    /// Parents whose changes failed in this pass.
+    public var failed: Set<String> = []
+    /// Parents whose writes did not return within the writer's deadline.
+    public var stuck: Set<String> = []
+    /// The readings' warnings (parents or types left out), and re-reads that failed.
+    public var warnings: [String] = []
+    /// Processes whose open files could not be inspected in the last reading.
+    public var uninspectableProcesses: [Int32] = []
+
+    mutating func take(_ reading: InventoryReading, full: Bool) {
+        inventory = reading.applied(to: inventory, full: full)
+        warnings += reading.warnings
+        uninspectableProcesses = reading.uninspectableProcesses
+    }
+
+    /// Every device created, in order.
+    public var created: [PlannedDevice] { outcomes.flatMap(\.created) }
+    /// Every device removed, in order.
+    public var removed: [PlannedDevice] { outcomes.flatMap(\.removed) }
+    /// Every failure, in order.
+    public var failures: [ApplyReport.Failure] { outcomes.flatMap(\.failures) }
+}
