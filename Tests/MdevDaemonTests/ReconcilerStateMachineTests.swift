@@ -1,3 +1,4 @@
+import MdevSysfs
 import Testing
 
 @testable import MdevDaemon
@@ -123,12 +124,12 @@ struct ReconcilerStateMachineTests {
 
     @Test("Failed parents back off exponentially (1 s, 2 s, 4 s, capped at 8 s) and reset once they succeed")
     func failureBackoff() {
-        var machine = started(outcome: PassOutcome(failed: ["a"]))
+        var machine = started(outcome: PassOutcome(failed: ["a": .persistent]))
         #expect(machine.phase == .backingOff(until: ms(1000)))
         var now = 1000
         for delay in [2000, 4000, 8000, 8000] {
             #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: ["a"])), .setTimer(nil)])
-            #expect(machine.handle(.passFinished(PassOutcome(failed: ["a"])), now: ms(now)) == [.setTimer(ms(now + delay))])
+            #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": .persistent])), now: ms(now)) == [.setTimer(ms(now + delay))])
             #expect(machine.phase == .backingOff(until: ms(now + delay)))
             now += delay
         }
@@ -137,6 +138,26 @@ struct ReconcilerStateMachineTests {
         #expect(machine.handle(.passFinished(PassOutcome()), now: ms(now)) == [])
         #expect(machine.phase == .idle)
         #expect(machine.failedAttempts.isEmpty)
+    }
+
+    @Test("Each retry class has its own delays (the README's retry policy, default timing)", arguments: [
+        (RetryClass.noCapacity, [60_000, 120_000, 240_000, 300_000, 300_000]),
+        (.parentGoing, [60_000, 120_000, 240_000, 300_000]),
+        (.transient, [500, 1000, 2000, 4000, 4000, 1000, 2000, 4000]),
+        (.changedMeanwhile, [500, 1000, 2000, 4000, 4000, 1000]),
+        (.inUse, [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]),
+        (.persistent, [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000]),
+    ])
+    func retryPolicy(retryClass: RetryClass, delays: [Int]) {
+        var machine = Machine(timing: ReconcilerTiming())
+        _ = machine.handle(.start, now: ms(0))
+        var now = 0
+        for (attempt, delay) in delays.enumerated() {
+            #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": retryClass])), now: ms(now)) == [.setTimer(ms(now + delay))],
+                    "attempt \(attempt)")
+            now += delay
+            #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: ["a"])), .setTimer(nil)])
+        }
     }
 
     @Test("A pass that could not read the host is retried as a full rescan, with backoff, until one succeeds")
@@ -154,7 +175,7 @@ struct ReconcilerStateMachineTests {
 
     @Test("A timer firing before any retry is due changes nothing")
     func earlyTimer() {
-        var machine = started(outcome: PassOutcome(failed: ["a"]))
+        var machine = started(outcome: PassOutcome(failed: ["a": .persistent]))
         #expect(machine.handle(.timerFired, now: ms(500)) == [])
         #expect(machine.phase == .backingOff(until: ms(1000)))
     }
@@ -179,7 +200,7 @@ struct ReconcilerStateMachineTests {
 
     @Test("Debouncing also wakes for a retry due before the window ends, and the pass takes both")
     func retryDuringDebounce() {
-        var machine = started(outcome: PassOutcome(failed: ["a"]))
+        var machine = started(outcome: PassOutcome(failed: ["a": .persistent]))
         // The timer stays at the retry, which comes before the window ends.
         #expect(machine.handle(.parentsTouched(["b"]), now: ms(950)) == [])
         #expect(machine.phase == .debouncing(since: ms(950), deadline: ms(1050)))
@@ -205,7 +226,7 @@ struct ReconcilerStateMachineTests {
         switch phase {
         case "idle": machine = started()
         case "debouncing": machine = started(); _ = machine.handle(.parentsTouched(["a"]), now: ms(1))
-        case "backingOff": machine = started(outcome: PassOutcome(failed: ["a"]))
+        case "backingOff": machine = started(outcome: PassOutcome(failed: ["a": .persistent]))
         default: machine = Machine(timing: timing)
         }
         let effects = machine.handle(.stopRequested, now: ms(2))
@@ -222,7 +243,7 @@ struct ReconcilerStateMachineTests {
         #expect(machine.handle(.stopRequested, now: ms(1)) == [])
         #expect(machine.phase == .stopping)
         #expect(machine.handle(.parentsTouched(["a"]), now: ms(2)) == [])
-        #expect(machine.handle(.passFinished(PassOutcome(failed: ["a"])), now: ms(3)) == [.exit])
+        #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": .persistent])), now: ms(3)) == [.exit])
         #expect(machine.phase == .stopped)
     }
 

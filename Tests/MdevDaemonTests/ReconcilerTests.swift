@@ -124,7 +124,7 @@ struct ReconcilerTests {
         #expect(daemon.kernel.state.withLock { $0.violations }.isEmpty)
     }
 
-    @Test("Failed creates are retried with backoff, never in a tight loop, and converge")
+    @Test("Failed creates are retried with backoff, never in a tight loop, logged once with their errno, and converge")
     func failureBackoff() async throws {
         let kernel = ExampleHosts.threeT4().kernel
         kernel.state.withLock { $0.createFaults["0000:3c:00.0"] = [.ioError, .ioError] }
@@ -132,12 +132,18 @@ struct ReconcilerTests {
         try await daemon.start()
         #expect(daemon.notifier.messages.all.first?.contains("last error: 0000:3c:00.0: create") == true)
         #expect(daemon.messageIDs(of: .failed).count == 1)
+        #expect(daemon.messageIDs(of: .failed).first?.metadata[JournalField.errno] == "EIO")
+        #expect(daemon.messageIDs(of: .failed).first?.metadata[JournalField.retry] == "persistent")
+        #expect(await daemon.host.status.parents[1].errno == "EIO")
         #expect(await daemon.reconciler.phase == .backingOff(until: daemon.clock.now.advanced(by: .seconds(1))))
         try await daemon.pass { await daemon.clock.advance(by: .milliseconds(1001)) }
-        #expect(daemon.messageIDs(of: .failed).count == 2)
+        // The same error again is not logged again.
+        #expect(daemon.kernel.state.withLock { $0.createFaults["0000:3c:00.0"] } == [])
+        #expect(daemon.messageIDs(of: .failed).count == 1)
         #expect(await backsOff(daemon, delay: .seconds(2), retriedBetween: .seconds(1), and: .milliseconds(1001)))
         try await daemon.pass { await daemon.clock.advance(by: .milliseconds(2001)) }
-        #expect(daemon.messageIDs(of: .failed).count == 2)
+        #expect(daemon.messageIDs(of: .failed).count == 1)
+        #expect(await daemon.host.status.parents[1].errno == nil)
         #expect(daemon.kernel.layout[1] == "0000:3c:00.0: nvidia-228 ×2")
         #expect(await daemon.reconciler.phase == .idle)
     }

@@ -48,6 +48,10 @@ public enum JournalField {
     public static let configFile = "mdev_config_file"
     public static let configGeneration = "mdev_config_generation"
     public static let holder = "mdev_holder"
+    /// The errno of a failed write, by name (`ENOSPC`).
+    public static let errno = "mdev_errno"
+    /// How a failed parent is retried (``RetryClass``: `no-capacity`, `transient`, ...).
+    public static let retry = "mdev_retry"
 }
 
 extension Logger {

@@ -50,7 +50,8 @@ public actor HostReconciler {
     public private(set) var passes = 0
     /// Why the host could not be read in the last pass, if it could not.
     public private(set) var hostError: String?
-    private var lastErrors: [String: String] = [:]
+    /// The last failure on each parent, until a pass succeeds on it.
+    private var lastFailures: [String: ApplyReport.Failure] = [:]
     private var stuck: Set<String> = []
     /// Reading warnings already logged, so a parent read again and again is not reported each time.
     private var loggedWarnings: Set<String> = []
@@ -107,7 +108,9 @@ public actor HostReconciler {
             logger.event(.stuck, "writes to \(parent) have not returned in time; the parent is left alone until they do", fields(parent))
         }
         outcome.stuck = pass.stuck
-        outcome.failed = pass.failed
+        for result in pass.outcomes {
+            if let failure = result.failures.last { outcome.failed[result.parent] = failure.cause.retryClass }
+        }
         let final = pass.plan
         lastPlan = final
         logBlockers(final)
@@ -179,7 +182,7 @@ public actor HostReconciler {
         }
         for name in before.subtracting(now).sorted() {
             logger.event(.parentGone, "parent \(name) is gone", [JournalField.parent: name])
-            lastErrors[name] = nil
+            lastFailures[name] = nil
             loggedBlockers[name] = nil
         }
         dependencies.knownParents.set(now)
@@ -197,10 +200,14 @@ public actor HostReconciler {
         for device in result.created {
             logger.event(.created, "\(interface.change(device, created: true, on: result.parent))", fields(result.parent, deviceFields(device)))
         }
-        for failure in result.failures {
-            logger.event(.failed, "\(failure)", fields(result.parent, failure.device.map(deviceFields) ?? [:]))
+        // A parent that keeps failing the same way is logged once, not at every retry.
+        for failure in result.failures where failure.description != lastFailures[result.parent]?.description {
+            var extra = failure.device.map(deviceFields) ?? [:]
+            extra[JournalField.errno] = failure.cause.errno?.symbolicName
+            extra[JournalField.retry] = failure.cause.retryClass.rawValue
+            logger.event(.failed, "\(failure)", fields(result.parent, extra))
         }
-        lastErrors[result.parent] = result.failures.last?.description
+        lastFailures[result.parent] = result.failures.last
     }
 
     private func logBlockers(_ plan: Plan) {
@@ -232,7 +239,8 @@ public actor HostReconciler {
             parents: plan.parents.map { parent in
                 DaemonStatus.ParentStatus(
                     parent: parent.parent, card: parent.card == parent.parent ? nil : parent.card, model: parent.model, type: parent.type, devices: parent.keep + parent.remove,
-                    blocked: parent.blockers.map(\.message), lastError: lastErrors[parent.parent], stuck: stuck.contains(parent.parent),
+                    blocked: parent.blockers.map(\.message), lastError: lastFailures[parent.parent]?.description,
+                    errno: lastFailures[parent.parent]?.cause.errno?.symbolicName, stuck: stuck.contains(parent.parent),
                     toCreate: parent.create.count, toRemove: parent.remove.count)
             })
     }

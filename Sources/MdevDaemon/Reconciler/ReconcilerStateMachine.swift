@@ -1,3 +1,5 @@
+import MdevSysfs
+
 /// What a pass is asked to do.
 public struct PassRequest: Sendable, Hashable {
     /// Re-read every parent (at start, on reload, after lost events); otherwise only ``parents``.
@@ -21,8 +23,8 @@ public struct PassRequest: Sendable, Hashable {
 
 /// What a pass found and did, as far as scheduling cares.
 public struct PassOutcome: Sendable, Hashable {
-    /// Parents whose changes failed: retried with ``ReconcilerTiming/failureBackoff``.
-    public var failed: Set<String> = []
+    /// Parents whose changes failed, with how each is retried (``ReconcilerTiming/retryDelay(_:attempt:)``).
+    public var failed: [String: RetryClass] = [:]
     /// Parents blocked by devices in use, host-wide: re-checked with ``ReconcilerTiming/inUseBackoff``.
     public var blockedInUse: Set<String> = []
     /// Parents with a write past its deadline.
@@ -30,7 +32,7 @@ public struct PassOutcome: Sendable, Hashable {
     /// Sysfs (or /proc) could not be read at all: a full rescan is retried with the failure backoff.
     public var readFailed = false
 
-    public init(failed: Set<String> = [], blockedInUse: Set<String> = [], stuck: Set<String> = [], readFailed: Bool = false) {
+    public init(failed: [String: RetryClass] = [:], blockedInUse: Set<String> = [], stuck: Set<String> = [], readFailed: Bool = false) {
         self.failed = failed
         self.blockedInUse = blockedInUse
         self.stuck = stuck
@@ -222,14 +224,14 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
         }
         // Parents of this pass that did not fail have converged: forget their failures.
         let scope = running.fullRescan ? Set(failedAttempts.keys) : running.parents
-        for parent in scope.subtracting(outcome.failed) {
+        for parent in scope.subtracting(outcome.failed.keys) {
             failedAttempts[parent] = nil
             retryDue[parent] = nil
         }
-        for parent in outcome.failed {
+        for (parent, retryClass) in outcome.failed {
             let attempt = failedAttempts[parent, default: 0]
             failedAttempts[parent] = attempt + 1
-            retryDue[parent] = now.advanced(by: timing.failureBackoff.delay(attempt: attempt))
+            retryDue[parent] = now.advanced(by: timing.retryDelay(retryClass, attempt: attempt))
         }
         stuck.formUnion(outcome.stuck)
         if outcome.readFailed {

@@ -1,11 +1,21 @@
-/// How long the reconciler waits: the debounce window, its cap, and the backoffs.
+import MdevSysfs
+
+/// How long the reconciler waits: the debounce window, its cap, the retry policy's backoffs, and the deadlines.
+/// The one timing table of the daemon.
 public struct ReconcilerTiming: Sendable, Hashable {
     /// A burst of events becomes one pass once no event came for this long.
     public var quietPeriod: Duration = .milliseconds(100)
     /// A never-ending storm still gets a pass this long after its first event.
     public var maximumDelay: Duration = .seconds(1)
-    /// Retries of a parent whose changes failed (EBUSY, ENOSPC, EIO, ENODEV, ...).
+    /// Retries of a parent whose changes failed persistently (EIO, EINVAL, values that do not parse), and of
+    /// a host that could not be read.
     public var failureBackoff = Backoff(initial: .seconds(1), maximum: .seconds(300))
+    /// The first retries of a transient failure (EBUSY, EPERM, EAGAIN; EEXIST), before the failure backoff.
+    public var transientBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(4))
+    public var transientRetries = 5
+    /// Retries of a parent with no capacity (ENOSPC) or going away (ENODEV, ENOENT): its events come first,
+    /// this is the safety net.
+    public var slowBackoff = Backoff(initial: .seconds(60), maximum: .seconds(300))
     /// Re-checks of parents blocked by devices in use: releasing a VFIO file emits no event.
     public var inUseBackoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
     /// A sysfs write that has not returned after this long marks its parent stuck.
@@ -14,6 +24,21 @@ public struct ReconcilerTiming: Sendable, Hashable {
     public var stopGracePeriod: Duration = .seconds(3)
 
     public init() {}
+
+    /// The delay before retry number `attempt` (0 for the first) of a parent that failed this way.
+    public func retryDelay(_ retryClass: RetryClass, attempt: Int) -> Duration {
+        switch retryClass {
+        case .noCapacity, .parentGoing:
+            slowBackoff.delay(attempt: attempt)
+        case .transient, .changedMeanwhile:
+            attempt < transientRetries
+                ? transientBackoff.delay(attempt: attempt) : failureBackoff.delay(attempt: attempt - transientRetries)
+        case .inUse:
+            inUseBackoff.delay(attempt: attempt)
+        case .persistent:
+            failureBackoff.delay(attempt: attempt)
+        }
+    }
 }
 
 /// Exponential backoff: `initial`, doubling per attempt, capped at `maximum`.

@@ -50,6 +50,8 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
         public var blocked: [String]
         /// The last failure of a write on this parent, until a pass succeeds on it.
         public var lastError: String?
+        /// The errno of that failure by name (`ENOSPC`), when the kernel gave one.
+        public var errno: String?
         /// A write on this parent has not returned in time.
         public var stuck: Bool
         /// What the plan still wants to change.
@@ -58,8 +60,9 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
 
         public init(
             parent: String, card: String? = nil, model: String?, type: String?, devices: [PlannedDevice], blocked: [String], lastError: String?,
-            stuck: Bool, toCreate: Int, toRemove: Int
+            errno: String? = nil, stuck: Bool, toCreate: Int, toRemove: Int
         ) {
+            self.errno = errno
             self.parent = parent
             self.card = card
             self.model = model

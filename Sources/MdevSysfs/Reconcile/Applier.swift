@@ -39,6 +39,20 @@ public struct ApplyReport: Sendable {
         public var message: String
         /// The parent's interface, which decides how the device is named.
         public var interface: ParentInterface = .mdev
+        /// Why it failed, typed: the errno, and so how it is retried.
+        public var cause: FailureCause = .other
+
+        public init(
+            parent: String, device: PlannedDevice?, operation: Operation, message: String, interface: ParentInterface = .mdev,
+            cause: FailureCause = .other
+        ) {
+            self.parent = parent
+            self.device = device
+            self.operation = operation
+            self.message = message
+            self.interface = interface
+            self.cause = cause
+        }
 
         public var description: String {
             let device = device.map { " " + interface.name(of: $0) } ?? ""

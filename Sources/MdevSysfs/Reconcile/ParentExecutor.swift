@@ -27,13 +27,15 @@ public enum ParentExecutor {
                 let holders = try control.holders(of: device.uuid)
                 guard holders.isEmpty else {
                     outcome.failures.append(.init(parent: plan.parent, device: device, operation: .remove,
-                        message: "in use by " + holders.map(\.description).joined(separator: ", ") + "; not removed", interface: plan.interface))
+                        message: "in use by " + holders.map(\.description).joined(separator: ", ") + "; not removed", interface: plan.interface,
+                        cause: .inUse(holders)))
                     continue
                 }
                 try control.remove(device.uuid)
                 outcome.removed.append(device)
             } catch {
-                outcome.failures.append(.init(parent: plan.parent, device: device, operation: .remove, message: "\(error)", interface: plan.interface))
+                outcome.failures.append(.init(
+                    parent: plan.parent, device: device, operation: .remove, message: "\(error)", interface: plan.interface, cause: FailureCause(error)))
             }
         }
         guard outcome.failures.isEmpty, let type = plan.type, !plan.create.isEmpty else { return outcome }
@@ -48,7 +50,8 @@ public enum ParentExecutor {
                 outcome.created.append(planned)
             }
         } catch {
-            outcome.failures.append(.init(parent: plan.parent, device: device, operation: .create, message: "\(error)", interface: plan.interface))
+            outcome.failures.append(.init(
+                parent: plan.parent, device: device, operation: .create, message: "\(error)", interface: plan.interface, cause: FailureCause(error)))
         }
         return outcome
     }
