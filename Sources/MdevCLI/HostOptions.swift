@@ -51,18 +51,22 @@ public struct HostOptions: ParsableArguments {
     /// The host behind these options: mdev parents and NVIDIA virtual functions in vendor-specific mode.
     /// - Parameter recording: whether the vGPU record may be written (`apply`, `run`); commands that only
     ///   look read it and leave it as it is.
-    func makeHost(recording: Bool) -> CombinedHost {
+    /// - Parameter clearRetryDelays: the waits between EPERM retries of a vendor-mode clear (the daemon fits
+    ///   them into its write deadline).
+    func makeHost(recording: Bool, clearRetryDelays: [Duration] = VendorVGPUBackend.defaultClearRetryDelays) -> CombinedHost {
         let environment = environment
         let scanner = VFIOHolderScanner(procRoot: environment.procRoot)
         let record = VendorVGPURecord(path: environment.stateDirectory + "/nvidia-vgpu.json", readOnly: !recording)
         return CombinedHost(
             mdev: SysfsHost(reader: SysfsInventoryReader(sysfsRoot: environment.sysfsRoot, holderScanner: scanner)),
-            vendor: VendorVGPUBackend(files: SysfsVendorVGPUFiles(sysfsRoot: environment.sysfsRoot, holderScanner: scanner), record: record))
+            vendor: VendorVGPUBackend(
+                files: SysfsVendorVGPUFiles(sysfsRoot: environment.sysfsRoot, holderScanner: scanner), record: record,
+                clearRetryDelays: clearRetryDelays))
     }
 
     /// Runs `sriov-manage` for GPUs without virtual functions, looked for under the host root.
-    func makeEnabler() -> VirtualFunctionEnabler {
-        VirtualFunctionEnabler(sysfsRoot: environment.sysfsRoot, toolPaths: environment.sriovManagePaths)
+    func makeEnabler(deadline: Duration = VirtualFunctionEnabler.defaultDeadline) -> VirtualFunctionEnabler {
+        VirtualFunctionEnabler(sysfsRoot: environment.sysfsRoot, toolPaths: environment.sriovManagePaths, deadline: deadline)
     }
 
     /// The config and labels files these options name.

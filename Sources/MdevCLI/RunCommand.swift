@@ -31,6 +31,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long a sysfs write may take before its parent is marked stuck, in seconds.", valueName: "S"))
     var writeTimeout: Int = 10
 
+    @Option(help: ArgumentHelp(
+        "How long one sriov-manage -e may take before it is reported like a stuck write, in seconds (mdevReconciler.enableVirtualFunctions).",
+        valueName: "S"))
+    var sriovManageTimeout: Int = 120
+
     @Option(help: ArgumentHelp("The udev monitor group: udev, kernel, or auto (udev when udevd runs).", valueName: "GROUP"))
     var udevGroup: String = "auto"
 
@@ -44,7 +49,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard debounce > 0, maxDelay >= debounce else { throw ValidationError("--max-delay must be at least --debounce, and both positive") }
-        guard writeTimeout > 0 else { throw ValidationError("--write-timeout must be positive") }
+        guard writeTimeout > 0, sriovManageTimeout > 0 else { throw ValidationError("--write-timeout and --sriov-manage-timeout must be positive") }
         guard ["auto", "udev", "kernel"].contains(udevGroup) else { throw ValidationError("--udev-group must be auto, udev or kernel") }
         guard ["auto", "journal", "stderr"].contains(logTarget) else { throw ValidationError("--log-target must be auto, journal or stderr") }
     }
@@ -70,8 +75,9 @@ struct RunCommand: AsyncParsableCommand {
         timing.quietPeriod = .milliseconds(debounce)
         timing.maximumDelay = .milliseconds(maxDelay)
         timing.writeDeadline = .seconds(writeTimeout)
+        timing.sriovManageDeadline = .seconds(sriovManageTimeout)
 
-        let sysfs = host.makeHost(recording: true)
+        let sysfs = host.makeHost(recording: true, clearRetryDelays: timing.vendorClearRetryDelays)
         let knownParents = KnownParents()
         let inputs = InputRelay()
         let clock = ContinuousClock()
@@ -86,7 +92,7 @@ struct RunCommand: AsyncParsableCommand {
                 publishStatus: { [logger] in
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
                 },
-                enableVirtualFunctions: { [enabler = host.makeEnabler()] in enabler.enable(among: $0) }),
+                enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0) }),
             logger: logger)
         let reconciler = Reconciler(clock: clock, timing: timing, host: hostReconciler, notifier: SystemdNotifier(), logger: logger)
         inputs.connect { reconciler.send($0) }

@@ -348,6 +348,36 @@ struct ReconcilerTests {
         #expect(daemon.messageIDs(of: .parentGone).count == 32)
     }
 
+    @Test("run --write-timeout 5 in vendor mode: the clear's EPERM retries fit into the deadline, a clear still refused is retried as transient, nothing is stuck")
+    func vendorClearsFitTheWriteDeadline() async throws {
+        var timing = DaemonHarness.defaultTiming
+        timing.writeDeadline = .seconds(5)
+        #expect(timing.vendorClearRetryDelays == [.milliseconds(500), .seconds(1)])
+        let slept = Recorder<Duration>()
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
+        let backend = VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil), clearRetryDelays: timing.vendorClearRetryDelays) {
+            slept.record($0)
+        }
+        let daemon = DaemonHarness(kernel: SimulatedKernel(parents: []), types: ["NVIDIA_L40S-48Q"], timing: timing, vendor: backend)
+        try await daemon.start()
+        #expect(gpus.layout == ["0000:3d:00.4: 1156"])
+        // The VM on it exits; the driver refuses the next 4 clears. The config asks for another size.
+        gpus.release("0000:3d:00.4", refusingClears: 4)
+        daemon.nextConfiguration.value = .success(DaemonHarness.configuration(["NVIDIA_L40S-24Q"]))
+        try await daemon.pass { await daemon.reconciler.receive(.reloadRequested) }
+        // Three attempts in the write (two waits, 1.5 s of the 5 s deadline), then EPERM, retried as transient.
+        #expect(slept.all == [.milliseconds(500), .seconds(1)])
+        let failed = daemon.messageIDs(of: .failed)
+        #expect(failed.count == 1)
+        #expect(failed.first?.metadata[JournalField.errno] == "EPERM" && failed.first?.metadata[JournalField.retry] == "transient")
+        #expect(await daemon.reconciler.phase == .backingOff(until: daemon.clock.now.advanced(by: .milliseconds(500))))
+        try await daemon.pass { await daemon.clock.advance(by: .milliseconds(501)) }
+        #expect(slept.all == [.milliseconds(500), .seconds(1), .milliseconds(500)])
+        #expect(gpus.layout == ["0000:3d:00.4: 1155", "0000:3d:00.5: 1155"])
+        #expect(daemon.messageIDs(of: .stuck).isEmpty)
+        #expect(await daemon.reconciler.phase == .idle)
+    }
+
     @Test("enableVirtualFunctions: the enabler runs before full passes (all GPUs) and event passes (their devices); outcomes are logged once",
           arguments: [true, false])
     func virtualFunctionEnablement(enabled: Bool) async throws {

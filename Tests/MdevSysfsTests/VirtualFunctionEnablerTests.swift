@@ -20,7 +20,9 @@ struct VirtualFunctionEnablerTests {
             self.failure = failure
         }
 
-        func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        func run(
+            _ executable: String, _ arguments: [String], deadline: Duration, onLateExit: @escaping @Sendable () -> Void
+        ) throws -> (status: Int32, output: String) {
             calls.withLock { $0.append([executable] + arguments) }
             if let failure { return failure }
             try "32\n".write(toFile: sys + "/bus/pci/devices/\(arguments[1])/sriov_numvfs", atomically: false, encoding: .utf8)
@@ -101,5 +103,47 @@ struct VirtualFunctionEnablerTests {
         #expect(outcomes == [VirtualFunctionEnabler.Outcome(gpu: "0000:3d:00.0", result: .toolMissing(lookedIn: ["/nonexistent/sriov-manage"]))])
         #expect(outcomes.first?.description.contains("looked in /nonexistent/sriov-manage") == true)
         #expect(runner.calls.withLock { $0 }.isEmpty)
+    }
+
+    /// A sriov-manage that never returns in time: keeps the late-exit callback for the test to call.
+    final class HangingSriovManage: CommandRunning {
+        let calls = Mutex(0)
+        let lateExit = Mutex<(@Sendable () -> Void)?>(nil)
+
+        func run(
+            _ executable: String, _ arguments: [String], deadline: Duration, onLateExit: @escaping @Sendable () -> Void
+        ) throws -> (status: Int32, output: String) {
+            calls.withLock { $0 += 1 }
+            lateExit.withLock { $0 = onLateExit }
+            throw CommandTimedOut(command: executable, deadline: deadline)
+        }
+    }
+
+    @Test("A sriov-manage past its deadline is reported like a stuck write and not started again for that GPU until it ends")
+    func deadline() throws {
+        let (tree, tool) = try makeTree()
+        defer { tree.removeAll() }
+        let runner = HangingSriovManage()
+        let enabler = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: runner, toolPaths: [tool], deadline: .seconds(120))
+        let outcomes = enabler.enable()
+        #expect(outcomes == [VirtualFunctionEnabler.Outcome(gpu: "0000:3d:00.0", result: .timedOut(after: .seconds(120)))])
+        #expect(outcomes.first?.description.contains("has not returned after 120.0 seconds; it is left running") == true)
+        #expect(enabler.enable().isEmpty)
+        #expect(runner.calls.withLock { $0 } == 1)
+        runner.lateExit.withLock { $0 }?()
+        #expect(enabler.enable().count == 1)
+        #expect(runner.calls.withLock { $0 } == 2)
+    }
+
+    @Test("The real runner: a program past its deadline throws, goes on, and reports when it ends; one in time gives its output")
+    func processRunner() async throws {
+        let runner = ProcessRunner()
+        let result = try runner.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"], deadline: .seconds(30)) {}
+        #expect(result.status == 3 && result.output == "out\nerr\n")
+        let ended = Recorder<Void>()
+        #expect(throws: CommandTimedOut.self) {
+            try runner.run("/bin/sh", ["-c", "sleep 1"], deadline: .milliseconds(50)) { ended.record(()) }
+        }
+        _ = try await ended.first(from: 0) { true }
     }
 }

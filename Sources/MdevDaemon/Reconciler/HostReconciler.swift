@@ -158,10 +158,11 @@ public actor HostReconciler {
         for result in results where enablement[result.gpu] != result {
             enablement[result.gpu] = result
             let fields = [JournalField.card: result.gpu]
-            if case .enabled = result.result {
-                logger.event(.virtualFunctionsEnabled, "\(result)", fields)
-            } else {
-                logger.event(.virtualFunctionsNotEnabled, "\(result)", fields)
+            switch result.result {
+            case .enabled: logger.event(.virtualFunctionsEnabled, "\(result)", fields)
+            // Like a write past its deadline: the GPU is left alone until the tool returns.
+            case .timedOut: logger.event(.stuck, "\(result)", fields)
+            default: logger.event(.virtualFunctionsNotEnabled, "\(result)", fields)
             }
         }
     }

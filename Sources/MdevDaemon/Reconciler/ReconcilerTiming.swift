@@ -22,6 +22,21 @@ public struct ReconcilerTiming: Sendable, Hashable {
     public var writeDeadline: Duration = .seconds(10)
     /// On stop, an in-flight pass gets this long to finish before it is abandoned.
     public var stopGracePeriod: Duration = .seconds(3)
+    /// How long one `sriov-manage -e` may take before it is reported like a stuck write.
+    public var sriovManageDeadline: Duration = VirtualFunctionEnabler.defaultDeadline
+
+    /// The waits between EPERM retries inside one vendor-mode clear: NVIDIA's defaults, as many as fit into half
+    /// the write deadline, so a clear that keeps being refused fails (and is retried as transient) well before
+    /// its parent could be taken for stuck. With the default 10 s deadline that is 0.5, 1, 1.5 and 2 s.
+    public var vendorClearRetryDelays: [Duration] {
+        var budget = writeDeadline / 2
+        var delays: [Duration] = []
+        for delay in VendorVGPUBackend.defaultClearRetryDelays where delay <= budget {
+            delays.append(delay)
+            budget -= delay
+        }
+        return delays
+    }
 
     public init() {}
 

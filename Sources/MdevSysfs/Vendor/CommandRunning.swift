@@ -1,17 +1,39 @@
+import Dispatch
 import Foundation
+import Synchronization
 
 /// Runs an external program: the real one, or a fake in tests.
 public protocol CommandRunning: Sendable {
-    /// Runs `executable` with `arguments` to its end.
+    /// Runs `executable` with `arguments`, waiting at most `deadline` for it to end.
+    /// - Parameter onLateExit: called when a program that missed its deadline ends at last.
     /// - Returns: The exit status and what it printed on stdout and stderr together.
-    func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String)
+    /// - Throws: ``CommandTimedOut`` when it has not ended by the deadline (it goes on running).
+    func run(
+        _ executable: String, _ arguments: [String], deadline: Duration, onLateExit: @escaping @Sendable () -> Void
+    ) throws -> (status: Int32, output: String)
 }
 
-/// Runs programs with `Process`, stdin closed, output captured.
+/// A program that had not ended by its deadline; it was left running.
+public struct CommandTimedOut: Error, Sendable, Hashable, CustomStringConvertible {
+    public var command: String
+    public var deadline: Duration
+
+    public init(command: String, deadline: Duration) {
+        self.command = command
+        self.deadline = deadline
+    }
+
+    public var description: String { "\(command) has not ended after \(deadline); it is left running" }
+}
+
+/// Runs programs with `Process`, stdin closed, output captured, on the calling thread (callers keep it off
+/// the cooperative pool).
 public struct ProcessRunner: CommandRunning {
     public init() {}
 
-    public func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    public func run(
+        _ executable: String, _ arguments: [String], deadline: Duration, onLateExit: @escaping @Sendable () -> Void
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -19,9 +41,30 @@ public struct ProcessRunner: CommandRunning {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
+        let ended = DispatchSemaphore(value: 0)
+        // 0 while waiting, 1 once it ended in time, 2 once the deadline passed: whichever comes first wins.
+        let state = Atomic<Int>(0)
+        process.terminationHandler = { _ in
+            if !state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged { onLateExit() }
+            ended.signal()
+        }
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        // The output is read while the program runs, so a full pipe never stalls it.
+        let captured = Mutex(Data())
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            captured.withLock { $0 = data }
+            drained.signal()
+        }
+        let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
+        if ended.wait(timeout: .now() + seconds) == .timedOut {
+            if state.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing).exchanged {
+                throw CommandTimedOut(command: ([executable] + arguments).joined(separator: " "), deadline: deadline)
+            }
+            ended.wait()  // It ended just now, in time after all.
+        }
+        drained.wait()
+        return (process.terminationStatus, String(decoding: captured.withLock { $0 }, as: UTF8.self))
     }
 }

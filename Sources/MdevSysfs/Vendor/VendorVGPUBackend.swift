@@ -23,9 +23,13 @@ import SystemPackage
 public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
     public let files: any VendorVGPUFiles
     public let record: VendorVGPURecord
-    /// Waits between attempts to clear a function that refused with EPERM: about 8 s in all by default,
-    /// within the daemon's write deadline. The daemon retries later with its own backoff.
+    /// Waits between attempts to clear a function that refused with EPERM: ``defaultClearRetryDelays``, 8 s in
+    /// all, for `apply`; the daemon fits them into its write deadline (``ReconcilerTiming``) and retries later
+    /// with its own transient backoff.
     public let clearRetryDelays: [Duration]
+
+    /// NVIDIA's driver refuses a clear for a few seconds after a VM exits: 0.5, 1, 1.5, 2 and 3 s.
+    public static let defaultClearRetryDelays: [Duration] = [.milliseconds(500), .seconds(1), .milliseconds(1500), .seconds(2), .seconds(3)]
     private let sleep: @Sendable (Duration) -> Void
     /// The function of each vGPU handle, from the readings.
     private let handles = Mutex<[UUID: String]>([:])
@@ -34,7 +38,7 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
 
     public init(
         files: any VendorVGPUFiles, record: VendorVGPURecord,
-        clearRetryDelays: [Duration] = [.milliseconds(500), .seconds(1), .milliseconds(1500), .seconds(2), .seconds(3)],
+        clearRetryDelays: [Duration] = defaultClearRetryDelays,
         sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }
     ) {
         self.files = files

@@ -1,4 +1,5 @@
 import MdevModel
+import Synchronization
 
 /// Enables the SR-IOV virtual functions of NVIDIA GPUs that have none, with NVIDIA's `sriov-manage -e`
 /// (the `mdevReconciler.enableVirtualFunctions` setting, off by default).
@@ -17,11 +18,23 @@ public struct VirtualFunctionEnabler: Sendable {
     public let runner: any CommandRunning
     /// Where `sriov-manage` is looked for, in order (NVIDIA's packages put it in /usr/lib/nvidia).
     public let toolPaths: [String]
+    /// How long one `sriov-manage -e` may take (NVIDIA users report 30 s and more for 8 GPUs) before it is
+    /// reported like a stuck write and left running.
+    public let deadline: Duration
+    /// GPUs whose `sriov-manage` missed its deadline and still runs: not started again until it ends.
+    private let running = RunningSet()
 
-    public init(sysfsRoot: String = "/sys", runner: any CommandRunning = ProcessRunner(), toolPaths: [String] = HostEnvironment.system.sriovManagePaths) {
+    /// The default deadline of one `sriov-manage -e`.
+    public static let defaultDeadline: Duration = .seconds(120)
+
+    public init(
+        sysfsRoot: String = "/sys", runner: any CommandRunning = ProcessRunner(), toolPaths: [String] = HostEnvironment.system.sriovManagePaths,
+        deadline: Duration = Self.defaultDeadline
+    ) {
         self.sysfsRoot = sysfsRoot
         self.runner = runner
         self.toolPaths = toolPaths
+        self.deadline = deadline
     }
 
     /// What happened to one GPU.
@@ -33,6 +46,8 @@ public struct VirtualFunctionEnabler: Sendable {
             /// The driver's unbind lock is held: an NVML client (DCGM, nvidia-smi, a monitoring agent) has the GPU open.
             case gpuBusy(output: String)
             case failed(status: Int32, output: String)
+            /// It had not ended by the deadline; it is left running and not started again until it ends.
+            case timedOut(after: Duration)
         }
 
         public var gpu: String
@@ -55,6 +70,8 @@ public struct VirtualFunctionEnabler: Sendable {
                     + "nvidia-smi or a monitoring agent has the GPU open; stop it, then reload mdev-reconciler)"
             case .failed(let status, let output):
                 return "sriov-manage -e \(gpu) failed with status \(status): \(output.trimmingSpaces())"
+            case .timedOut(let deadline):
+                return "sriov-manage -e \(gpu) has not returned after \(deadline); it is left running, and \(gpu) is left alone until it returns"
             }
         }
     }
@@ -78,21 +95,35 @@ public struct VirtualFunctionEnabler: Sendable {
 
     /// Runs `sriov-manage -e` for each GPU without functions (among `names`, or all).
     public func enable(among names: Set<String>? = nil) -> [Outcome] {
-        let gpus = gpusWithoutFunctions(among: names)
+        let gpus = gpusWithoutFunctions(among: names).filter { !running.contains($0) }
         guard !gpus.isEmpty else { return [] }
         guard let tool = toolPaths.first(where: { FileSystem.exists($0) }) else {
             return gpus.map { Outcome(gpu: $0, result: .toolMissing(lookedIn: toolPaths)) }
         }
         return gpus.map { gpu in
             do {
-                let (status, output) = try runner.run(tool, ["-e", gpu])
+                running.insert(gpu)
+                let (status, output) = try runner.run(tool, ["-e", gpu], deadline: deadline) { [running] in running.remove(gpu) }
+                running.remove(gpu)
                 // sysfs is the truth: the functions exist now, or they do not.
                 if gpusWithoutFunctions(among: [gpu]).isEmpty { return Outcome(gpu: gpu, result: .enabled) }
                 if output.contains("unbindLock") { return Outcome(gpu: gpu, result: .gpuBusy(output: output)) }
                 return Outcome(gpu: gpu, result: .failed(status: status, output: output))
+            } catch is CommandTimedOut {
+                return Outcome(gpu: gpu, result: .timedOut(after: deadline))
             } catch {
+                running.remove(gpu)
                 return Outcome(gpu: gpu, result: .failed(status: -1, output: "\(error)"))
             }
         }
     }
+}
+
+/// Names shared between threads.
+private final class RunningSet: Sendable {
+    private let names = Mutex<Set<String>>([])
+
+    func contains(_ name: String) -> Bool { names.withLock { $0.contains(name) } }
+    func insert(_ name: String) { _ = names.withLock { $0.insert(name) } }
+    func remove(_ name: String) { _ = names.withLock { $0.remove(name) } }
 }
