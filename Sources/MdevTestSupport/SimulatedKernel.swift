@@ -224,8 +224,8 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
 
     public func remove(_ uuid: UUID) throws {
         try state.withLock { state in
-            guard let device = state.devices[uuid] else { throw NotDiscoveredError("device \(uuid.sysfsString)") }
             let path = "/sys/bus/mdev/devices/\(uuid.sysfsString)/remove"
+            guard let device = state.devices[uuid] else { throw SysfsError(.open, path, .noSuchFileOrDirectory) }
             if !device.holders.isEmpty {
                 state.violations.append("removed \(uuid.sysfsString) while held by \(device.holders)")
                 throw SysfsError(.write, path, .resourceBusy)
@@ -247,7 +247,10 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
     }
 
     private static func parent(_ name: String, in state: State) throws -> ParentSpec {
-        guard let spec = state.parents.first(where: { $0.name == name }) else { throw NotDiscoveredError("parent \(name)") }
+        // A parent that went away since it was read: its files are gone, as in the kernel.
+        guard let spec = state.parents.first(where: { $0.name == name }) else {
+            throw SysfsError(.open, "/sys/class/mdev_bus/\(name)", .noSuchFileOrDirectory)
+        }
         return spec
     }
 }

@@ -96,7 +96,8 @@ final class DaemonHarness: Sendable {
     init(
         kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil,
         vendor: VendorVGPUBackend? = nil, settings: ReconcilerSettings = .init(),
-        enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] }
+        enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
+        wrapHost: (any ReconcileEngine.Host) -> any ReconcileEngine.Host = { $0 }
     ) {
         self.kernel = kernel
         notifier = RecordingNotifier(watchdogInterval: watchdog)
@@ -114,7 +115,7 @@ final class DaemonHarness: Sendable {
         host = HostReconciler(
             configuration: initial,
             dependencies: .init(
-                host: vendor.map { CombinedHost(mdev: control, vendor: $0) } ?? control, writer: writer,
+                host: wrapHost(vendor.map { CombinedHost(mdev: control, vendor: $0) } ?? control), writer: writer,
                 loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
                 configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01",
                 enableVirtualFunctions: enableVirtualFunctions),

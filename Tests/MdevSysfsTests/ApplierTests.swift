@@ -149,16 +149,17 @@ struct ApplierTests {
         #expect(kernel.layout[1] == "0000:3c:00.0: nvidia-228 ×2")
     }
 
-    @Test("A failed removal stops that parent's creates")
+    @Test("A failed removal stops that parent's other removals and its creates")
     func injectedRemoveFault() async throws {
         let kernel = SimulatedKernel(parents: [HardwareProfiles.t4("0000:3b:00.0")])
         let key = HostKey(nodeName: "node01")
         for slot in 0..<2 { kernel.addDevice(key.deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: slot), type: "nvidia-228", on: "0000:3b:00.0") }
         kernel.state.withLock { $0.removeFaults["0000:3b:00.0"] = [.ioError] }
         let report = applier(kernel, types: ["nvidia-222"]).execute(try makePlanFor(kernel, ["nvidia-222"]))
-        #expect(report.removed.count == 1)
+        #expect(report.removed.isEmpty)
         #expect(report.created.isEmpty)
         #expect(report.failures.count == 1)
+        #expect(report.failures.first?.cause == .errno(.ioError))
     }
 
     func makePlanFor(_ kernel: SimulatedKernel, _ types: [String]) throws -> Plan {

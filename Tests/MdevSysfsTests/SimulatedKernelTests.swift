@@ -54,4 +54,15 @@ struct SimulatedKernelTests {
         try kernel.create(UUID(), type: "mtty-1", on: "mtty")
         #expect(throws: NotDiscoveredError.self) { try kernel.create(UUID(), type: "mtty-9", on: "mtty") }
     }
+
+    @Test("A parent or device that went away since the reading fails the write with ENOENT, as its sysfs files are gone")
+    func goneSinceTheReading() throws {
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.mtty()])
+        let device = UUID()
+        kernel.addDevice(device, type: "mtty-1", on: "mtty")
+        kernel.removeParent(named: "mtty")
+        #expect(thrownErrno { try kernel.create(UUID(), type: "mtty-1", on: "mtty") } == .noSuchFileOrDirectory)
+        #expect(thrownErrno { try kernel.remove(device) } == .noSuchFileOrDirectory)
+        #expect(thrownErrno { _ = try kernel.availableInstances(of: "mtty-1", on: "mtty") } == .noSuchFileOrDirectory)
+    }
 }

@@ -3,7 +3,8 @@ import MdevModel
 
 /// Executes one parent's part of a plan: removals first (each only after checking that no process
 /// holds the device), then as many of the planned creations as `available_instances`, read right before
-/// creating, allows. A failure stops that parent's remaining changes.
+/// creating, allows. A failure stops that parent's remaining changes (a device in use is skipped, the other
+/// removals go on).
 public enum ParentExecutor {
     /// What happened on one parent.
     public struct Outcome: Sendable {
@@ -36,6 +37,7 @@ public enum ParentExecutor {
             } catch {
                 outcome.failures.append(.init(
                     parent: plan.parent, device: device, operation: .remove, message: "\(error)", interface: plan.interface, cause: FailureCause(error)))
+                return outcome
             }
         }
         guard outcome.failures.isEmpty, let type = plan.type, !plan.create.isEmpty else { return outcome }
