@@ -26,6 +26,9 @@ struct ReconcilerStateMachineTests {
         return timing
     }
 
+    let status = ReconcilerEffect<At>.notify(.status(""))
+    let ready = ReconcilerEffect<At>.notify(.ready(status: ""))
+
     /// A machine that has finished its first pass with `outcome`, at t=0.
     func started(outcome: PassOutcome = PassOutcome()) -> Machine {
         var machine = Machine(timing: timing)
@@ -40,8 +43,9 @@ struct ReconcilerStateMachineTests {
         #expect(machine.phase == .starting)
         #expect(machine.handle(.start, now: ms(0)) == [.startPass(PassRequest(fullRescan: true))])
         #expect(machine.phase == .reconciling)
-        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(5)) == [])
+        #expect(machine.handle(.passFinished(PassOutcome(summary: "s")), now: ms(5)) == [.notify(.ready(status: "s")), .announce(.started)])
         #expect(machine.phase == .idle)
+        #expect(machine.isReady)
         // A second start is ignored.
         #expect(machine.handle(.start, now: ms(6)) == [])
     }
@@ -53,7 +57,7 @@ struct ReconcilerStateMachineTests {
         #expect(machine.phase == .starting)
         _ = machine.handle(.start, now: ms(1))
         // The first pass is a full rescan; "a" was pending before it started, so it is covered.
-        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(10)) == [])
+        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(10)) == [ready, .announce(.started)])
         #expect(machine.phase == .idle)
     }
 
@@ -93,7 +97,7 @@ struct ReconcilerStateMachineTests {
         _ = machine.handle(.timerFired, now: ms(1100))
         #expect(machine.handle(.parentsTouched(["b"]), now: ms(1150)) == [])
         #expect(machine.phase == .reconciling)
-        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(1200)) == [.setTimer(ms(1300))])
+        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(1200)) == [.setTimer(ms(1300)), status])
         #expect(machine.phase == .debouncing(since: ms(1150), deadline: ms(1300)))
         #expect(machine.handle(.timerFired, now: ms(1300)) == [.startPass(PassRequest(parents: ["b"])), .setTimer(nil)])
     }
@@ -108,11 +112,14 @@ struct ReconcilerStateMachineTests {
     @Test("SIGHUP reloads now: RELOADING, then a full pass without waiting for the window")
     func reload() {
         var machine = started()
-        #expect(machine.handle(.reloadRequested, now: ms(500)) == [.reloading, .startPass(PassRequest(fullRescan: true, reloadConfig: true))])
-        // During a pass, SIGHUP waits for it and then runs at once.
-        #expect(machine.handle(.reloadRequested, now: ms(510)) == [.reloading])
-        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(520)) == [.startPass(PassRequest(fullRescan: true, reloadConfig: true))])
+        #expect(machine.handle(.reloadRequested, now: ms(500)) == [.notify(.reloading), .startPass(PassRequest(fullRescan: true, reloadConfig: true))])
+        #expect(machine.reloadInProgress)
+        // During a pass, SIGHUP waits for it and then runs at once; READY=1 follows the pass that carries it out.
+        #expect(machine.handle(.reloadRequested, now: ms(510)) == [.notify(.reloading)])
+        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(520)) == [.startPass(PassRequest(fullRescan: true, reloadConfig: true)), status])
         #expect(machine.phase == .reconciling)
+        #expect(machine.handle(.passFinished(PassOutcome(summary: "r")), now: ms(530)) == [.notify(.ready(status: "r"))])
+        #expect(!machine.reloadInProgress)
     }
 
     @Test("Lost events (ENOBUFS) schedule a full rescan")
@@ -129,13 +136,13 @@ struct ReconcilerStateMachineTests {
         var now = 1000
         for delay in [2000, 4000, 8000, 8000] {
             #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: ["a"])), .setTimer(nil)])
-            #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": .persistent])), now: ms(now)) == [.setTimer(ms(now + delay))])
+            #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": .persistent])), now: ms(now)) == [.setTimer(ms(now + delay)), status])
             #expect(machine.phase == .backingOff(until: ms(now + delay)))
             now += delay
         }
         _ = machine.handle(.timerFired, now: ms(now))
         // The timer was cancelled when the pass started; nothing is left to schedule.
-        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(now)) == [])
+        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(now)) == [status])
         #expect(machine.phase == .idle)
         #expect(machine.failedAttempts.isEmpty)
     }
@@ -153,7 +160,7 @@ struct ReconcilerStateMachineTests {
         _ = machine.handle(.start, now: ms(0))
         var now = 0
         for (attempt, delay) in delays.enumerated() {
-            #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": retryClass])), now: ms(now)) == [.setTimer(ms(now + delay))],
+            #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": retryClass])), now: ms(now)).first == .setTimer(ms(now + delay)),
                     "attempt \(attempt)")
             now += delay
             #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: ["a"])), .setTimer(nil)])
@@ -164,12 +171,12 @@ struct ReconcilerStateMachineTests {
     func readFailed() {
         var machine = Machine(timing: timing)
         _ = machine.handle(.start, now: ms(0))
-        #expect(machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(0)) == [.setTimer(ms(1000))])
+        #expect(machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(0)) == [.setTimer(ms(1000)), ready, .announce(.started)])
         #expect(machine.phase == .backingOff(until: ms(1000)))
         #expect(machine.handle(.timerFired, now: ms(1000)) == [.startPass(PassRequest(fullRescan: true)), .setTimer(nil)])
-        #expect(machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(1000)) == [.setTimer(ms(3000))])
+        #expect(machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(1000)) == [.setTimer(ms(3000)), status])
         _ = machine.handle(.timerFired, now: ms(3000))
-        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(3000)) == [])
+        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(3000)) == [status])
         #expect(machine.phase == .idle)
     }
 
@@ -215,7 +222,7 @@ struct ReconcilerStateMachineTests {
         _ = machine.handle(.eventsLost, now: ms(10))
         #expect(machine.handle(.timerFired, now: ms(110)) == [.startPass(PassRequest(fullRescan: true, skipping: ["a"])), .setTimer(nil)])
         _ = machine.handle(.passFinished(PassOutcome()), now: ms(120))
-        #expect(machine.handle(.writeReturned(parent: "a"), now: ms(200)) == [.setTimer(ms(300))])
+        #expect(machine.handle(.writeReturned(parent: "a"), now: ms(200)) == [.announce(.writeReturned(parent: "a")), .setTimer(ms(300))])
         #expect(machine.stuck.isEmpty)
         #expect(machine.handle(.timerFired, now: ms(300)) == [.startPass(PassRequest(parents: ["a"])), .setTimer(nil)])
     }
@@ -230,7 +237,9 @@ struct ReconcilerStateMachineTests {
         default: machine = Machine(timing: timing)
         }
         let effects = machine.handle(.stopRequested, now: ms(2))
-        #expect(effects.first == .exit)
+        // A timer that was set is cancelled after.
+        #expect(Array(effects.prefix(2)) == [.notify(.stopping), .exit])
+        #expect(effects.dropFirst(2).allSatisfy { $0 == .setTimer(nil) })
         #expect(machine.phase == .stopped)
         #expect(machine.handle(.parentsTouched(["b"]), now: ms(3)) == [])
         #expect(machine.handle(.timerFired, now: ms(4)) == [])
@@ -240,8 +249,12 @@ struct ReconcilerStateMachineTests {
     func stopDuringPass() {
         var machine = Machine(timing: timing)
         _ = machine.handle(.start, now: ms(0))
-        #expect(machine.handle(.stopRequested, now: ms(1)) == [])
+        #expect(machine.handle(.stopRequested, now: ms(1)) == [
+            .notify(.stopping), .stopStartingWrites, .announce(.waitingForPassInFlight), .setGraceTimer(ms(3001)),
+        ])
         #expect(machine.phase == .stopping)
+        // Asked again: already stopping, the grace period is not pushed back.
+        #expect(machine.handle(.stopRequested, now: ms(2)) == [])
         #expect(machine.handle(.parentsTouched(["a"]), now: ms(2)) == [])
         #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": .persistent])), now: ms(3)) == [.exit])
         #expect(machine.phase == .stopped)
@@ -255,9 +268,19 @@ struct ReconcilerStateMachineTests {
         #expect(machine.handle(.stopGraceExpired, now: ms(1)) == [])
         #expect(machine.phase == .reconciling)
         _ = machine.handle(.stopRequested, now: ms(2))
-        #expect(machine.handle(.stopGraceExpired, now: ms(3)) == [.exit])
+        #expect(machine.handle(.stopGraceExpired, now: ms(3)) == [.announce(.passAbandoned), .exit])
         #expect(machine.phase == .stopped)
         #expect(machine.handle(.passFinished(PassOutcome()), now: ms(4)) == [])
+    }
+
+    @Test("READY=1 after the first pass, STATUS= after the others with the summary of the pass that finished; a config change is no reload")
+    func notifications() {
+        var machine = started()
+        _ = machine.handle(.configChanged, now: ms(10))
+        _ = machine.handle(.timerFired, now: ms(110))
+        #expect(machine.handle(.passFinished(PassOutcome(summary: "after edit")), now: ms(120)) == [.notify(.status("after edit"))])
+        _ = machine.handle(.reloadRequested, now: ms(200))
+        #expect(machine.handle(.passFinished(PassOutcome(summary: "reloaded")), now: ms(210)) == [.notify(.ready(status: "reloaded"))])
     }
 
     @Test("Backoff doubles from its initial delay and stops at its maximum")

@@ -95,6 +95,8 @@ public actor HostReconciler {
             logger.error("cannot read the host, retrying: \(error)")
             hostError = "cannot read the host: \(error)"
             outcome.readFailed = true
+            let status = status
+            outcome.summary = status.summary
             dependencies.publishStatus(status)
             return outcome
         }
@@ -115,7 +117,9 @@ public actor HostReconciler {
         lastPlan = final
         logBlockers(final)
         outcome.blockedInUse = Set(final.parents.filter { $0.readProblem != nil || $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
-        dependencies.publishStatus(makeStatus(plan: final))
+        let status = makeStatus(plan: final)
+        outcome.summary = status.summary
+        dependencies.publishStatus(status)
         return outcome
     }
 

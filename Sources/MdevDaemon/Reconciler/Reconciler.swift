@@ -3,7 +3,8 @@ import MdevModel
 
 /// The daemon's core: an actor that takes every input from one ordered stream (device events, file
 /// changes, signals, its own timer and pass completions), feeds them to the ``ReconcilerStateMachine``,
-/// and carries out its effects: passes on the ``HostReconciler``, one timer, and sd_notify messages.
+/// and carries out the effects it returns, and nothing else: passes on the ``HostReconciler``, the timer and
+/// the stop grace timer, sd_notify messages and the log lines of its course.
 ///
 /// Generic over the clock, so tests drive time with a test clock and never sleep.
 public actor Reconciler<C: Clock> where C.Duration == Duration {
@@ -16,9 +17,6 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
     private let inputs: AsyncStream<ReconcilerInput>
     private var timer: Task<Void, Never>?
     private var graceTimer: Task<Void, Never>?
-    private var runningRequest: PassRequest?
-    private var isReady = false
-    private var reloadInProgress = false
 
     /// The phase, for tests and status.
     public var phase: ReconcilerPhase<C.Instant> { machine.phase }
@@ -40,7 +38,7 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
     /// Handles an input now, on the actor, and returns once it is handled: for callers that must know an
     /// input was taken into account before they go on (tests). Event sources use ``send(_:)``.
     public func receive(_ input: ReconcilerInput) async {
-        if await handle(input) { continuation.finish() }
+        if handle(input) { continuation.finish() }
     }
 
     /// Runs until stopped: starts with a full pass, then handles inputs in arrival order.
@@ -49,82 +47,68 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
         let watchdog = startWatchdog()
         defer { watchdog?.cancel() }
         for await input in inputs {
-            if await handle(input) { break }
+            if handle(input) { break }
         }
         timer?.cancel()
         graceTimer?.cancel()
         continuation.finish()
     }
 
-    /// Handles one input; returns true when the daemon has stopped.
-    private func handle(_ input: ReconcilerInput) async -> Bool {
-        // The pass that just ended, taken before the effects may start the next one.
-        let finishedRequest = runningRequest
-        let effects = machine.handle(input, now: clock.now)
-        switch input {
-        case .stopRequested where machine.phase == .stopping:
-            notifier.stopping()
-            host.stopStartingWrites()
-            logger.info("stopping: waiting for the pass in flight")
-            // Deadlines are fixed here, on the actor, not when the task first runs: a clock that moves
-            // before the task starts must not push them back.
-            let deadline = clock.now.advanced(by: machine.timing.stopGracePeriod)
-            graceTimer = Task { [clock] in
-                do { try await clock.sleep(until: deadline, tolerance: nil) } catch { return }
-                self.send(.stopGraceExpired)
-            }
-        case .stopRequested:
-            notifier.stopping()
-        case .writeReturned(let parent):
-            logger.info("writes to \(parent) returned at last", metadata: [JournalField.parent: .string(parent)])
-        case .stopGraceExpired where machine.phase == .stopped:
-            logger.warning("stopping: the pass in flight did not end in time and was abandoned")
-        default:
-            break
-        }
-        var exit = false
-        for effect in effects {
+    /// Handles one input: the state machine decides, the actor carries out its effects in order. Returns
+    /// true when the daemon has stopped.
+    private func handle(_ input: ReconcilerInput) -> Bool {
+        for effect in machine.handle(input, now: clock.now) {
             switch effect {
             case .startPass(let request):
-                runningRequest = request
                 Task { [host] in
                     let outcome = await host.run(request)
                     self.send(.passFinished(outcome))
                 }
             case .setTimer(let deadline):
                 timer?.cancel()
-                timer = deadline.map { deadline in
-                    Task { [clock] in
-                        do { try await clock.sleep(until: deadline, tolerance: nil) } catch { return }
-                        self.send(.timerFired)
-                    }
-                }
-            case .reloading:
-                reloadInProgress = true
+                timer = deadline.map { wake(at: $0, with: .timerFired) }
+            case .setGraceTimer(let deadline):
+                graceTimer?.cancel()
+                graceTimer = wake(at: deadline, with: .stopGraceExpired)
+            case .notify(.ready(let status)):
+                notifier.ready(status: status)
+            case .notify(.status(let status)):
+                notifier.status(status)
+            case .notify(.reloading):
                 notifier.reloading()
+            case .notify(.stopping):
+                notifier.stopping()
+            case .stopStartingWrites:
+                host.stopStartingWrites()
+            case .announce(let announcement):
+                announce(announcement)
             case .exit:
-                exit = true
+                logger.event(.stopped, "stopped; every device stays as it is")
+                return true
             }
         }
-        // Notify after the effects, so the next timer is already set when systemd (or a test) hears of the pass.
-        if case .passFinished = input { await passFinished(finishedRequest) }
-        if exit { logger.event(.stopped, "stopped; every device stays as it is") }
-        return exit
+        return false
     }
 
-    /// READY=1 after the first pass and after the pass that carries out a reload; STATUS= otherwise.
-    private func passFinished(_ request: PassRequest?) async {
-        let summary = await host.status.summary
-        if !isReady || (reloadInProgress && request?.reloadConfig == true) {
-            notifier.ready(status: summary)
-        } else {
-            notifier.status(summary)
+    /// A task that sends `input` once `clock` reaches `deadline` (fixed by the machine, not by when the task runs).
+    private func wake(at deadline: C.Instant, with input: ReconcilerInput) -> Task<Void, Never> {
+        Task { [clock] in
+            do { try await clock.sleep(until: deadline, tolerance: nil) } catch { return }
+            self.send(input)
         }
-        if !isReady {
-            isReady = true
+    }
+
+    private func announce(_ announcement: Announcement) {
+        switch announcement {
+        case .started:
             logger.event(.started, "first pass done; watching for changes")
+        case .waitingForPassInFlight:
+            logger.info("stopping: waiting for the pass in flight")
+        case .passAbandoned:
+            logger.warning("stopping: the pass in flight did not end in time and was abandoned")
+        case .writeReturned(let parent):
+            logger.info("writes to \(parent) returned at last", metadata: [JournalField.parent: .string(parent)])
         }
-        if request?.reloadConfig == true { reloadInProgress = false }
     }
 
     /// Pings systemd's watchdog at half its interval, through the actor, so a hung actor is noticed.

@@ -31,12 +31,18 @@ public struct PassOutcome: Sendable, Hashable {
     public var stuck: Set<String> = []
     /// Sysfs (or /proc) could not be read at all: a full rescan is retried with the failure backoff.
     public var readFailed = false
+    /// The one-line status at the end of the pass, for `STATUS=`.
+    public var summary = ""
 
-    public init(failed: [String: RetryClass] = [:], blockedInUse: Set<String> = [], stuck: Set<String> = [], readFailed: Bool = false) {
+    public init(
+        failed: [String: RetryClass] = [:], blockedInUse: Set<String> = [], stuck: Set<String> = [], readFailed: Bool = false,
+        summary: String = ""
+    ) {
         self.failed = failed
         self.blockedInUse = blockedInUse
         self.stuck = stuck
         self.readFailed = readFailed
+        self.summary = summary
     }
 }
 
@@ -83,10 +89,40 @@ public enum ReconcilerEffect<Instant: Hashable & Sendable>: Sendable, Hashable {
     case startPass(PassRequest)
     /// Wake the machine with ``ReconcilerInput/timerFired`` at this instant; nil cancels the timer.
     case setTimer(Instant?)
-    /// A reload began (sd_notify `RELOADING=1`).
-    case reloading
-    /// The machine has stopped: exit.
+    /// Wake the machine with ``ReconcilerInput/stopGraceExpired`` at this instant.
+    case setGraceTimer(Instant)
+    /// Tell systemd.
+    case notify(ServiceNotification)
+    /// Let writes in flight finish, but start no more: the daemon is stopping.
+    case stopStartingWrites
+    /// Log a line about the daemon's own course.
+    case announce(Announcement)
+    /// The machine has stopped: log it and exit.
     case exit
+}
+
+/// What systemd hears (sd_notify).
+public enum ServiceNotification: Sendable, Hashable {
+    /// `READY=1` with `STATUS=`: after the first pass, and after the pass that carried out a reload.
+    case ready(status: String)
+    /// `STATUS=` after any other pass.
+    case status(String)
+    /// `RELOADING=1`: a reload began.
+    case reloading
+    /// `STOPPING=1`.
+    case stopping
+}
+
+/// Lines the daemon logs about its own course.
+public enum Announcement: Sendable, Hashable {
+    /// The first pass is done: the daemon watches for changes.
+    case started
+    /// Stop was asked during a pass: waiting for it.
+    case waitingForPassInFlight
+    /// The pass in flight did not end within the stop grace period.
+    case passAbandoned
+    /// Writes that missed their deadline returned at last.
+    case writeReturned(parent: String)
 }
 
 /// The reconciler's scheduling, as a pure state machine: no clock, no I/O, no tasks. The driver feeds it
@@ -116,6 +152,10 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
     private(set) var rescanDue: Instant?
     /// The timer as last set.
     private var timer: Instant?
+    /// Whether systemd was told READY=1 (after the first pass).
+    public private(set) var isReady = false
+    /// SIGHUP was received; READY=1 follows the pass that carries out the reload.
+    public private(set) var reloadInProgress = false
 
     public init(timing: ReconcilerTiming = ReconcilerTiming()) {
         self.timing = timing
@@ -125,6 +165,8 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
     public mutating func handle(_ input: ReconcilerInput, now: Instant) -> [ReconcilerEffect<Instant>] {
         if phase == .stopped { return [] }
         var effects: [ReconcilerEffect<Instant>] = []
+        // Said after the timer is set, so the next timer is in place when systemd (or a test) hears of a pass.
+        var notifications: [ReconcilerEffect<Instant>] = []
         switch input {
         case .start:
             guard phase == .starting else { break }
@@ -141,7 +183,8 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
             pending.reloadConfig = true
             pending.fullRescan = true
             pendingImmediately = true
-            effects.append(.reloading)
+            reloadInProgress = true
+            effects.append(.notify(.reloading))
             effects += noteWork(now: now)
         case .eventsLost:
             pending.fullRescan = true
@@ -149,26 +192,34 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
         case .timerFired:
             effects += timerFired(now: now)
         case .passFinished(let outcome):
-            effects += passFinished(outcome, now: now)
+            effects += passFinished(outcome, now: now, notifications: &notifications)
         case .writeReturned(let parent):
             stuck.remove(parent)
             pending.parents.insert(parent)
+            effects.append(.announce(.writeReturned(parent: parent)))
             effects += noteWork(now: now)
         case .stopRequested:
             switch phase {
-            case .reconciling, .stopping:
+            case .stopping:
+                break
+            case .reconciling:
                 phase = .stopping
+                // The grace period counts from now, not from when a timer task first runs.
+                effects += [
+                    .notify(.stopping), .stopStartingWrites, .announce(.waitingForPassInFlight),
+                    .setGraceTimer(now.advanced(by: timing.stopGracePeriod)),
+                ]
             default:
                 phase = .stopped
-                effects.append(.exit)
+                effects += [.notify(.stopping), .exit]
             }
         case .stopGraceExpired:
             if phase == .stopping {
                 phase = .stopped
-                effects.append(.exit)
+                effects += [.announce(.passAbandoned), .exit]
             }
         }
-        return effects + updateTimer()
+        return effects + updateTimer() + notifications
     }
 
     /// New work arrived: start or extend the debounce window, or run now for SIGHUP.
@@ -215,12 +266,25 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
         return []
     }
 
-    private mutating func passFinished(_ outcome: PassOutcome, now: Instant) -> [ReconcilerEffect<Instant>] {
+    private mutating func passFinished(
+        _ outcome: PassOutcome, now: Instant, notifications: inout [ReconcilerEffect<Instant>]
+    ) -> [ReconcilerEffect<Instant>] {
         guard let running else { return [] }
         self.running = nil
         if phase == .stopping {
             phase = .stopped
             return [.exit]
+        }
+        // READY=1 after the first pass and after the pass that carries out a reload; STATUS= otherwise.
+        if !isReady {
+            isReady = true
+            notifications += [.notify(.ready(status: outcome.summary)), .announce(.started)]
+        } else if reloadInProgress && running.reloadConfig && !pendingImmediately {
+            // A reload that carried out every SIGHUP so far: another one asked during it runs next.
+            reloadInProgress = false
+            notifications.append(.notify(.ready(status: outcome.summary)))
+        } else {
+            notifications.append(.notify(.status(outcome.summary)))
         }
         // Parents of this pass that did not fail have converged: forget their failures.
         let scope = running.fullRescan ? Set(failedAttempts.keys) : running.parents
