@@ -40,6 +40,7 @@ let package = Package(
                 "MdevModel",
                 "MdevSysfs",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // Builders and an in-process simulated kernel, shared by the test targets.

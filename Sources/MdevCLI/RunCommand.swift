@@ -106,7 +106,7 @@ struct RunCommand: AsyncParsableCommand {
             monitor = try UdevMonitor(group: udevGroup == "auto" ? nil : udevGroup, udevControl: host.environment.udevControl, queue: queue)
             // The labels file's directory may not exist when no labels file is used.
             let labelsDirectory = (files.labelsFile as NSString).deletingLastPathComponent
-            let watched = [configFile] + (FileManager.default.fileExists(atPath: labelsDirectory) ? [files.labelsFile] : [])
+            let watched = [configFile] + (FileSystem.exists(labelsDirectory) ? [files.labelsFile] : [])
             watcher = try FileChangeWatcher(files: watched, queue: queue)
         } catch {
             Diagnostics().print("mdev-reconciler: error: \(error)")

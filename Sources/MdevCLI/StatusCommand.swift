@@ -36,8 +36,8 @@ struct StatusCommand: ParsableCommand {
 extension StatusCommand {
     /// Whether `pid` is a live mdev-reconciler: not gone, not a zombie, not a reused pid.
     static func isDaemon(pid: Int32, procRoot: String) -> Bool {
-        guard let stat = try? String(contentsOfFile: "\(procRoot)/\(pid)/stat", encoding: .utf8),
-              let comm = try? String(contentsOfFile: "\(procRoot)/\(pid)/comm", encoding: .utf8)
+        guard let stat = try? FileSystem.readText("\(procRoot)/\(pid)/stat"),
+              let comm = try? FileSystem.readText("\(procRoot)/\(pid)/comm")
         else { return false }
         // stat is "pid (comm) state ...": the state follows the last ')'.
         let state = stat[(stat.lastIndex(of: ")").map { stat.index($0, offsetBy: 2) } ?? stat.startIndex)...].first

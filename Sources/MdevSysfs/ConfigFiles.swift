@@ -45,17 +45,20 @@ public struct ConfigFiles: Sendable {
     /// Built-in labels plus the labels file's: the default one only if it exists, a given one always.
     public func loadLabels() throws -> HostLabels {
         let builtIn = HostLabels.builtIn(nodeName: nodeName)
-        if !labelsFileRequired && !FileManager.default.fileExists(atPath: labelsFile) { return builtIn }
+        if !labelsFileRequired && !FileSystem.exists(labelsFile) { return builtIn }
         return builtIn.overridden(by: try LabelsFileParser.parse(try Self.readText(labelsFile, what: "labels file"), file: labelsFile))
     }
 
     /// The content of a text input file.
     public static func readText(_ path: String, what: String) throws(InputFileError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readBytes(path)
+        } catch {
+            let reason = error.errno == .noSuchFileOrDirectory ? "does not exist" : "cannot be read (\(error.errno))"
             throw InputFileError(description: "\(what) \(path) \(reason)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw InputFileError(description: "\(what) \(path) is not UTF-8 text")
         }
         return text

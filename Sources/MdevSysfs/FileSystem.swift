@@ -5,13 +5,20 @@
 #endif
 import SystemPackage
 
-/// Thin wrappers over the few file system calls this module makes, each throwing a typed ``SysfsError``.
+/// The program's one file system layer: every file system call of every module goes through these thin
+/// wrappers over swift-system (and the few calls it lacks), each throwing a typed ``SysfsError`` that carries
+/// the errno.
 ///
-/// Every path that is written to is one that was discovered by listing or resolving sysfs; these
-/// functions never build a path from configuration text.
-enum FileSystem {
+/// Every path that is written to under sysfs is one that was discovered by listing or resolving sysfs;
+/// these functions never build a path from configuration text.
+public enum FileSystem {
     /// The content of a small file (sysfs attributes are at most a page).
-    static func readText(_ path: String) throws(SysfsError) -> String {
+    public static func readText(_ path: String) throws(SysfsError) -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    /// The content of a file, read to its end.
+    public static func readBytes(_ path: String) throws(SysfsError) -> [UInt8] {
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
@@ -27,11 +34,11 @@ enum FileSystem {
             if count == 0 { break }
             bytes += buffer[0..<count]
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Writes `text` with one `write(2)`: sysfs attributes take a whole value per write.
-    static func write(_ text: String, to path: String) throws(SysfsError) {
+    public static func write(_ text: String, to path: String) throws(SysfsError) {
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.closeOnExec])
@@ -45,7 +52,7 @@ enum FileSystem {
     }
 
     /// The names in a directory, without `.` and `..`, sorted.
-    static func list(_ path: String) throws(SysfsError) -> [String] {
+    public static func list(_ path: String) throws(SysfsError) -> [String] {
         guard let directory = opendir(path) else { throw SysfsError(.list, path, .current) }
         defer { closedir(directory) }
         var names: [String] = []
@@ -57,7 +64,7 @@ enum FileSystem {
     }
 
     /// The target of a symbolic link, as stored.
-    static func readLink(_ path: String) throws(SysfsError) -> String {
+    public static func readLink(_ path: String) throws(SysfsError) -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink(path, &buffer, buffer.count - 1)
         guard count >= 0 else { throw SysfsError(.readLink, path, .current) }
@@ -65,7 +72,7 @@ enum FileSystem {
     }
 
     /// The path with every symbolic link resolved.
-    static func resolve(_ path: String) throws(SysfsError) -> String {
+    public static func resolve(_ path: String) throws(SysfsError) -> String {
         guard let resolved = realpath(path, nil) else { throw SysfsError(.resolve, path, .current) }
         defer { free(resolved) }
         return String(cString: resolved)
@@ -74,7 +81,7 @@ enum FileSystem {
     /// The path with every symbolic link resolved, refused (EXDEV) unless it lies inside `root` (itself
     /// resolved), the way openat2's RESOLVE_BENEATH refuses: a link in a host tree (an absolute one, or one
     /// with `..` enough) never leads a read or a write out of it, to the real `/sys`.
-    static func resolve(_ path: String, inside root: String) throws(SysfsError) -> String {
+    public static func resolve(_ path: String, inside root: String) throws(SysfsError) -> String {
         let base = try resolve(root)
         let resolved = try resolve(path)
         guard resolved == base || resolved.hasPrefix(base == "/" ? "/" : base + "/") else {
@@ -84,22 +91,51 @@ enum FileSystem {
     }
 
     /// Writes `text` to `path` after checking that it resolves inside `root` (``resolve(_:inside:)``).
-    static func write(_ text: String, to path: String, inside root: String) throws(SysfsError) {
+    public static func write(_ text: String, to path: String, inside root: String) throws(SysfsError) {
         try write(text, to: try resolve(path, inside: root))
     }
 
-    static func exists(_ path: String) -> Bool {
-        access(path, F_OK) == 0
+    /// Writes `bytes` to a new file beside `path`, flushes it, and renames it over `path` (creating the
+    /// directory first): a reader sees the old file or the new one, never half of one, even after a crash.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SysfsError) {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !directory.isEmpty { try createDirectories(directory) }
+        let temporary = path + ".new"
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(
+                FilePath(temporary), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch { throw SysfsError(.open, temporary, error) }
+        do {
+            _ = try fd.closeAfter {
+                _ = try fd.writeAll(bytes)
+                guard fsync(fd.rawValue) == 0 else { throw Errno.current }
+            }
+        } catch { throw SysfsError(.write, temporary, error) }
+        guard rename(temporary, path) == 0 else { throw SysfsError(.rename, path, .current) }
     }
 
-    static func isSymbolicLink(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    /// Creates `path` and every missing directory above it.
+    public static func createDirectories(_ path: String) throws(SysfsError) {
+        if isDirectory(path) { return }
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !parent.isEmpty { try createDirectories(parent) }
+        guard mkdir(path, 0o755) == 0 || Errno.current == .fileExists else { throw SysfsError(.createDirectory, path, .current) }
     }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    /// Whether anything is at `path` (a link is followed).
+    public static func exists(_ path: String) -> Bool {
+        (try? Stat(FilePath(path))) != nil
+    }
+
+    /// Whether `path` itself is a symbolic link.
+    public static func isSymbolicLink(_ path: String) -> Bool {
+        (try? Stat(FilePath(path), followTargetSymlink: false))?.type == .symbolicLink
+    }
+
+    /// Whether `path` is a directory (a link is followed).
+    public static func isDirectory(_ path: String) -> Bool {
+        (try? Stat(FilePath(path)))?.type == .directory
     }
 }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import MdevSysfs
 
 /// Watches files for changes of their content, through inotify on their DIRECTORIES.
 ///
@@ -86,8 +87,7 @@ public final class FileChangeWatcher: @unchecked Sendable {
     private func isRelevant(mask: UInt32, watch: Int32, name: String) -> Bool {
         Self.isRelevant(mask: mask, name: name, watchedNames: names[watch] ?? []) {
             guard let directory = directories[watch] else { return false }
-            var info = stat()
-            return lstat(directory + "/" + name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+            return FileSystem.isSymbolicLink(directory + "/" + name)
         }
     }
 

@@ -1,6 +1,7 @@
 import CUdev
 import Dispatch
 import Glibc
+import MdevSysfs
 
 /// Receives uevents through libudev's netlink monitor and turns each into a ``DeviceEvent``.
 ///
@@ -28,7 +29,7 @@ public final class UdevMonitor: @unchecked Sendable {
     ///   - group: `udev`, `kernel`, or nil to pick `udev` when udevd's control socket exists.
     ///   - udevControl: where udevd's control socket is (`/run/udev/control` under the host root).
     public init(group: String? = nil, udevControl: String, queue: DispatchQueue) throws(DaemonSetupError) {
-        let group = group ?? (access(udevControl, F_OK) == 0 ? "udev" : "kernel")
+        let group = group ?? (FileSystem.exists(udevControl) ? "udev" : "kernel")
         guard let udev = udev_new() else { throw DaemonSetupError("udev_new failed: \(String(cString: strerror(errno)))") }
         guard let monitor = udev_monitor_new_from_netlink(udev, group) else {
             udev_unref(udev)

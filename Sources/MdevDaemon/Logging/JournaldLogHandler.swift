@@ -1,6 +1,7 @@
 import CSystemd
 import Glibc
 import Logging
+import SystemPackage
 
 /// A swift-log handler that writes structured entries to the systemd journal with `sd_journal_sendv`,
 /// so every metadata key is a field (`journalctl MDEV_PARENT=0000:3b:00.0`).
@@ -45,8 +46,7 @@ public struct JournaldLogHandler: LogHandler {
         guard let stream = getenv("JOURNAL_STREAM").map({ String(cString: $0) }) else { return false }
         let parts = stream.split(separator: ":")
         guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
-        var info = stat()
-        guard fstat(2, &info) == 0 else { return false }
-        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+        guard let info = try? FileDescriptor.standardError.stat() else { return false }
+        return UInt64(info.deviceID.rawValue) == device && UInt64(info.inode.rawValue) == inode
     }
 }

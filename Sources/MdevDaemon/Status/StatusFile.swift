@@ -1,4 +1,5 @@
 import Foundation
+import MdevSysfs
 
 /// Reads and writes the daemon's status file. Writes are atomic: a reader never sees half a file.
 public struct StatusFile: Sendable {
@@ -13,14 +14,12 @@ public struct StatusFile: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try encoder.encode(status).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try FileSystem.writeAtomically(Array(try encoder.encode(status)), to: path)
     }
 
     public func read() throws -> DaemonStatus {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(DaemonStatus.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        return try decoder.decode(DaemonStatus.self, from: Data(try FileSystem.readBytes(path)))
     }
 }

@@ -46,9 +46,9 @@ public final class VendorVGPURecord: Sendable {
         self.readOnly = readOnly
         var contents = Contents()
         var problem: String?
-        if let path, FileManager.default.fileExists(atPath: path) {
+        if let path, FileSystem.exists(path) {
             do {
-                contents = try JSONDecoder().decode(Contents.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+                contents = try JSONDecoder().decode(Contents.self, from: Data(try FileSystem.readBytes(path)))
             } catch {
                 problem = "the vGPU record \(path) cannot be read (\(error)); vGPUs it listed are treated as another program's"
             }
@@ -112,9 +112,7 @@ public final class VendorVGPURecord: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             do {
-                try FileManager.default.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try encoder.encode(changed).write(to: URL(fileURLWithPath: path), options: .atomic)
+                try FileSystem.writeAtomically(Array(try encoder.encode(changed)), to: path)
             } catch {
                 throw RecordError(path: path, underlying: "\(error)")
             }
