@@ -1,5 +1,5 @@
-import Glibc
 import Logging
+import SystemPackage
 
 /// A swift-log handler that writes one readable line per entry to standard error:
 /// `<level> message key=value ...`, with the syslog priority prefix (`<5>`) that journald parses when
@@ -28,7 +28,6 @@ public struct PlainLogHandler: LogHandler {
     }
 
     static func write(line: String) {
-        var bytes = Array((line + "\n").utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        _ = try? FileDescriptor.standardError.writeAll(Array((line + "\n").utf8))
     }
 }
