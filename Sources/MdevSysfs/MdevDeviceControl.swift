@@ -12,20 +12,21 @@ public protocol InventorySource: Sendable {
 
 /// The writes and live reads that executing a plan needs: the real sysfs, or a simulated kernel in tests.
 ///
-/// Parents, types and devices are named as the last ``InventorySource/readInventory()`` discovered them;
-/// an implementation refuses a name it has not discovered.
+/// Each is addressed by a parent's ``ParentLocation`` from a reading, and names a type or device that reading
+/// discovered there; an implementation refuses any other (``NotDiscoveredError``).
 public protocol MdevDeviceControl: Sendable {
-    /// `available_instances` of `type` on `parent`, read now.
-    func availableInstances(of type: String, on parent: String) throws -> Int
-    /// Writes `uuid` to the type's `create`.
-    func create(_ uuid: UUID, type: String, on parent: String) throws
-    /// Writes `1` to the device's `remove`. Callers check ``holders(of:)`` first: removing a held device blocks.
-    func remove(_ uuid: UUID) throws
+    /// `available_instances` of `type` on the parent, read now.
+    func availableInstances(of type: String, at parent: ParentLocation) throws -> Int
+    /// Writes `uuid` to the type's `create` (in vendor-specific mode: configures the function as `type`).
+    func create(_ uuid: UUID, type: String, at parent: ParentLocation) throws
+    /// Writes `1` to the device's `remove` (in vendor-specific mode: clears the function). Callers check
+    /// ``holders(of:at:)`` first: removing a held device blocks.
+    func remove(_ uuid: UUID, at parent: ParentLocation) throws
     /// The processes holding the device now.
-    func holders(of uuid: UUID) throws -> [DeviceHolder]
+    func holders(of uuid: UUID, at parent: ParentLocation) throws -> [DeviceHolder]
 }
 
-/// A name the control was asked to use that the last inventory did not discover.
+/// A name the control was asked to use that the reading it was given did not discover.
 public struct NotDiscoveredError: Error, Sendable, CustomStringConvertible {
     public var what: String
 

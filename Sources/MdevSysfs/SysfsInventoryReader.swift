@@ -68,8 +68,8 @@ public struct SysfsInventoryReader: Sendable {
 
     private func readParent(_ name: String, link: String, scan: LazyHolderScan, into reading: inout InventoryReading) throws(SysfsError) -> Parent {
         let directory = try FileSystem.resolve(link, inside: sysfsRoot)
-        var location = SysfsLocations.ParentLocation(directory: directory)
-        defer { reading.locations.parents[name] = location }
+        var location = MdevParentLocation(name: name, directory: directory)
+        defer { reading.locations[name] = .mdev(location) }
         let typesDirectory = directory.appending("mdev_supported_types")
         var types: [MdevType] = []
         var problems: [String] = []

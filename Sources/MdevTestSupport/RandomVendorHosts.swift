@@ -32,7 +32,8 @@ public enum RandomVendorHosts {
                 guard (try? gpus.creatableTypes(of: function))?.contains(listing.name) == true else { break }
                 let ours = Int.random(in: 0..<3, using: &random) > 0
                 if ours {
-                    try backend.create(hostKey.deviceUUID(parent: function, type: listing.typeID, slot: 0), type: listing.typeID, on: function)
+                    let location = try backend.readParents([function]).locations[function]!
+                    try backend.create(hostKey.deviceUUID(parent: function, type: listing.typeID, slot: 0), type: listing.typeID, at: location)
                 } else {
                     gpus.configure(function, number: listing.number)
                 }

@@ -151,8 +151,16 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
     /// A reading of `parents`, leaving out the unreadable ones as the sysfs reader does.
     static func reading(of state: State, parents: [ParentSpec], asked: Set<String>?) -> InventoryReading {
         let unreadable = parents.filter { state.unreadableParents.contains($0.name) }.map(\.name)
+        let readable = inventory(of: state, parents: parents.filter { !state.unreadableParents.contains($0.name) })
         var reading = InventoryReading(
-            inventory: inventory(of: state, parents: parents.filter { !state.unreadableParents.contains($0.name) }),
+            inventory: readable,
+            locations: Dictionary(uniqueKeysWithValues: readable.parents.map { parent in
+                let directory = "/sys/class/mdev_bus/\(parent.name)"
+                return (parent.name, ParentLocation.mdev(MdevParentLocation(
+                    name: parent.name, directory: directory,
+                    types: Dictionary(uniqueKeysWithValues: parent.types.map { ($0.id, "\(directory)/mdev_supported_types/\($0.id)") }),
+                    devices: Dictionary(uniqueKeysWithValues: parent.devices.map { ($0.uuid, "\(directory)/\($0.uuid.sysfsString)") }))))
+            }),
             gone: asked?.subtracting(parents.map(\.name)) ?? [],
             warnings: unreadable.map { "parent \($0) left out: read /sys/class/mdev_bus/\($0): Input/output error" })
         reading.incomplete = Dictionary(uniqueKeysWithValues: unreadable.map { ($0, "read /sys/class/mdev_bus/\($0): Input/output error") })
@@ -197,35 +205,42 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
 
     // MARK: MdevDeviceControl
 
-    public func availableInstances(of type: String, on parent: String) throws -> Int {
+    public func availableInstances(of type: String, at parent: ParentLocation) throws -> Int {
         try state.withLock { state in
-            let spec = try Self.parent(parent, in: state)
-            guard spec.types.contains(where: { $0.id == type }) else { throw NotDiscoveredError("type \(type) of parent \(parent)") }
+            let spec = try Self.parent(parent.name, in: state)
+            guard try Self.location(parent).types[type] != nil, spec.types.contains(where: { $0.id == type }) else {
+                throw NotDiscoveredError("type \(type) of parent \(parent.name)")
+            }
             return Self.available(type, on: spec, in: state)
         }
     }
 
-    public func create(_ uuid: UUID, type: String, on parent: String) throws {
+    public func create(_ uuid: UUID, type: String, at parent: ParentLocation) throws {
         try state.withLock { state in
-            let spec = try Self.parent(parent, in: state)
-            let path = "/sys/class/mdev_bus/\(parent)/mdev_supported_types/\(type)/create"
-            guard spec.types.contains(where: { $0.id == type }) else { throw NotDiscoveredError("type \(type) of parent \(parent)") }
-            if let fault = state.createFaults[parent]?.first {
-                state.createFaults[parent]!.removeFirst()
+            let name = parent.name
+            let spec = try Self.parent(name, in: state)
+            let path = "/sys/class/mdev_bus/\(name)/mdev_supported_types/\(type)/create"
+            guard try Self.location(parent).types[type] != nil, spec.types.contains(where: { $0.id == type }) else {
+                throw NotDiscoveredError("type \(type) of parent \(name)")
+            }
+            if let fault = state.createFaults[name]?.first {
+                state.createFaults[name]!.removeFirst()
                 throw SysfsError(.write, path, fault)
             }
             if state.devices[uuid] != nil { throw SysfsError(.write, path, .fileExists) }
             if Self.available(type, on: spec, in: state) == 0 { throw SysfsError(.write, path, .noSpace) }
-            state.devices[uuid] = Device(uuid: uuid, parent: parent, type: type, iommuGroup: state.nextIOMMUGroup)
+            state.devices[uuid] = Device(uuid: uuid, parent: name, type: type, iommuGroup: state.nextIOMMUGroup)
             state.nextIOMMUGroup += 1
             state.creates += 1
         }
     }
 
-    public func remove(_ uuid: UUID) throws {
+    public func remove(_ uuid: UUID, at parent: ParentLocation) throws {
         try state.withLock { state in
             let path = "/sys/bus/mdev/devices/\(uuid.sysfsString)/remove"
-            guard let device = state.devices[uuid] else { throw SysfsError(.open, path, .noSuchFileOrDirectory) }
+            guard try Self.location(parent).devices[uuid] != nil else { throw NotDiscoveredError("device \(uuid.sysfsString) of parent \(parent.name)") }
+            // A device that went away since the reading: its files are gone.
+            guard let device = state.devices[uuid], device.parent == parent.name else { throw SysfsError(.open, path, .noSuchFileOrDirectory) }
             if !device.holders.isEmpty {
                 state.violations.append("removed \(uuid.sysfsString) while held by \(device.holders)")
                 throw SysfsError(.write, path, .resourceBusy)
@@ -239,11 +254,45 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         }
     }
 
-    public func holders(of uuid: UUID) throws -> [DeviceHolder] {
+    public func holders(of uuid: UUID, at parent: ParentLocation) throws -> [DeviceHolder] {
         try state.withLock { state in
-            guard let device = state.devices[uuid] else { throw NotDiscoveredError("device \(uuid.sysfsString)") }
+            guard try Self.location(parent).devices[uuid] != nil else { throw NotDiscoveredError("device \(uuid.sysfsString) of parent \(parent.name)") }
+            guard let device = state.devices[uuid] else {
+                throw SysfsError(.open, "/sys/bus/mdev/devices/\(uuid.sysfsString)", .noSuchFileOrDirectory)
+            }
             return device.holders
         }
+    }
+
+    // MARK: The same by name, for tests: addressed by where a reading made now finds them.
+
+    /// Where `parent` lives now (a reading of it alone).
+    public func location(of parent: String) throws -> ParentLocation {
+        guard let location = try readParents([parent]).locations[parent] else {
+            throw SysfsError(.open, "/sys/class/mdev_bus/\(parent)", .noSuchFileOrDirectory)
+        }
+        return location
+    }
+
+    public func availableInstances(of type: String, on parent: String) throws -> Int {
+        try availableInstances(of: type, at: try location(of: parent))
+    }
+
+    public func create(_ uuid: UUID, type: String, on parent: String) throws {
+        try create(uuid, type: type, at: try location(of: parent))
+    }
+
+    /// Removes a device of any parent.
+    public func remove(_ uuid: UUID) throws {
+        guard let parent = state.withLock({ $0.devices[uuid]?.parent }) else {
+            throw SysfsError(.open, "/sys/bus/mdev/devices/\(uuid.sysfsString)/remove", .noSuchFileOrDirectory)
+        }
+        try remove(uuid, at: try location(of: parent))
+    }
+
+    private static func location(_ parent: ParentLocation) throws -> MdevParentLocation {
+        guard case .mdev(let location) = parent else { throw NotDiscoveredError("parent \(parent.name)") }
+        return location
     }
 
     private static func parent(_ name: String, in state: State) throws -> ParentSpec {

@@ -103,15 +103,38 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
 
     public func functions() throws(SysfsError) -> [VendorFunction] {
         state.withLock { state in
-            state.gpus.flatMap { gpu in gpu.functions.map { VendorFunction(name: $0, gpu: gpu.name, driver: "nvidia", pciID: gpu.pciID) } }
+            state.gpus.flatMap { gpu in gpu.functions.map { Self.function($0, of: gpu) } }
         }
     }
 
     public func function(named name: String) -> VendorFunction? {
         state.withLock { state in
-            state.gpus.first { $0.functions.contains(name) }.map { VendorFunction(name: name, gpu: $0.name, driver: "nvidia", pciID: $0.pciID) }
+            state.gpus.first { $0.functions.contains(name) }.map { Self.function(name, of: $0) }
         }
     }
+
+    private static func function(_ name: String, of gpu: GPU) -> VendorFunction {
+        VendorFunction(name: name, gpu: gpu.name, driver: "nvidia", pciID: gpu.pciID, directory: "/sys/bus/pci/devices/\(name)")
+    }
+
+    public func creatableTypes(of function: VendorFunction) throws -> String {
+        try creatableTypes(of: function.name)
+    }
+
+    public func currentType(of function: VendorFunction) throws -> String {
+        try currentType(of: function.name)
+    }
+
+    public func setCurrentType(_ text: String, of function: VendorFunction) throws {
+        try setCurrentType(text, of: function.name)
+    }
+
+    public func holders(of functions: [VendorFunction]) throws -> [String: [DeviceHolder]] {
+        let names = Set(functions.map(\.name))
+        return state.withLock { state in state.holders.filter { names.contains($0.key) } }
+    }
+
+    // MARK: The same by function name, for tests
 
     public func creatableTypes(of function: String) throws -> String {
         try state.withLock { state in
@@ -158,10 +181,6 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
             }
             state.current[function] = number
         }
-    }
-
-    public func holders(of functions: [String]) throws -> [String: [DeviceHolder]] {
-        state.withLock { state in state.holders.filter { functions.contains($0.key) } }
     }
 
     // MARK: Rules

@@ -48,22 +48,22 @@ final class GatedControl: ReconcileEngine.Host {
         try kernel.readParents(names)
     }
 
-    func availableInstances(of type: String, on parent: String) throws -> Int {
-        try kernel.availableInstances(of: type, on: parent)
+    func availableInstances(of type: String, at parent: ParentLocation) throws -> Int {
+        try kernel.availableInstances(of: type, at: parent)
     }
 
-    func create(_ uuid: UUID, type: String, on parent: String) throws {
-        pass(parent)
-        try kernel.create(uuid, type: type, on: parent)
+    func create(_ uuid: UUID, type: String, at parent: ParentLocation) throws {
+        pass(parent.name)
+        try kernel.create(uuid, type: type, at: parent)
     }
 
-    func remove(_ uuid: UUID) throws {
-        if let parent = kernel.devices.first(where: { $0.uuid == uuid })?.parent { pass(parent) }
-        try kernel.remove(uuid)
+    func remove(_ uuid: UUID, at parent: ParentLocation) throws {
+        pass(parent.name)
+        try kernel.remove(uuid, at: parent)
     }
 
-    func holders(of uuid: UUID) throws -> [DeviceHolder] {
-        try kernel.holders(of: uuid)
+    func holders(of uuid: UUID, at parent: ParentLocation) throws -> [DeviceHolder] {
+        try kernel.holders(of: uuid, at: parent)
     }
 }
 

@@ -33,10 +33,10 @@ struct ApplierTests {
                 return try kernel.readInventory()
             }
             func readParents(_ names: Set<String>) throws -> InventoryReading { try kernel.readParents(names) }
-            func availableInstances(of type: String, on parent: String) throws -> Int { try kernel.availableInstances(of: type, on: parent) }
-            func create(_ uuid: UUID, type: String, on parent: String) throws { try kernel.create(uuid, type: type, on: parent) }
-            func remove(_ uuid: UUID) throws { try kernel.remove(uuid) }
-            func holders(of uuid: UUID) throws -> [DeviceHolder] { try kernel.holders(of: uuid) }
+            func availableInstances(of type: String, at parent: ParentLocation) throws -> Int { try kernel.availableInstances(of: type, at: parent) }
+            func create(_ uuid: UUID, type: String, at parent: ParentLocation) throws { try kernel.create(uuid, type: type, at: parent) }
+            func remove(_ uuid: UUID, at parent: ParentLocation) throws { try kernel.remove(uuid, at: parent) }
+            func holders(of uuid: UUID, at parent: ParentLocation) throws -> [DeviceHolder] { try kernel.holders(of: uuid, at: parent) }
         }
         let flaky = Applier(host: FlakyHost(kernel), planner: applier(kernel, types: ["nvidia-222", "nvidia-228"]).planner)
         let report = try await flaky.apply()
@@ -113,10 +113,11 @@ struct ApplierTests {
         let device = HostKey(nodeName: "node01").deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: 0)
         kernel.addDevice(device, type: "nvidia-228", on: "0000:3b:00.0")
         let applier = applier(kernel, types: ["nvidia-222"])
-        let plan = applier.planner(try kernel.readInventory().inventory)
+        let reading = try kernel.readInventory()
+        let plan = applier.planner(reading.inventory)
         #expect(plan.parents[0].remove.map(\.uuid) == [device])
         kernel.setHolders([DeviceHolder(pid: 5, command: "qemu")], of: device)
-        let report = applier.execute(plan)
+        let report = applier.execute(plan, from: reading)
         #expect(report.removed.isEmpty)
         #expect(report.failures.map(\.message) == ["in use by pid 5 (qemu); not removed"])
         #expect(kernel.state.withLock { $0.violations }.isEmpty)
@@ -155,7 +156,7 @@ struct ApplierTests {
         let key = HostKey(nodeName: "node01")
         for slot in 0..<2 { kernel.addDevice(key.deviceUUID(parent: "0000:3b:00.0", type: "nvidia-228", slot: slot), type: "nvidia-228", on: "0000:3b:00.0") }
         kernel.state.withLock { $0.removeFaults["0000:3b:00.0"] = [.ioError] }
-        let report = applier(kernel, types: ["nvidia-222"]).execute(try makePlanFor(kernel, ["nvidia-222"]))
+        let report = applier(kernel, types: ["nvidia-222"]).execute(try makePlanFor(kernel, ["nvidia-222"]), from: try kernel.readInventory())
         #expect(report.removed.isEmpty)
         #expect(report.created.isEmpty)
         #expect(report.failures.count == 1)

@@ -74,7 +74,7 @@ struct SysfsInventoryReaderTests {
         let reading = try reader(tree).read(parents: ["0000:3c:00.0", "0000:99:00.0", "../../devices", "mtty"])
         #expect(reading.inventory.parents.map(\.name) == ["0000:3c:00.0"])
         #expect(reading.gone == ["0000:99:00.0", "../../devices", "mtty"])
-        #expect(Set(reading.locations.parents.keys) == ["0000:3c:00.0"])
+        #expect(Set(reading.locations.keys) == ["0000:3c:00.0"])
         // Unplugging a card: its class link disappears.
         try FileManager.default.removeItem(atPath: tree.sys + "/class/mdev_bus/0000:3c:00.0")
         #expect(try reader(tree).read(parents: ["0000:3c:00.0"]).gone == ["0000:3c:00.0"])
@@ -145,7 +145,7 @@ struct SysfsInventoryReaderTests {
 
 @Suite("Writing sysfs: only to discovered paths")
 struct SysfsHostTests {
-    @Test("create and remove write to the discovered type and device directories; unknown names are refused")
+    @Test("create and remove write to the type and device directories the reading discovered; other names are refused")
     func writesToDiscoveredPaths() throws {
         let tree = try SysfsTreeBuilder.temporary()
         defer { tree.removeAll() }
@@ -154,18 +154,21 @@ struct SysfsHostTests {
         let device = UUID()
         try tree.addDevice(device, type: "mtty-1", on: parent, iommuGroup: 1)
         let host = SysfsHost(reader: SysfsInventoryReader(sysfsRoot: tree.sys, holderScanner: VFIOHolderScanner(procRoot: tree.proc)))
-        // Nothing is discovered before the first reading.
-        #expect(throws: NotDiscoveredError.self) { try host.create(UUID(), type: "mtty-1", on: "mtty") }
-        _ = try host.readInventory()
+        let location = try #require(try host.readInventory().locations["mtty"])
+        guard case .mdev(let discovered) = location else { Issue.record("not an mdev parent: \(location)"); return }
+        #expect(discovered.directory == tree.sys + "/devices/virtual/mtty/mtty")
         let new = UUID()
-        try host.create(new, type: "mtty-1", on: "mtty")
+        try host.create(new, type: "mtty-1", at: location)
         #expect(try String(contentsOfFile: tree.typeDirectory("mtty-1", of: parent) + "/create", encoding: .utf8) == new.sysfsString)
-        try host.remove(device)
+        try host.remove(device, at: location)
         let deviceDirectory = tree.sys + "/devices/virtual/mtty/mtty/" + device.sysfsString
         #expect(try String(contentsOfFile: deviceDirectory + "/remove", encoding: .utf8) == "1")
-        #expect(try host.availableInstances(of: "mtty-1", on: "mtty") == 23)
-        #expect(throws: NotDiscoveredError.self) { try host.create(UUID(), type: "../../../../power", on: "mtty") }
-        #expect(throws: NotDiscoveredError.self) { try host.remove(UUID()) }
+        #expect(try host.availableInstances(of: "mtty-1", at: location) == 23)
+        // Only what the reading found: a type name with a path in it, a device it did not see.
+        #expect(throws: NotDiscoveredError.self) { try host.create(UUID(), type: "../../../../power", at: location) }
+        #expect(throws: NotDiscoveredError.self) { try host.remove(UUID(), at: location) }
+        // The device the reading saw is removed where it was found, even after the host changed since.
+        #expect(throws: NotDiscoveredError.self) { try host.remove(new, at: location) }
     }
 
     @Test("A link that leads out of the sysfs root is never followed to a write: the parent is left out, a type link is refused")
@@ -189,7 +192,8 @@ struct SysfsHostTests {
         let reading = try host.readInventory()
         #expect(reading.inventory.parents.map(\.name) == ["inside"])
         #expect(reading.warnings.contains { $0.hasPrefix("parent mtty left out: realpath \(tree.sys)/class/mdev_bus/mtty: ") && $0.contains("leads out of the sysfs root") })
-        let error = #expect(throws: SysfsError.self) { try host.create(UUID(), type: "mtty-1", on: "inside") }
+        let location = try #require(reading.locations["inside"])
+        let error = #expect(throws: SysfsError.self) { try host.create(UUID(), type: "mtty-1", at: location) }
         #expect(error?.errno == .improperLink)
         #expect(try String(contentsOfFile: realCreate, encoding: .utf8).isEmpty)
     }

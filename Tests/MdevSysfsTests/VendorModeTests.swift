@@ -157,15 +157,16 @@ struct VendorModeTests {
     func raceWithAnotherProgram() async throws {
         let host = Host([VendorProfiles.l40s("0000:3d:00.0")])
         let applier = host.applier(["nvidia-1145"])
-        let plan = applier.planner(try host.backend.readInventory().inventory)
+        let reading = try host.backend.readInventory()
+        let plan = applier.planner(reading.inventory)
         #expect(plan.parents.first?.create.count == 1)
         host.gpus.configure("0000:3d:00.4", number: 1146)
-        let report = applier.execute(plan)
+        let report = applier.execute(plan, from: reading)
         #expect(!report.created.contains { plan.parents.first!.create.contains($0) })
         #expect(host.gpus.state.withLock { $0.current["0000:3d:00.4"] } == 1146)
         // The create itself refuses a function that has a type, should it get that far.
         #expect(throws: VendorVGPUError.alreadyConfigured(function: "0000:3d:00.4", number: 1146)) {
-            try host.backend.create(UUID(), type: "nvidia-1145", on: "0000:3d:00.4")
+            try host.backend.create(UUID(), type: "nvidia-1145", at: reading.locations["0000:3d:00.4"]!)
         }
     }
 
@@ -225,14 +226,15 @@ struct VendorModeTests {
         let files = FlakyFiles(gpus)
         let backend = VendorVGPUBackend(files: files, record: VendorVGPURecord(path: nil)) { _ in }
         let host = CombinedHost(mdev: SimulatedKernel(parents: []), vendor: backend)
-        let plan = Host(gpus, record: VendorVGPURecord(path: nil)).applier(["nvidia-1156"]).planner(try host.readInventory().inventory)
+        let full = try host.readInventory()
+        let plan = Host(gpus, record: VendorVGPURecord(path: nil)).applier(["nvidia-1156"]).planner(full.inventory)
         files.unreadable.withLock { $0 = ["0000:3d:00.4"] }
         let reading = try host.readParents(["0000:3d:00.4", "0000:3d:00.5"])
         #expect(reading.inventory.parents.map(\.name) == ["0000:3d:00.5"])
         #expect(reading.gone.isEmpty)
         #expect(reading.warnings.contains { $0.hasPrefix("virtual function 0000:3d:00.4 left out") })
-        // The planned write goes to the vendor backend, which still knows the function.
-        try host.create(plan.parents[0].create[0].uuid, type: "nvidia-1156", on: "0000:3d:00.4")
+        // The planned write goes, through the location of the reading the plan was made from, to the vendor backend.
+        try host.create(plan.parents[0].create[0].uuid, type: "nvidia-1156", at: full.locations["0000:3d:00.4"]!)
         #expect(gpus.state.withLock { $0.current["0000:3d:00.4"] } == 1156)
     }
 
@@ -256,13 +258,13 @@ final class FlakyFiles: VendorVGPUFiles {
 
     func functions() throws(SysfsError) -> [VendorFunction] { try base.functions() }
     func function(named name: String) -> VendorFunction? { base.function(named: name) }
-    func creatableTypes(of function: String) throws -> String {
-        if unreadable.withLock({ $0.contains(function) }) {
-            throw SysfsError(.read, "/sys/bus/pci/devices/\(function)/nvidia/creatable_vgpu_types", .ioError)
+    func creatableTypes(of function: VendorFunction) throws -> String {
+        if unreadable.withLock({ $0.contains(function.name) }) {
+            throw SysfsError(.read, "/sys/bus/pci/devices/\(function.name)/nvidia/creatable_vgpu_types", .ioError)
         }
         return try base.creatableTypes(of: function)
     }
-    func currentType(of function: String) throws -> String { try base.currentType(of: function) }
-    func setCurrentType(_ text: String, of function: String) throws { try base.setCurrentType(text, of: function) }
-    func holders(of functions: [String]) throws -> [String: [DeviceHolder]] { try base.holders(of: functions) }
+    func currentType(of function: VendorFunction) throws -> String { try base.currentType(of: function) }
+    func setCurrentType(_ text: String, of function: VendorFunction) throws { try base.setCurrentType(text, of: function) }
+    func holders(of functions: [VendorFunction]) throws -> [String: [DeviceHolder]] { try base.holders(of: functions) }
 }

@@ -80,25 +80,26 @@ struct VendorSysfsTests {
         #expect(partial.gone == ["0000:99:00.0"])
     }
 
-    @Test("Writes go only to functions found in bus/pci/devices; names from events cannot leave it")
+    @Test("Writes go only to functions found in bus/pci/devices, at the directory found; names from events cannot leave it")
     func writesOnlyToDiscoveredFunctions() throws {
         let tree = try SysfsTreeBuilder.temporary()
         defer { tree.removeAll() }
         let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.blackwell()])
         try tree.addVendorGPU(VendorProfiles.blackwell(), from: gpus)
         let files = treeFiles(tree)
-        #expect(throws: NotDiscoveredError.self) { try files.setCurrentType("1561", of: "0001:04:00.2") }
         #expect(files.function(named: "../../../etc") == nil)
         #expect(files.function(named: "0001:04:00.0") == nil)  // The physical function has no nvidia/ directory.
-        _ = try files.functions()
-        try files.setCurrentType("1561", of: "0001:04:00.2")
-        #expect(try files.currentType(of: "0001:04:00.2").hasPrefix("1561"))
-        // A function that went away (its nvidia/ directory with it) is no longer written to.
+        let function = try #require(try files.functions().first { $0.name == "0001:04:00.2" })
+        #expect(function.directory == tree.sys + "/devices/pci0001:00/0001:04:00.2")
+        try files.setCurrentType("1561", of: function)
+        #expect(try files.currentType(of: function).hasPrefix("1561"))
+        // A function that went away (its nvidia/ directory with it) is no longer discovered, and a write to
+        // where it was fails with the kernel's errno.
+        let gone = try #require(files.function(named: "0001:04:00.3"))
         try FileManager.default.removeItem(atPath: tree.sys + "/devices/pci0001:00/0001:04:00.3/nvidia")
         #expect(files.function(named: "0001:04:00.3") == nil)
-        #expect(throws: NotDiscoveredError.self) { try files.setCurrentType("1561", of: "0001:04:00.3") }
-        try FileManager.default.removeItem(atPath: tree.sys + "/bus/pci/devices/0001:04:00.4")
-        _ = try files.functions()
-        #expect(throws: NotDiscoveredError.self) { try files.setCurrentType("1561", of: "0001:04:00.4") }
+        #expect(try files.functions().map(\.name).contains("0001:04:00.3") == false)
+        let error = #expect(throws: SysfsError.self) { try files.setCurrentType("1561", of: gone) }
+        #expect(error?.errno == .noSuchFileOrDirectory)
     }
 }

@@ -46,7 +46,9 @@ public actor HostReconciler {
     public private(set) var configuration: ConfigFiles.Loaded
     public private(set) var configGeneration = 1
     public private(set) var configError: String?
-    public private(set) var inventory = Inventory(parents: [])
+    /// What is known of the host: the inventory and where each parent lives, as the readings left it.
+    public private(set) var snapshot = HostSnapshot.empty
+    public var inventory: Inventory { snapshot.inventory }
     public private(set) var passes = 0
     /// Why the host could not be read in the last pass, if it could not.
     public private(set) var hostError: String?
@@ -89,7 +91,7 @@ public actor HostReconciler {
         let before = Set(inventory.parents.map(\.name))
         let pass: ReconcilePass
         do {
-            pass = try await engine.run(reading: scope, known: inventory, skipping: stuck)
+            pass = try await engine.run(reading: scope, known: snapshot, skipping: stuck)
         } catch {
             // Nothing is planned from a host that could not be read; the whole host is read again later.
             logger.error("cannot read the host, retrying: \(error)")
@@ -101,7 +103,7 @@ public actor HostReconciler {
             return outcome
         }
         hostError = nil
-        inventory = pass.inventory
+        snapshot = pass.snapshot
         logWarnings(pass.warnings, full: scope == .everything)
         noteParents(before: before)
         for result in pass.outcomes { record(result) }

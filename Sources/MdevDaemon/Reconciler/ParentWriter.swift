@@ -21,7 +21,7 @@ public struct ParentWriter<C: Clock>: ParentWriting where C.Duration == Duration
         self.onLateReturn = onLateReturn
     }
 
-    public func execute(_ plan: ParentPlan, control: any MdevDeviceControl) async -> ParentExecutor.Outcome? {
+    public func execute(_ plan: ParentPlan, at location: ParentLocation, control: any MdevDeviceControl) async -> ParentExecutor.Outcome? {
         let result = Mutex<ParentExecutor.Outcome??>(nil)  // .some(nil): timed out; .some(x): done
         return await withCheckedContinuation { (continuation: CheckedContinuation<ParentExecutor.Outcome?, Never>) in
             let finish = { @Sendable (outcome: ParentExecutor.Outcome?) -> Bool in
@@ -40,7 +40,7 @@ public struct ParentWriter<C: Clock>: ParentWriting where C.Duration == Duration
                 _ = finish(nil)
             }
             queue.async { [onLateReturn, stopping] in
-                let outcome = ParentExecutor.execute(plan, control: control) { !stopping.isRaised }
+                let outcome = ParentExecutor.execute(plan, at: location, control: control) { !stopping.isRaised }
                 timeout.cancel()
                 if !finish(outcome) { onLateReturn(plan.parent) }
             }

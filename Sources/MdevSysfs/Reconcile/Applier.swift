@@ -14,15 +14,17 @@ public struct Applier: Sendable {
 
     /// Applies and returns what happened. Only a failure to read the host at all throws.
     public func apply() async throws -> ApplyReport {
-        ApplyReport(try await engine.run(reading: .everything, known: Inventory(parents: [])))
+        ApplyReport(try await engine.run(reading: .everything, known: .empty))
     }
 
     /// Executes one plan's changes, parent by parent (``ParentExecutor``), once and without reading the host
-    /// again: for checking what a single execution does when the host changed since the plan.
-    public func execute(_ plan: Plan) -> ApplyReport {
-        var pass = ReconcilePass(inventory: Inventory(parents: []), plan: plan)
+    /// again: for checking what a single execution does when the host changed since `reading`, which the
+    /// plan was made from.
+    public func execute(_ plan: Plan, from reading: InventoryReading) -> ApplyReport {
+        var pass = ReconcilePass(snapshot: reading.snapshot, plan: plan)
         for parent in plan.parents where parent.hasChanges {
-            pass.outcomes.append(ParentExecutor.execute(parent, control: engine.host))
+            guard let location = reading.locations[parent.parent] else { continue }
+            pass.record(ParentExecutor.execute(parent, at: location, control: engine.host))
         }
         return ApplyReport(pass)
     }

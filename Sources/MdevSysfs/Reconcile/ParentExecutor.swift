@@ -16,23 +16,25 @@ public enum ParentExecutor {
         public var shortOfCapacity = 0
     }
 
-    /// - Parameter shouldContinue: asked before each write; once it says no (the daemon is stopping),
-    ///   no further write starts.
+    /// - Parameters:
+    ///   - location: where the parent lives, from the reading the plan was made from.
+    ///   - shouldContinue: asked before each write; once it says no (the daemon is stopping), no further
+    ///     write starts.
     public static func execute(
-        _ plan: ParentPlan, control: any MdevDeviceControl, shouldContinue: () -> Bool = { true }
+        _ plan: ParentPlan, at location: ParentLocation, control: any MdevDeviceControl, shouldContinue: () -> Bool = { true }
     ) -> Outcome {
         var outcome = Outcome(parent: plan.parent)
         for device in plan.remove {
             guard shouldContinue() else { return outcome }
             do {
-                let holders = try control.holders(of: device.uuid)
+                let holders = try control.holders(of: device.uuid, at: location)
                 guard holders.isEmpty else {
                     outcome.failures.append(.init(parent: plan.parent, device: device, operation: .remove,
                         message: "in use by " + holders.map(\.description).joined(separator: ", ") + "; not removed", interface: plan.interface,
                         cause: .inUse(holders)))
                     continue
                 }
-                try control.remove(device.uuid)
+                try control.remove(device.uuid, at: location)
                 outcome.removed.append(device)
             } catch {
                 outcome.failures.append(.init(
@@ -43,12 +45,12 @@ public enum ParentExecutor {
         guard outcome.failures.isEmpty, let type = plan.type, !plan.create.isEmpty else { return outcome }
         var device: PlannedDevice?
         do {
-            let available = try control.availableInstances(of: type, on: plan.parent)
+            let available = try control.availableInstances(of: type, at: location)
             outcome.shortOfCapacity = max(0, plan.create.count - available)
             for planned in plan.create.prefix(available) {
                 guard shouldContinue() else { return outcome }
                 device = planned
-                try control.create(planned.uuid, type: type, on: plan.parent)
+                try control.create(planned.uuid, type: type, at: location)
                 outcome.created.append(planned)
             }
         } catch {

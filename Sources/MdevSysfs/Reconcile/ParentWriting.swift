@@ -4,7 +4,8 @@ import MdevModel
 /// (``WaitingWriter``); the daemon's writer gives them a deadline and keeps serving while they block.
 public protocol ParentWriting: Sendable {
     /// The outcome, or nil when the writes did not return in time (the parent is then stuck).
-    func execute(_ plan: ParentPlan, control: any MdevDeviceControl) async -> ParentExecutor.Outcome?
+    /// - Parameter location: where the parent lives, from the reading the plan was made from.
+    func execute(_ plan: ParentPlan, at location: ParentLocation, control: any MdevDeviceControl) async -> ParentExecutor.Outcome?
     /// From now on, writes in flight finish but no further write starts (the daemon is stopping).
     func stopStartingWrites()
 }
@@ -13,8 +14,8 @@ public protocol ParentWriting: Sendable {
 public struct WaitingWriter: ParentWriting {
     public init() {}
 
-    public func execute(_ plan: ParentPlan, control: any MdevDeviceControl) async -> ParentExecutor.Outcome? {
-        await BlockingCall.run { ParentExecutor.execute(plan, control: control) }
+    public func execute(_ plan: ParentPlan, at location: ParentLocation, control: any MdevDeviceControl) async -> ParentExecutor.Outcome? {
+        await BlockingCall.run { ParentExecutor.execute(plan, at: location, control: control) }
     }
 
     public func stopStartingWrites() {}

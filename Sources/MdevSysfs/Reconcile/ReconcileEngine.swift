@@ -44,11 +44,11 @@ public struct ReconcileEngine: Sendable {
     /// Runs one pass.
     /// - Parameters:
     ///   - scope: what to read first; nil plans from `known` as it is.
-    ///   - known: the inventory as known before this pass (empty for `apply`).
+    ///   - known: what was known of the host before this pass (``HostSnapshot/empty`` for `apply`).
     ///   - skipping: parents never written to in this pass (their writes are still in flight).
     /// - Throws: only when the first reading fails: nothing is planned from a host that could not be read.
-    public func run(reading scope: ReadScope?, known: Inventory, skipping: Set<String> = []) async throws -> ReconcilePass {
-        var pass = ReconcilePass(inventory: known, plan: Plan(node: "", wanted: WantedTypes(types: [], source: .disabled), parents: []))
+    public func run(reading scope: ReadScope?, known: HostSnapshot, skipping: Set<String> = []) async throws -> ReconcilePass {
+        var pass = ReconcilePass(snapshot: known, plan: Plan(node: "", wanted: WantedTypes(types: [], source: .disabled), parents: []))
         if let scope {
             let host = host
             pass.take(try await BlockingCall.run { try host.read(scope) }, full: scope == .everything)
@@ -61,19 +61,25 @@ public struct ReconcileEngine: Sendable {
             if work.isEmpty { break }
             var progressed = false
             for parent in work {
-                guard let outcome = await writer.execute(parent, control: host) else {
+                // Every parent planned was read, so its location is known: writes go where that reading found it.
+                guard let location = pass.snapshot.locations[parent.parent] else {
+                    pass.record(ParentExecutor.Outcome(parent: parent.parent, failures: [
+                        .init(parent: parent.parent, device: nil, operation: .create, message: "\(NotDiscoveredError("parent \(parent.parent)"))"),
+                    ]))
+                    continue
+                }
+                guard let outcome = await writer.execute(parent, at: location, control: host) else {
                     skipped.insert(parent.parent)
                     pass.stuck.insert(parent.parent)
                     continue
                 }
-                pass.outcomes.append(outcome)
-                if !outcome.failures.isEmpty { pass.failed.insert(parent.parent) }
+                pass.record(outcome)
                 progressed = progressed || !outcome.created.isEmpty || !outcome.removed.isEmpty
             }
             // Capacity changes emit no event, nor do NVIDIA's vendor-specific writes: read back every parent
             // of the cards written to.
             let cards = Set(work.map(\.card))
-            let written = Set(pass.inventory.parents.filter { cards.contains($0.card) }.map(\.name)).union(work.map(\.parent))
+            let written = Set(pass.snapshot.inventory.parents.filter { cards.contains($0.card) }.map(\.name)).union(work.map(\.parent))
                 .subtracting(skipped)
             if !written.isEmpty {
                 do {
@@ -94,8 +100,10 @@ public struct ReconcileEngine: Sendable {
 
 /// What one pass of the ``ReconcileEngine`` found and did.
 public struct ReconcilePass: Sendable {
-    /// The inventory after the pass: its readings merged into what was known.
-    public var inventory: Inventory
+    /// What is known after the pass: its readings merged into what was known.
+    public var snapshot: HostSnapshot
+    /// The inventory after the pass.
+    public var inventory: Inventory { snapshot.inventory }
     /// The plan for that inventory: without changes when the host matches.
     public var plan: Plan
     /// Each parent's outcome, in the order the writes ran.
@@ -110,9 +118,14 @@ public struct ReconcilePass: Sendable {
     public var uninspectableProcesses: [Int32] = []
 
     mutating func take(_ reading: InventoryReading, full: Bool) {
-        inventory = reading.applied(to: inventory, full: full)
+        snapshot = reading.applied(to: snapshot, full: full)
         warnings += reading.warnings
         uninspectableProcesses = reading.uninspectableProcesses
+    }
+
+    mutating func record(_ outcome: ParentExecutor.Outcome) {
+        outcomes.append(outcome)
+        if !outcome.failures.isEmpty { failed.insert(outcome.parent) }
     }
 
     /// Every device created, in order.

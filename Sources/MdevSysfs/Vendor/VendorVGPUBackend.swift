@@ -1,6 +1,5 @@
 import Foundation
 import MdevModel
-import Synchronization
 import SystemPackage
 
 /// NVIDIA's vendor-specific framework (vGPU 17 and later, kernel 6.8 and later) behind the same protocols as
@@ -31,10 +30,6 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
     /// NVIDIA's driver refuses a clear for a few seconds after a VM exits: 0.5, 1, 1.5, 2 and 3 s.
     public static let defaultClearRetryDelays: [Duration] = [.milliseconds(500), .seconds(1), .milliseconds(1500), .seconds(2), .seconds(3)]
     private let sleep: @Sendable (Duration) -> Void
-    /// The function of each vGPU handle, from the readings.
-    private let handles = Mutex<[UUID: String]>([:])
-    /// The functions the readings found.
-    private let functions = Mutex<Set<String>>([])
 
     public init(
         files: any VendorVGPUFiles, record: VendorVGPURecord,
@@ -62,16 +57,6 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
         try read(names.sorted().compactMap { files.function(named: $0) }, asked: names)
     }
 
-    /// Whether a vGPU handle belongs to this backend (as of the last reading of its function).
-    public func knows(device uuid: UUID) -> Bool {
-        handles.withLock { $0[uuid] != nil }
-    }
-
-    /// Whether the last reading of `name` found it to be a virtual function in vendor-specific mode.
-    public func knows(function name: String) -> Bool {
-        functions.withLock { $0.contains(name) }
-    }
-
     private func read(_ functions: [VendorFunction], asked: Set<String>?) throws -> InventoryReading {
         var reading = InventoryReading(inventory: Inventory(parents: []))
         if let problem = record.takeLoadProblem() { reading.warnings.append(problem) }
@@ -79,8 +64,8 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
         var states: [(function: VendorFunction, listed: [VGPUTypeListing], current: Int)] = []
         for function in functions {
             do {
-                let listed = try CreatableVGPUTypes.parse(try files.creatableTypes(of: function.name))
-                let current = try currentType(of: function.name)
+                let listed = try CreatableVGPUTypes.parse(try files.creatableTypes(of: function))
+                let current = try currentType(of: function)
                 states.append((function, listed, current))
             } catch {
                 reading.warnings.append("virtual function \(function.name) left out: \(error)")
@@ -109,9 +94,8 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 (listing, VGPUTypeListing.framebufferGB(ofTypeName: listing.name).flatMap { size in framebuffer.map { $0 / size } })
             }
         }
-        let holders = try files.holders(of: states.filter { $0.current != 0 }.map(\.function.name))
+        let holders = try files.holders(of: states.filter { $0.current != 0 }.map(\.function))
         var parents: [Parent] = []
-        var found: [UUID: String] = [:]
         for state in states {
             let name = state.function.name
             let listed = Set(state.listed.map(\.number))
@@ -121,66 +105,72 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                     deviceAPI: "vfio-pci", capacity: capacity)
             }
             var devices: [MdevDevice] = []
+            var handle: UUID?
             if state.current != 0 {
                 let type = VGPUTypeListing.typeID(number: state.current)
                 if !types.contains(where: { $0.id == type }) { types.append(MdevType(id: type, availableInstances: 0, deviceAPI: "vfio-pci")) }
                 let recorded = record.configured(name)
-                let handle = recorded?.type == type ? recorded!.handle : Self.foreignHandle(function: name, type: type)
-                devices.append(MdevDevice(uuid: handle, type: type, holders: holders[name] ?? []))
-                found[handle] = name
+                let vGPU = recorded?.type == type ? recorded!.handle : Self.foreignHandle(function: name, type: type)
+                devices.append(MdevDevice(uuid: vGPU, type: type, holders: holders[name] ?? []))
+                handle = vGPU
             }
+            reading.locations[name] = .vendorFunction(VendorFunctionLocation(function: state.function, handle: handle))
             parents.append(Parent(
                 name: name, card: state.function.gpu, driver: state.function.driver, pciID: state.function.pciID, types: types,
                 devices: devices, instanceLimit: 1, interface: .nvidiaVendorSpecific))
-        }
-        // What this reading knows replaces what earlier ones knew of the same functions; a function that
-        // could not be read is still known as it was.
-        let replaced = Set(states.map(\.function.name)).union(reading.gone)
-        self.functions.withLock { known in
-            if asked == nil { known = [] }
-            known.subtract(replaced)
-            known.formUnion(states.map(\.function.name))
-        }
-        handles.withLock { handles in
-            handles = asked == nil ? [:] : handles.filter { !replaced.contains($0.value) }
-            handles.merge(found) { _, new in new }
         }
         reading.inventory = Inventory(parents: parents)
         return reading
     }
 
-    private func currentType(of function: String) throws -> Int {
+    private func currentType(of function: VendorFunction) throws -> Int {
         let text = try files.currentType(of: function).trimmingSpaces()
-        guard let number = Int(text), number >= 0 else { throw VendorVGPUError.unreadableCurrentType(function: function, text: text) }
+        guard let number = Int(text), number >= 0 else { throw VendorVGPUError.unreadableCurrentType(function: function.name, text: text) }
         return number
     }
 
     // MARK: MdevDeviceControl
 
-    public func availableInstances(of type: String, on parent: String) throws -> Int {
-        guard let number = VGPUTypeListing.number(ofTypeID: type) else { throw NotDiscoveredError("type \(type) of virtual function \(parent)") }
-        let listed = try CreatableVGPUTypes.parse(try files.creatableTypes(of: parent))
+    /// The function a location names, and the type number of `type`.
+    private func target(_ type: String, at parent: ParentLocation) throws -> (VendorFunctionLocation, Int) {
+        guard case .vendorFunction(let location) = parent, let number = VGPUTypeListing.number(ofTypeID: type) else {
+            throw NotDiscoveredError("type \(type) of virtual function \(parent.name)")
+        }
+        return (location, number)
+    }
+
+    /// The function a location names, when `uuid` is the handle of the vGPU it was read with.
+    private func function(holding uuid: UUID, at parent: ParentLocation) throws -> VendorFunction {
+        guard case .vendorFunction(let location) = parent, location.handle == uuid else {
+            throw NotDiscoveredError("vGPU \(uuid.sysfsString) of virtual function \(parent.name)")
+        }
+        return location.function
+    }
+
+    public func availableInstances(of type: String, at parent: ParentLocation) throws -> Int {
+        let (location, number) = try target(type, at: parent)
+        let listed = try CreatableVGPUTypes.parse(try files.creatableTypes(of: location.function))
         return listed.contains { $0.number == number } ? 1 : 0
     }
 
-    public func create(_ uuid: UUID, type: String, on parent: String) throws {
-        guard let number = VGPUTypeListing.number(ofTypeID: type) else { throw NotDiscoveredError("type \(type) of virtual function \(parent)") }
-        let before = try currentType(of: parent)
+    public func create(_ uuid: UUID, type: String, at parent: ParentLocation) throws {
+        let (location, number) = try target(type, at: parent)
+        let function = location.function
+        let before = try currentType(of: function)
         // Another program configured it since the reading: its vGPU is not overwritten.
-        guard before == 0 else { throw VendorVGPUError.alreadyConfigured(function: parent, number: before) }
-        try files.setCurrentType(String(number), of: parent)
-        let after = try currentType(of: parent)
-        guard after == number else { throw VendorVGPUError.notApplied(function: parent, wrote: number, reads: after) }
-        handles.withLock { $0[uuid] = parent }
+        guard before == 0 else { throw VendorVGPUError.alreadyConfigured(function: function.name, number: before) }
+        try files.setCurrentType(String(number), of: function)
+        let after = try currentType(of: function)
+        guard after == number else { throw VendorVGPUError.notApplied(function: function.name, wrote: number, reads: after) }
         do {
-            try record.set(.init(type: type, handle: uuid), for: parent)
+            try record.set(.init(type: type, handle: uuid), for: function.name)
         } catch {
-            throw VendorVGPUError.notRecorded(function: parent, reason: "\(error)")
+            throw VendorVGPUError.notRecorded(function: function.name, reason: "\(error)")
         }
     }
 
-    public func remove(_ uuid: UUID) throws {
-        guard let function = handles.withLock({ $0[uuid] }) else { throw NotDiscoveredError("vGPU \(uuid.sysfsString)") }
+    public func remove(_ uuid: UUID, at parent: ParentLocation) throws {
+        let function = try function(holding: uuid, at: parent)
         var attempt = 0
         while true {
             do {
@@ -192,16 +182,15 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
             }
         }
         let after = try currentType(of: function)
-        guard after == 0 else { throw VendorVGPUError.notApplied(function: function, wrote: 0, reads: after) }
-        handles.withLock { $0[uuid] = nil }
-        if record.configured(function) != nil {
-            do { try record.set(nil, for: function) } catch { throw VendorVGPUError.notRecorded(function: function, reason: "\(error)") }
+        guard after == 0 else { throw VendorVGPUError.notApplied(function: function.name, wrote: 0, reads: after) }
+        if record.configured(function.name) != nil {
+            do { try record.set(nil, for: function.name) } catch { throw VendorVGPUError.notRecorded(function: function.name, reason: "\(error)") }
         }
     }
 
-    public func holders(of uuid: UUID) throws -> [DeviceHolder] {
-        guard let function = handles.withLock({ $0[uuid] }) else { throw NotDiscoveredError("vGPU \(uuid.sysfsString)") }
-        return try files.holders(of: [function])[function] ?? []
+    public func holders(of uuid: UUID, at parent: ParentLocation) throws -> [DeviceHolder] {
+        let function = try function(holding: uuid, at: parent)
+        return try files.holders(of: [function])[function.name] ?? []
     }
 }
 

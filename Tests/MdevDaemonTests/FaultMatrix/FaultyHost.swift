@@ -66,26 +66,21 @@ final class FaultyHost: ReconcileEngine.Host {
         beforeRead()
         return try host.readParents(names)
     }
-    func availableInstances(of type: String, on parent: String) throws -> Int { try host.availableInstances(of: type, on: parent) }
-    func holders(of uuid: UUID) throws -> [DeviceHolder] { try host.holders(of: uuid) }
+    func availableInstances(of type: String, at parent: ParentLocation) throws -> Int { try host.availableInstances(of: type, at: parent) }
+    func holders(of uuid: UUID, at parent: ParentLocation) throws -> [DeviceHolder] { try host.holders(of: uuid, at: parent) }
 
-    func create(_ uuid: UUID, type: String, on parent: String) throws {
-        try write("create \(parent) \(uuid.sysfsString)", parent: parent) { try host.create(uuid, type: type, on: parent) }
+    func create(_ uuid: UUID, type: String, at parent: ParentLocation) throws {
+        try write("create \(parent.name) \(uuid.sysfsString)", parent: parent.name) { try host.create(uuid, type: type, at: parent) }
     }
 
-    func remove(_ uuid: UUID) throws {
-        try write("remove \(uuid.sysfsString)", parent: nil) {
-            try host.remove(uuid)
+    func remove(_ uuid: UUID, at parent: ParentLocation) throws {
+        try write("remove \(uuid.sysfsString)", parent: parent.name) {
+            try host.remove(uuid, at: parent)
             log.withLock { $0.removed.append(uuid) }
         }
     }
 
-    /// The parent a device is on, as the host reads now.
-    private func parent(of uuid: UUID) -> String? {
-        (try? host.readInventory())?.inventory.parents.first { $0.devices.contains { $0.uuid == uuid } }?.name
-    }
-
-    private func write(_ attempt: String, parent: String?, _ body: () throws -> Void) throws {
+    private func write(_ attempt: String, parent: String, _ body: () throws -> Void) throws {
         let number = log.withLock { log -> Int? in
             if log.killed { return nil }
             log.attempts.append(attempt)
@@ -93,7 +88,6 @@ final class FaultyHost: ReconcileEngine.Host {
         }
         guard let number else { throw Errno.ioError }  // A dead process writes nothing.
         guard number == index, let fault else { return try body() }
-        let parent = parent ?? attempt.split(separator: " ").last.flatMap { UUID(uuidString: String($0)) }.flatMap(self.parent(of:))
         log.withLock { $0.faultedParent = parent }
         switch fault {
         case .errno(.fileExists):
@@ -102,7 +96,7 @@ final class FaultyHost: ReconcileEngine.Host {
         case .errno(let errno):
             throw SysfsError(.write, "/sys/fault-injected", errno)
         case .vanish:
-            if let parent { vanish(parent) }
+            vanish(parent)
             throw SysfsError(.write, "/sys/fault-injected", .operationNotSupportedByDevice)
         case .kill:
             log.withLock {
