@@ -91,7 +91,10 @@ public actor HostReconciler {
         let before = Set(inventory.parents.map(\.name))
         let pass: ReconcilePass
         do {
-            pass = try await engine.run(reading: scope, known: snapshot, skipping: stuck)
+            // Each parent's changes are journaled as soon as its writes return, not at the end of the pass.
+            pass = try await engine.run(reading: scope, known: snapshot, skipping: stuck) { plan, outcome in
+                await self.record(outcome, of: plan)
+            }
         } catch {
             // Nothing is planned from a host that could not be read; the whole host is read again later.
             logger.error("cannot read the host, retrying: \(error)")
@@ -106,7 +109,6 @@ public actor HostReconciler {
         snapshot = pass.snapshot
         logWarnings(pass.warnings, full: scope == .everything)
         noteParents(before: before)
-        for result in pass.outcomes { record(result) }
         for parent in pass.stuck.sorted() {
             stuck.insert(parent)
             logger.event(.stuck, "writes to \(parent) have not returned in time; the parent is left alone until they do", fields(parent))
@@ -195,24 +197,27 @@ public actor HostReconciler {
         dependencies.knownParents.set(now)
     }
 
-    private func record(_ result: ParentExecutor.Outcome) {
-        let interface = inventory.parent(named: result.parent)?.interface ?? .mdev
+    /// Journals what happened on a parent; its plan says how its devices are named and which card it is of
+    /// (a parent that appeared in this pass is not in the inventory yet).
+    private func record(_ result: ParentExecutor.Outcome, of plan: ParentPlan) {
+        let interface = plan.interface
+        let fields = { (extra: [String: String]) in Self.fields(plan.parent, card: plan.card, extra) }
         /// A vGPU in vendor-specific mode has no UUID: its handle stays out of the journal.
         func deviceFields(_ device: PlannedDevice) -> [String: String] {
             interface == .mdev ? [JournalField.uuid: device.uuid.sysfsString, JournalField.type: device.type] : [JournalField.type: device.type]
         }
         for device in result.removed {
-            logger.event(.removed, "\(interface.change(device, created: false, on: result.parent))", fields(result.parent, deviceFields(device)))
+            logger.event(.removed, "\(interface.change(device, created: false, on: result.parent))", fields(deviceFields(device)))
         }
         for device in result.created {
-            logger.event(.created, "\(interface.change(device, created: true, on: result.parent))", fields(result.parent, deviceFields(device)))
+            logger.event(.created, "\(interface.change(device, created: true, on: result.parent))", fields(deviceFields(device)))
         }
         // A parent that keeps failing the same way is logged once, not at every retry.
         for failure in result.failures where failure.description != lastFailures[result.parent]?.description {
             var extra = failure.device.map(deviceFields) ?? [:]
             extra[JournalField.errno] = failure.cause.errno?.symbolicName
             extra[JournalField.retry] = failure.cause.retryClass.rawValue
-            logger.event(.failed, "\(failure)", fields(result.parent, extra))
+            logger.event(.failed, "\(failure)", fields(extra))
         }
         lastFailures[result.parent] = result.failures.last
     }
@@ -232,9 +237,13 @@ public actor HostReconciler {
 
     /// Journal fields naming a parent and, for a virtual function, its physical GPU (`MDEV_CARD`).
     private func fields(_ parent: String, _ extra: [String: String] = [:]) -> [String: String] {
+        Self.fields(parent, card: inventory.parent(named: parent)?.card, extra)
+    }
+
+    private static func fields(_ parent: String, card: String?, _ extra: [String: String]) -> [String: String] {
         var fields = extra
         fields[JournalField.parent] = parent
-        if let card = inventory.parent(named: parent)?.card, card != parent { fields[JournalField.card] = card }
+        if let card, card != parent { fields[JournalField.card] = card }
         return fields
     }
 

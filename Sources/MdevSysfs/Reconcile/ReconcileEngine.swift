@@ -46,8 +46,13 @@ public struct ReconcileEngine: Sendable {
     ///   - scope: what to read first; nil plans from `known` as it is.
     ///   - known: what was known of the host before this pass (``HostSnapshot/empty`` for `apply`).
     ///   - skipping: parents never written to in this pass (their writes are still in flight).
+    ///   - observe: called with each parent's plan and outcome as soon as its writes returned (the daemon
+    ///     journals them then).
     /// - Throws: only when the first reading fails: nothing is planned from a host that could not be read.
-    public func run(reading scope: ReadScope?, known: HostSnapshot, skipping: Set<String> = []) async throws -> ReconcilePass {
+    public func run(
+        reading scope: ReadScope?, known: HostSnapshot, skipping: Set<String> = [],
+        observe: @Sendable (ParentPlan, ParentExecutor.Outcome) async -> Void = { _, _ in }
+    ) async throws -> ReconcilePass {
         var pass = ReconcilePass(snapshot: known, plan: Plan(node: "", wanted: WantedTypes(types: [], source: .disabled), parents: []))
         if let scope {
             let host = host
@@ -74,6 +79,7 @@ public struct ReconcileEngine: Sendable {
                     continue
                 }
                 pass.record(outcome)
+                await observe(parent, outcome)
                 progressed = progressed || !outcome.created.isEmpty || !outcome.removed.isEmpty
             }
             // Capacity changes emit no event, nor do NVIDIA's vendor-specific writes: read back every parent
@@ -119,7 +125,8 @@ public struct ReconcilePass: Sendable {
 
     mutating func take(_ reading: InventoryReading, full: Bool) {
         snapshot = reading.applied(to: snapshot, full: full)
-        warnings += reading.warnings
+        // A warning a re-read gives again is said once.
+        warnings += reading.warnings.filter { !warnings.contains($0) }
         uninspectableProcesses = reading.uninspectableProcesses
     }
 
