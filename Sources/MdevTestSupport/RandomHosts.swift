@@ -7,8 +7,11 @@ public enum RandomHosts {
     public struct Case: Sendable {
         public var kernel: SimulatedKernel
         public var types: [String]
-        /// Devices that were on the host before, with whether they were ours.
+        /// Devices that were on the host before.
         public var initialDevices: [SimulatedKernel.Device]
+        /// Those of them another program made (random UUIDs), as the generator made them: the ground truth,
+        /// not what the planner's ownership rule says.
+        public var foreignDevices: Set<UUID>
     }
 
     public static func make(seed: UInt64, hostKey: HostKey) -> Case {
@@ -26,6 +29,7 @@ public enum RandomHosts {
         }
         let kernel = SimulatedKernel(parents: parents)
         var pid: Int32 = 1000
+        var foreign: Set<UUID> = []
         for parent in parents where Bool.random(using: &random) {
             let type = parent.types.randomElement(using: &random)!
             let available = (try? kernel.availableInstances(of: type.id, on: parent.name)) ?? 0
@@ -35,6 +39,7 @@ public enum RandomHosts {
                 let uuid: UUID
                 if Int.random(in: 0..<4, using: &random) == 0 {
                     uuid = UUID(bytes: (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
+                    foreign.insert(uuid)
                 } else {
                     uuid = hostKey.deviceUUID(parent: parent.name, type: type.id, slot: slots.removeFirst())
                 }
@@ -49,7 +54,7 @@ public enum RandomHosts {
         let known = Array(Set(parents.flatMap { $0.types.map(\.id) })).sorted()
         let candidates = known + ["nvidia-999", "GRID_T4-1B", "i915-GVTg_V5_8"]
         let types = (0..<Int.random(in: 1...4, using: &random)).map { _ in candidates.randomElement(using: &random)! }
-        return Case(kernel: kernel, types: types, initialDevices: kernel.devices)
+        return Case(kernel: kernel, types: types, initialDevices: kernel.devices, foreignDevices: foreign)
     }
 }
 

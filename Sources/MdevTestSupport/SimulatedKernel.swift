@@ -9,8 +9,14 @@ import SystemPackage
 /// - `create` makes the device appear and lowers capacity; EEXIST for a UUID in use; ENOSPC at zero;
 /// - NVIDIA time-sliced GPUs (``CapacityRule/exclusive``): once a type has a device, the others read 0;
 /// - GVT-g and mtty (``CapacityRule/sharedPool(units:)``): one pool of units shared by all types;
-/// - removing a device a process holds would block in the kernel: here it fails with EBUSY and is
-///   recorded in ``violations``, so a test can assert it never happens.
+/// - removing a device a process holds blocks in the kernel until the holder lets go: here too (a write that
+///   does not return), and it is recorded in ``violations``, so a test can assert it never happens;
+/// - a parent going away (``State/goingAway``: its driver unregistering it) fails creates and removes with
+///   ENODEV, and a remove that failed leaves the device without its `remove` file (6.1), so removing it again
+///   fails with ENOENT until the parent has gone;
+/// - unplugging a parent with a held device does not drop the device at once: the parent goes away, and
+///   goes with its devices once no device of it is held;
+/// - a parent or device that vanished since the reading fails the write with ENOENT, its files being gone.
 public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable {
     /// How a parent's types share its capacity.
     public enum CapacityRule: Sendable, Hashable {
@@ -66,6 +72,8 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         public var type: String
         public var holders: [DeviceHolder] = []
         public var iommuGroup: Int
+        /// A remove failed while its parent was going away: the device has no `remove` file any more.
+        public var removeFileGone = false
     }
 
     /// The simulated kernel's whole state, open for tests to inspect and change.
@@ -79,6 +87,10 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         public var readFault: SysfsError?
         /// Parents that exist but cannot be read: readings leave them out with a warning.
         public var unreadableParents: Set<String> = []
+        /// Parents their driver is unregistering: creates and removes fail with ENODEV.
+        public var goingAway: Set<String> = []
+        /// Parents unplugged while a device of theirs was held: they go once none is.
+        public var unplugged: Set<String> = []
         public var violations: [String] = []
         public var inventoryReads = 0
         /// How often each parent was read, by a full or a partial reading.
@@ -89,6 +101,10 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
     }
 
     public let state: Mutex<State>
+    /// Removes of held devices, blocked until their holders let go.
+    private let blockedRemoves = Mutex<[UUID: DispatchSemaphore]>([:])
+    /// Each device whose remove blocked, when it blocked: for tests to wait on.
+    public let blockedRemovals = Recorder<UUID>()
 
     public init(parents: [ParentSpec] = []) {
         var state = State()
@@ -108,7 +124,22 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
 
     /// Sets the processes holding a device (a VM starting or exiting).
     public func setHolders(_ holders: [DeviceHolder], of uuid: UUID) {
-        state.withLock { $0.devices[uuid]?.holders = holders }
+        state.withLock { state in
+            state.devices[uuid]?.holders = holders
+            Self.finishUnplugs(&state)
+        }
+        if holders.isEmpty { blockedRemoves.withLock { $0.removeValue(forKey: uuid) }?.signal() }
+    }
+
+    /// Parents going away because they were unplugged go, with their devices, once none of them is held.
+    private static func finishUnplugs(_ state: inout State) {
+        for name in state.goingAway where state.unplugged.contains(name) {
+            guard !state.devices.values.contains(where: { $0.parent == name && !$0.holders.isEmpty }) else { continue }
+            state.parents.removeAll { $0.name == name }
+            state.devices = state.devices.filter { $0.value.parent != name }
+            state.goingAway.remove(name)
+            state.unplugged.remove(name)
+        }
     }
 
     public var devices: [Device] {
@@ -140,11 +171,13 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         state.withLock { $0.parents.append(parent) }
     }
 
-    /// Removes a parent and its devices (a driver unloading, a card unplugged).
+    /// Removes a parent and its devices (a driver unloading, a card unplugged). With a device held, the
+    /// parent is going away until no device of it is held, and goes then.
     public func removeParent(named name: String) {
         state.withLock { state in
-            state.parents.removeAll { $0.name == name }
-            state.devices = state.devices.filter { $0.value.parent != name }
+            state.goingAway.insert(name)
+            state.unplugged.insert(name)
+            Self.finishUnplugs(&state)
         }
     }
 
@@ -223,6 +256,7 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
             guard try Self.location(parent).types[type] != nil, spec.types.contains(where: { $0.id == type }) else {
                 throw NotDiscoveredError("type \(type) of parent \(name)")
             }
+            if state.goingAway.contains(name) { throw SysfsError(.write, path, .operationNotSupportedByDevice) }
             if let fault = state.createFaults[name]?.first {
                 state.createFaults[name]!.removeFirst()
                 throw SysfsError(.write, path, fault)
@@ -236,14 +270,32 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
     }
 
     public func remove(_ uuid: UUID, at parent: ParentLocation) throws {
-        try state.withLock { state in
-            let path = "/sys/bus/mdev/devices/\(uuid.sysfsString)/remove"
+        let path = "/sys/bus/mdev/devices/\(uuid.sysfsString)/remove"
+        // A held device: the write does not return until the holder lets go (then the remove goes on).
+        let blocked = try state.withLock { state -> DispatchSemaphore? in
             guard try Self.location(parent).devices[uuid] != nil else { throw NotDiscoveredError("device \(uuid.sysfsString) of parent \(parent.name)") }
-            // A device that went away since the reading: its files are gone.
+            guard let device = state.devices[uuid], device.parent == parent.name, !device.removeFileGone else {
+                throw SysfsError(.open, path, .noSuchFileOrDirectory)
+            }
+            guard !device.holders.isEmpty else { return nil }
+            state.violations.append("removed \(uuid.sysfsString) while held by \(device.holders)")
+            return blockedRemoves.withLock { removes in
+                if let semaphore = removes[uuid] { return semaphore }
+                let semaphore = DispatchSemaphore(value: 0)
+                removes[uuid] = semaphore
+                return semaphore
+            }
+        }
+        if let blocked {
+            blockedRemovals.record(uuid)
+            blocked.wait()
+            blocked.signal()  // Let another remove blocked on it go on too.
+        }
+        try state.withLock { state in
             guard let device = state.devices[uuid], device.parent == parent.name else { throw SysfsError(.open, path, .noSuchFileOrDirectory) }
-            if !device.holders.isEmpty {
-                state.violations.append("removed \(uuid.sysfsString) while held by \(device.holders)")
-                throw SysfsError(.write, path, .resourceBusy)
+            if state.goingAway.contains(device.parent) {
+                state.devices[uuid]?.removeFileGone = true
+                throw SysfsError(.write, path, .operationNotSupportedByDevice)
             }
             if let fault = state.removeFaults[device.parent]?.first {
                 state.removeFaults[device.parent]!.removeFirst()

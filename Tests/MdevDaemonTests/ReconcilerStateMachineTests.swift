@@ -112,10 +112,12 @@ struct ReconcilerStateMachineTests {
     @Test("SIGHUP reloads now: RELOADING, then a full pass without waiting for the window")
     func reload() {
         var machine = started()
-        #expect(machine.handle(.reloadRequested, now: ms(500)) == [.notify(.reloading), .startPass(PassRequest(fullRescan: true, reloadConfig: true))])
+        #expect(machine.handle(.reloadRequested, now: ms(500)) == [
+            .notify(.reloading), .announce(.reloadRequested), .startPass(PassRequest(fullRescan: true, reloadConfig: true)),
+        ])
         #expect(machine.reloadInProgress)
         // During a pass, SIGHUP waits for it and then runs at once; READY=1 follows the pass that carries it out.
-        #expect(machine.handle(.reloadRequested, now: ms(510)) == [.notify(.reloading)])
+        #expect(machine.handle(.reloadRequested, now: ms(510)) == [.notify(.reloading), .announce(.reloadRequested)])
         #expect(machine.handle(.passFinished(PassOutcome()), now: ms(520)) == [.startPass(PassRequest(fullRescan: true, reloadConfig: true)), status])
         #expect(machine.phase == .reconciling)
         #expect(machine.handle(.passFinished(PassOutcome(summary: "r")), now: ms(530)) == [.notify(.ready(status: "r"))])

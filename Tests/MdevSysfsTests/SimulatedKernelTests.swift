@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import MdevModel
 import MdevSysfs
@@ -42,13 +43,57 @@ struct SimulatedKernelTests {
         #expect(thrownErrno { try kernel.create(UUID(), type: "mtty-2", on: "mtty") } == .noSpace)
     }
 
-    @Test("Removing a held device fails and is recorded as a violation; injected faults are consumed in order")
-    func heldAndFaults() throws {
+    @Test("Removing a held device blocks until the holder lets go, and is recorded as a violation")
+    func removingHeldBlocks() async throws {
         let kernel = SimulatedKernel(parents: [HardwareProfiles.mtty()])
         let held = UUID()
         kernel.addDevice(held, type: "mtty-1", on: "mtty", holders: [DeviceHolder(pid: 1, command: "qemu")])
-        #expect(thrownErrno { try kernel.remove(held) } == .resourceBusy)
+        let order = Recorder<String>()
+        let location = try kernel.location(of: "mtty")
+        DispatchQueue.global().async {
+            do { try kernel.remove(held, at: location) } catch { order.record("failed: \(error)") }
+            order.record("returned")
+        }
+        // The write is blocked in the kernel and has not returned.
+        _ = try await kernel.blockedRemovals.first(from: 0) { $0 == held }
         #expect(kernel.state.withLock { $0.violations.count } == 1)
+        order.record("released")
+        kernel.setHolders([], of: held)
+        _ = try await order.first(from: 0) { $0 == "returned" }
+        #expect(order.all == ["released", "returned"])
+        #expect(kernel.devices.isEmpty)
+    }
+
+    @Test("A parent going away fails creates and removes with ENODEV; a remove that failed leaves no remove file (ENOENT after)")
+    func goingAway() throws {
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.mtty()])
+        let device = UUID()
+        kernel.addDevice(device, type: "mtty-1", on: "mtty")
+        let location = try kernel.location(of: "mtty")
+        kernel.state.withLock { _ = $0.goingAway.insert("mtty") }
+        #expect(thrownErrno { try kernel.create(UUID(), type: "mtty-1", at: location) } == .operationNotSupportedByDevice)
+        #expect(thrownErrno { try kernel.remove(device, at: location) } == .operationNotSupportedByDevice)
+        #expect(thrownErrno { try kernel.remove(device, at: location) } == .noSuchFileOrDirectory)
+        #expect(kernel.devices.map(\.uuid) == [device])
+    }
+
+    @Test("Unplugging a parent with a held device keeps both until the holder lets go, then both go")
+    func unplugWithHeldDevice() throws {
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.mtty()])
+        let held = UUID()
+        kernel.addDevice(held, type: "mtty-1", on: "mtty", holders: [DeviceHolder(pid: 1, command: "qemu")])
+        kernel.removeParent(named: "mtty")
+        #expect(try kernel.readInventory().inventory.parents.map(\.name) == ["mtty"])
+        #expect(kernel.devices.map(\.uuid) == [held])
+        #expect(thrownErrno { try kernel.create(UUID(), type: "mtty-1", on: "mtty") } == .operationNotSupportedByDevice)
+        kernel.setHolders([], of: held)
+        #expect(try kernel.readInventory().inventory.parents.isEmpty)
+        #expect(kernel.devices.isEmpty)
+    }
+
+    @Test("Injected faults are consumed in order")
+    func faults() throws {
+        let kernel = SimulatedKernel(parents: [HardwareProfiles.mtty()])
         kernel.state.withLock { $0.createFaults["mtty"] = [.ioError] }
         #expect(thrownErrno { try kernel.create(UUID(), type: "mtty-1", on: "mtty") } == .ioError)
         try kernel.create(UUID(), type: "mtty-1", on: "mtty")

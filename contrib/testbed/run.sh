@@ -173,6 +173,23 @@ boot() {
     local ok bad
     ok=$(echo "$results" | grep -c 'CHECK PASS' || true)
     bad=$(echo "$results" | grep -c 'CHECK FAIL' || true)
+    # Each scenario declares how many checks it prints ("# checks: N"); one that dies halfway prints fewer.
+    local scenario file declared printed
+    local expected
+    if [ "$name" = busybox ]; then expected=("${busybox_scenarios[@]}"); else expected=("${systemd_scenarios[@]}"); fi
+    for scenario in "${expected[@]}"; do
+        file=$here/guest/scenarios/$scenario.sh
+        [ -f "$file" ] || file=$here/guest/systemd-scenarios/$scenario.sh
+        declared=$(sed -n 's/^# checks: \([0-9]*\)$/\1/p' "$file")
+        printed=$(echo "$results" | grep -c "^\[$scenario\] CHECK " || true)
+        if [ -z "$declared" ]; then
+            echo "[$scenario] CHECK FAIL $scenario: the scenario declares its number of checks (# checks: N)"
+            bad=$((bad + 1))
+        elif [ "$printed" -ne "$declared" ]; then
+            echo "[$scenario] CHECK FAIL $scenario: printed $printed checks, declares $declared"
+            bad=$((bad + 1))
+        fi
+    done
     if ! echo "$results" | grep -q MDEV-TESTBED-END; then
         log "the $name guest did not finish (see $output)"
         tail -n 30 "$output" >&2

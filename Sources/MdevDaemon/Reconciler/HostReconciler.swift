@@ -102,6 +102,7 @@ public actor HostReconciler {
             outcome.readFailed = true
             let status = status
             outcome.summary = status.summary
+        logger.debug("pass \(passes) done: \(status.summary)")
             dependencies.publishStatus(status)
             return outcome
         }
@@ -123,6 +124,7 @@ public actor HostReconciler {
         outcome.blockedInUse = Set(final.parents.filter { $0.readProblem != nil || $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
         let status = makeStatus(plan: final)
         outcome.summary = status.summary
+        logger.debug("pass \(passes) done: \(status.summary)")
         dependencies.publishStatus(status)
         return outcome
     }

@@ -102,6 +102,8 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
         switch announcement {
         case .started:
             logger.event(.started, "first pass done; watching for changes")
+        case .reloadRequested:
+            logger.info("reload requested (SIGHUP): reading the config and labels again")
         case .waitingForPassInFlight:
             logger.info("stopping: waiting for the pass in flight")
         case .passAbandoned:

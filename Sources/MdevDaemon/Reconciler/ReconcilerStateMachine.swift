@@ -117,6 +117,8 @@ public enum ServiceNotification: Sendable, Hashable {
 public enum Announcement: Sendable, Hashable {
     /// The first pass is done: the daemon watches for changes.
     case started
+    /// SIGHUP: config and labels are read again now.
+    case reloadRequested
     /// Stop was asked during a pass: waiting for it.
     case waitingForPassInFlight
     /// The pass in flight did not end within the stop grace period.
@@ -184,7 +186,7 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
             pending.fullRescan = true
             pendingImmediately = true
             reloadInProgress = true
-            effects.append(.notify(.reloading))
+            effects += [.notify(.reloading), .announce(.reloadRequested)]
             effects += noteWork(now: now)
         case .eventsLost:
             pending.fullRescan = true

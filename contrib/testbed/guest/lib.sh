@@ -44,7 +44,7 @@ all_of() { for condition in "$@"; do eval "$condition" || return 1; done; }
 # The daemon: start_daemon <config> [args...]; its stderr goes to /tmp/daemon.log.
 start_daemon() {
     config=$1; shift
-    $BIN run --config "$config" --node-name testbed --status-file /run/mdev-reconciler/status.json "$@" \
+    $BIN run --config "$config" --node-name testbed --status-file /run/mdev-reconciler/status.json --log-level debug "$@" \
         >>/tmp/daemon.log 2>&1 &
     DAEMON_PID=$!
 }
@@ -53,6 +53,14 @@ log_count() { grep -c "$1" /tmp/daemon.log; }
 # wait_log <seconds> <text> [after-line]: waits for a daemon log line containing text, after a line count.
 wait_log() { wait_until "$1" sh -c "tail -n +$(( ${3:-0} + 1 )) /tmp/daemon.log | grep -q \"$2\""; }
 log_lines() { wc -l < /tmp/daemon.log; }
+# wait_pass_end <seconds> <text> [after-line]: waits for a daemon log line with text after a line count, then
+# for the end of the pass that logged it (the daemon logs "pass N done" at debug level): a check made then
+# sees what that pass did, not the host before it.
+wait_pass_end() {
+    wait_log "$1" "$2" "${3:-0}" || return 1
+    line=$(tail -n +$(( ${3:-0} + 1 )) /tmp/daemon.log | grep -n "$2" | head -n 1 | cut -d: -f1)
+    wait_log "$1" "pass [0-9]* done" $(( ${3:-0} + line ))
+}
 
 # write_config <file> <types...>: a config file wanting these types, replaced atomically (rename).
 write_config() {
@@ -61,7 +69,14 @@ write_config() {
     mv "$file.tmp" "$file"
 }
 
-sim() { echo "$*" > /sys/class/nvidia/control; }
+# sim <command...>: a control command to the test driver. One it refuses is a failed check, never ignored.
+sim() {
+    echo "$*" > /sys/class/nvidia/control && return 0
+    fail "the test driver accepts 'sim $*'"
+    return 1
+}
+# The number of writes the test driver refused with EPERM so far (refuse-clear), to prove a refusal happened.
+refused() { cat /sys/class/nvidia/refused; }
 
 # NVIDIA's vendor-specific mode, played by the test driver on QEMU's nvme (4 SR-IOV virtual functions).
 # sriov_pf: the address of the nvme controller that offers them.

@@ -13,6 +13,7 @@
  *   fail-create <name> <errno> [count]   the next count creates on the parent fail with -errno
  *   hold <name>             make creates and removes on the parent fail with ENODEV ("going away")
  *   release <name>          undo hold
+ *   slow <name> <ms>        every create on the parent takes ms milliseconds (0: as fast as it can)
  *
  * It also simulates NVIDIA's vendor-specific mode (vGPU 17+ on kernel 6.8+) on the SR-IOV virtual
  * functions of any PCI device that has them (the test bed uses QEMU's nvme with sriov_max_vfs): each
@@ -25,7 +26,10 @@
  *                           nvidia directory, then a "change" uevent (the real driver binds them)
  *   vendor-disable <PF>     remove the directories and the functions (a driver unload)
  *   refuse-clear <VF> <n>   the next n writes of 0 to the function fail with EPERM (a VM just exited)
+ *
+ * /sys/class/nvidia/refused counts the writes refused with EPERM so far, so a test proves a refusal happened.
  */
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/kernel.h>
 #include <linux/list.h>
@@ -75,6 +79,7 @@ struct sim_parent {
 	unsigned int devices;
 	int fail_create_errno;
 	unsigned int fail_create_count;
+	unsigned int slow_ms;
 	bool held;
 };
 
@@ -106,8 +111,14 @@ static int sim_init_dev(struct vfio_device *vdev)
 	struct sim_parent *parent = to_sim_parent(mdev->type->parent);
 	struct sim_type *type = to_sim_type(mdev->type);
 	int index = type - parent->types;
+	unsigned int slow_ms;
 	int ret = 0;
 
+	mutex_lock(&parent->lock);
+	slow_ms = parent->slow_ms;
+	mutex_unlock(&parent->lock);
+	if (slow_ms)
+		msleep(slow_ms);
 	mutex_lock(&parent->lock);
 	if (parent->fail_create_count > 0) {
 		parent->fail_create_count--;
@@ -317,7 +328,8 @@ struct vendor_function {
 };
 
 static LIST_HEAD(vendor_functions);
-static DEFINE_MUTEX(vendor_lock);	/* the list and every function's state */
+static DEFINE_MUTEX(vendor_lock);	/* the list, every function's state and the count below */
+static unsigned int vendor_refused;	/* writes refused with EPERM so far */
 
 static const struct vendor_type *vendor_type(unsigned int id)
 {
@@ -392,6 +404,7 @@ static ssize_t current_vgpu_type_store(struct kobject *kobj, struct kobj_attribu
 	if (id == 0) {
 		if (fn->refuse_clears > 0) {
 			fn->refuse_clears--;
+			vendor_refused++;
 			ret = -EPERM;
 		} else {
 			fn->current_type = 0;
@@ -570,6 +583,10 @@ static ssize_t control_store(struct class *class, struct class_attribute *attr, 
 		parent->fail_create_errno = value;
 		parent->fail_create_count = fields >= 4 ? times : 1;
 		mutex_unlock(&parent->lock);
+	} else if (!strcmp(command, "slow") && fields >= 3 && !kstrtoint(argument, 10, &value) && value >= 0) {
+		mutex_lock(&parent->lock);
+		parent->slow_ms = value;
+		mutex_unlock(&parent->lock);
 	} else if (!strcmp(command, "hold") && !parent->held) {
 		/* The mdev core refuses creates and removes with ENODEV while this is held for writing. */
 		down_write(&parent->parent.unreg_sem);
@@ -585,6 +602,17 @@ static ssize_t control_store(struct class *class, struct class_attribute *attr, 
 }
 static CLASS_ATTR_WO(control);
 
+static ssize_t refused_show(struct class *class, struct class_attribute *attr, char *buf)
+{
+	unsigned int refused;
+
+	mutex_lock(&vendor_lock);
+	refused = vendor_refused;
+	mutex_unlock(&vendor_lock);
+	return sysfs_emit(buf, "%u\n", refused);
+}
+static CLASS_ATTR_RO(refused);
+
 static int __init sim_init(void)
 {
 	int ret;
@@ -598,6 +626,11 @@ static int __init sim_init(void)
 		return PTR_ERR(sim_class);
 	}
 	ret = class_create_file(sim_class, &class_attr_control);
+	if (!ret) {
+		ret = class_create_file(sim_class, &class_attr_refused);
+		if (ret)
+			class_remove_file(sim_class, &class_attr_control);
+	}
 	if (ret) {
 		class_destroy(sim_class);
 		mdev_unregister_driver(&sim_driver);
@@ -614,6 +647,7 @@ static void __exit sim_exit(void)
 	list_for_each_entry_safe(parent, next, &sim_parents, next)
 		sim_remove_parent(parent);
 	mutex_unlock(&sim_parents_lock);
+	class_remove_file(sim_class, &class_attr_refused);
 	class_remove_file(sim_class, &class_attr_control);
 	class_destroy(sim_class);
 	mdev_unregister_driver(&sim_driver);

@@ -1,5 +1,6 @@
 # apply on the kernel's mtty sample driver: the planned devices appear with the derived UUIDs, a second
 # apply changes nothing, a type switch goes through the shared pool, and an empty list removes ours.
+# checks: 8
 . /lib.sh
 config=/etc/apply-mtty.yaml
 write_config $config mtty-2

@@ -3,6 +3,7 @@
 # GPU, one vGPU size per GPU, lists that collapse, EINVAL, EBUSY, EPERM right after a VM exits, no uevent
 # on writes). The daemon fills the GPU when its functions appear (pci add, then change), switches size on a
 # config change (retrying EPERM), and forgets the functions when they go; apply does the same once.
+# checks: 18
 . /lib.sh
 mkdir -p /etc/mdev-reconciler
 config=/etc/mdev-reconciler/vendor.yaml
@@ -26,9 +27,11 @@ check "the record names the functions" grep -q "\"$vf0\"" /var/lib/mdev-reconcil
 
 # A VM just exited from the first function: the driver refuses to clear it twice (EPERM).
 sim refuse-clear "$vf0" 2
+refused0=$(refused)
 n=$(log_lines)
 write_config $config NVIDIA_SIM-4Q
 check "a config change to another size: 2 × SIM-4Q (the driver's EPERM retried)" wait_until 60 functions_with 2003 2
+check "the driver did refuse the clear twice" [ "$(refused)" -eq $((refused0 + 2)) ]
 check "and no SIM-2Q is left" functions_with 2002 0
 check "cleared and configured, as the log says" all_of "log_has 'cleared $vf0 (was nvidia-2002)'" "log_has 'as nvidia-2003'"
 check "no write failed" [ "$(tail -n +$((n + 1)) /tmp/daemon.log | grep -c 'failed\|Operation not permitted')" -eq 0 ]
@@ -38,10 +41,12 @@ check "no write failed" [ "$(tail -n +$((n + 1)) /tmp/daemon.log | grep -c 'fail
 holder=
 for vf in $(ls -d /sys/bus/pci/devices/$pf/virtfn*); do [ "$(cat $vf/nvidia/current_vgpu_type)" = 2003 ] && holder=$(basename "$(readlink $vf)"); done
 sim refuse-clear "$holder" 10
+refused0=$(refused)
 n=$(log_lines)
 write_config $config NVIDIA_SIM-8Q
 check "EPERM beyond the retries is logged with the kernel's error" wait_log 60 "$holder: remove vGPU nvidia-2003: .*Operation not permitted" $n
 check "and retried with backoff until the GPU converges to 1 × SIM-8Q" wait_until 90 all_of "functions_with 2004 1" "functions_with 2003 0"
+check "after the driver refused all 10 clears" [ "$(refused)" -eq $((refused0 + 10)) ]
 
 # The driver unloads: the functions go, the daemon forgets them.
 n=$(log_lines)
