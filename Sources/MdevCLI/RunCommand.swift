@@ -104,10 +104,8 @@ struct RunCommand: AsyncParsableCommand {
         let watcher: FileChangeWatcher
         do {
             monitor = try UdevMonitor(group: udevGroup == "auto" ? nil : udevGroup, udevControl: host.environment.udevControl, queue: queue)
-            // The labels file's directory may not exist when no labels file is used.
-            let labelsDirectory = (files.labelsFile as NSString).deletingLastPathComponent
-            let watched = [configFile] + (FileSystem.exists(labelsDirectory) ? [files.labelsFile] : [])
-            watcher = try FileChangeWatcher(files: watched, queue: queue)
+            // A directory that does not exist yet (no labels file is used so far) is waited for.
+            watcher = try FileChangeWatcher(files: [configFile, files.labelsFile], queue: queue)
         } catch {
             Diagnostics().print("mdev-reconciler: error: \(error)")
             throw ExitCode.failure

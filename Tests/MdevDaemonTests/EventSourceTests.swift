@@ -87,12 +87,27 @@ struct FileChangeWatcherTests {
         #expect(FileChangeWatcher.isRelevant(mask: mask, name: name, watchedNames: ["config.yaml"]) { isLink } == relevant)
     }
 
-    @Test("A directory that does not exist is a clear error")
-    func missingDirectory() {
-        let error = #expect(throws: DaemonSetupError.self) {
-            try FileChangeWatcher(files: ["/nonexistent-dir/config.yaml"], queue: DispatchQueue(label: "t"))
-        }
-        #expect(error?.description == "cannot watch /nonexistent-dir: No such file or directory")
+    @Test("A directory created after start (two levels) is watched once it exists; a file written in it is reported")
+    func directoryCreatedLater() async throws {
+        let directory = NSTemporaryDirectory() + "mdev-watch-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let watcher = try FileChangeWatcher(files: [directory + "/a/b/labels"], queue: DispatchQueue(label: "test.watch"))
+        defer { watcher.stop() }
+        let changes = Recorder<Int>()
+        watcher.start { changes.record(1) }
+        // Creating the directories is reported once the wanted one exists (it may hold the file already).
+        try await expectChange(changes) { try FileManager.default.createDirectory(atPath: directory + "/a/b", withIntermediateDirectories: true) }
+        try await expectChange(changes) { try "zone=a\n".write(toFile: directory + "/a/b/labels", atomically: false, encoding: .utf8) }
+    }
+
+    @Test("A watched directory removed and created again is watched again")
+    func directoryRecreated() async throws {
+        let (directory, watcher, changes) = try watching()
+        defer { watcher.stop(); try? FileManager.default.removeItem(atPath: directory) }
+        try await expectChange(changes) { try FileManager.default.removeItem(atPath: directory) }
+        try await expectChange(changes) { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try await expectChange(changes) { try "a: 5\n".write(toFile: directory + "/config.yaml", atomically: false, encoding: .utf8) }
     }
 }
 

@@ -11,38 +11,39 @@ import MdevSysfs
 /// - the directory itself is deleted or moved, or the kernel's event queue overflowed.
 /// A file merely created is not reported until its writer closes it: a half-written config is never read
 /// on purpose (and a config that does not parse is rejected anyway).
+///
+/// A directory that does not exist (yet, or any more) is waited for: its nearest existing ancestor is
+/// watched for directories appearing, and once it exists it is watched too, and a change is reported (its
+/// files may have been written before the watch was in place).
 public final class FileChangeWatcher: @unchecked Sendable {
-    // Invariant: `source` is touched only on `queue` after `init`.
+    // Invariant: `source`, `watched` and `waiting` are touched only on `queue` after `init`.
     private let fd: Int32
     private let queue: DispatchQueue
     private var source: DispatchSourceRead?
-    /// Watched names, and the directory, per watch descriptor.
-    private let names: [Int32: Set<String>]
-    private let directories: [Int32: String]
+    /// The watched names in each directory, by directory.
+    private let wanted: [String: Set<String>]
+    /// The directory of each watch on a wanted directory.
+    private var watched: [Int32: String] = [:]
+    /// Ancestors watched for a wanted directory to appear, by watch.
+    private var waiting: [Int32: String] = [:]
 
-    /// Watches `files` (their directories must exist).
+    private static let directoryMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
+        | UInt32(IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_ONLYDIR) | UInt32(IN_EXCL_UNLINK) | UInt32(IN_MASK_ADD)
+    private static let ancestorMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_ONLYDIR) | UInt32(IN_MASK_ADD)
+
+    /// Watches `files`, waiting for those whose directory does not exist yet.
     public init(files: [String], queue: DispatchQueue) throws(DaemonSetupError) {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw DaemonSetupError("inotify_init1: \(String(cString: strerror(errno)))") }
-        let byDirectory = Dictionary(grouping: files, by: Self.directory(of:))
-        var names: [Int32: Set<String>] = [:]
-        var directories: [Int32: String] = [:]
-        for (directory, files) in byDirectory {
-            let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
-                | UInt32(IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_ONLYDIR) | UInt32(IN_EXCL_UNLINK)
-            let watch = inotify_add_watch(fd, directory, mask)
-            guard watch >= 0 else {
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                throw DaemonSetupError("cannot watch \(directory): \(reason)")
-            }
-            names[watch, default: []].formUnion(files.map(Self.name(of:)))
-            directories[watch] = directory
-        }
         self.fd = fd
         self.queue = queue
-        self.names = names
-        self.directories = directories
+        wanted = Dictionary(grouping: files, by: Self.directory(of:)).mapValues { Set($0.map(Self.name(of:))) }
+        do {
+            _ = try arm()
+        } catch {
+            close(fd)
+            throw error
+        }
     }
 
     deinit {
@@ -64,30 +65,71 @@ public final class FileChangeWatcher: @unchecked Sendable {
         queue.async { [self] in source?.cancel() }
     }
 
+    /// Watches every wanted directory that exists and is not watched, and the nearest existing ancestor of
+    /// each that does not exist. Returns whether a wanted directory is watched now that was not before.
+    private func arm() throws(DaemonSetupError) -> Bool {
+        var appeared = false
+        let before = waiting
+        waiting = [:]
+        defer {
+            // Ancestors no longer waited on are not watched any more (unless the same directory is wanted).
+            for watch in before.keys where waiting[watch] == nil && watched[watch] == nil { inotify_rm_watch(fd, watch) }
+        }
+        for directory in wanted.keys.sorted() where !watched.values.contains(directory) {
+            if FileSystem.isDirectory(directory) {
+                watched[try watch(directory, mask: Self.directoryMask)] = directory
+                appeared = true
+            } else {
+                var ancestor = Self.directory(of: directory)
+                while !FileSystem.isDirectory(ancestor) { ancestor = Self.directory(of: ancestor) }
+                waiting[try watch(ancestor, mask: Self.ancestorMask)] = ancestor
+            }
+        }
+        return appeared
+    }
+
+    private func watch(_ directory: String, mask: UInt32) throws(DaemonSetupError) -> Int32 {
+        let watch = inotify_add_watch(fd, directory, mask)
+        guard watch >= 0 else { throw DaemonSetupError("cannot watch \(directory): \(String(cString: strerror(errno)))") }
+        return watch
+    }
+
     /// Reads every queued inotify event; returns whether any is relevant.
     private func drain() -> Bool {
         let size = 64 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<inotify_event>.alignment)
         defer { buffer.deallocate() }
         var relevant = false
+        var rearm = false
         while true {
             let count = read(fd, buffer, size)
-            if count <= 0 { return relevant }  // EAGAIN: drained.
+            if count <= 0 { break }  // EAGAIN: drained.
             var offset = 0
             while offset + MemoryLayout<inotify_event>.size <= count {
                 let event = buffer.load(fromByteOffset: offset, as: inotify_event.self)
                 let nameStart = buffer + offset + MemoryLayout<inotify_event>.size
                 let name = event.len > 0 ? String(cString: nameStart.assumingMemoryBound(to: CChar.self)) : ""
+                if event.mask & UInt32(IN_IGNORED) != 0 {
+                    // The directory went: wait for it to come back.
+                    if watched.removeValue(forKey: event.wd) != nil { relevant = true }
+                    waiting[event.wd] = nil
+                    rearm = true
+                } else if waiting[event.wd] != nil && event.mask & UInt32(IN_ISDIR) != 0 {
+                    rearm = true
+                }
                 if isRelevant(mask: event.mask, watch: event.wd, name: name) { relevant = true }
                 offset += MemoryLayout<inotify_event>.size + Int(event.len)
             }
         }
+        // A directory that appeared may already hold the files: that counts as a change.
+        if rearm, (try? arm()) == true { relevant = true }
+        return relevant
     }
 
     private func isRelevant(mask: UInt32, watch: Int32, name: String) -> Bool {
-        Self.isRelevant(mask: mask, name: name, watchedNames: names[watch] ?? []) {
-            guard let directory = directories[watch] else { return false }
-            return FileSystem.isSymbolicLink(directory + "/" + name)
+        guard let directory = watched[watch] else { return mask & UInt32(IN_Q_OVERFLOW) != 0 }
+        return Self.isRelevant(mask: mask, name: name, watchedNames: wanted[directory] ?? []) {
+            FileSystem.isSymbolicLink(directory + "/" + name)
         }
     }
 
