@@ -17,7 +17,13 @@ struct DaemonCommandTests {
         var config: String { host + "/etc/mdev-reconciler/config.yaml" }
         var statusFile: String { directory + "/status.json" }
 
-        init(example: String, config: String) throws {
+        /// - Parameters:
+        ///   - writeConfig: lays out the config under `<host>/etc/mdev-reconciler` (default: `config.yaml` with `config`).
+        ///   - arguments: more options for `run`.
+        init(
+            example: String, config: String, arguments: [String] = [],
+            writeConfig: ((_ etc: String, _ config: String) throws -> Void)? = nil
+        ) throws {
             directory = try temporaryDirectory()
             let copy = Process()
             copy.executableURL = URL(fileURLWithPath: "/bin/cp")
@@ -26,10 +32,15 @@ struct DaemonCommandTests {
             copy.waitUntilExit()
             let etc = directory + "/host/etc/mdev-reconciler"
             try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true)
-            try config.write(toFile: etc + "/config.yaml", atomically: true, encoding: .utf8)
+            if let writeConfig {
+                try writeConfig(etc, config)
+            } else {
+                try config.write(toFile: etc + "/config.yaml", atomically: true, encoding: .utf8)
+            }
             process = Process()
             process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mdev-reconciler")
             process.arguments = ["run", "--host-root", directory + "/host", "--node-name", "node01", "--status-file", directory + "/status.json"]
+                + arguments
             let errors = Pipe()
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
