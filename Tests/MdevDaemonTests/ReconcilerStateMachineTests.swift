@@ -182,6 +182,25 @@ struct ReconcilerStateMachineTests {
         #expect(machine.phase == .idle)
     }
 
+    @Test("A host that stays unreadable is read again at 1 s doubling, never more than 5 minutes apart (default timing)")
+    func readFailureCap() {
+        var machine = Machine(timing: ReconcilerTiming())
+        _ = machine.handle(.start, now: ms(0))
+        var now = 0
+        var delays: [Int] = []
+        for _ in 0..<12 {
+            guard case .setTimer(let at?)? = machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(now)).first else {
+                Issue.record("no retry scheduled")
+                return
+            }
+            let delay = Int((at.offset - Duration.milliseconds(now)) / .milliseconds(1))
+            delays.append(delay)
+            now += delay
+            #expect(machine.handle(.timerFired, now: ms(now)).first == .startPass(PassRequest(fullRescan: true)))
+        }
+        #expect(delays == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300].map { $0 * 1000 })
+    }
+
     @Test("A timer firing before any retry is due changes nothing")
     func earlyTimer() {
         var machine = started(outcome: PassOutcome(failed: ["a": .persistent]))

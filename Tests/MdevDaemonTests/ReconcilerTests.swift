@@ -35,6 +35,27 @@ struct ReconcilerTests {
         try await daemon.waitForExit()
     }
 
+    @Test("removeForeignDevices through the daemon: another program's idle device is removed for the plan, a held one never",
+          arguments: [false, true])
+    func removeForeignDevices(enabled: Bool) async throws {
+        let kernel = SimulatedKernel(parents: ["0000:3b:00.0", "0000:3c:00.0"].map(HardwareProfiles.t4))
+        let foreign = UUID(uuidString: "c3f2b1a0-5d4e-4c8b-9a7f-6e5d4c3b2a10")!
+        let held = UUID(uuidString: "9d1e4a35-7c2b-4f60-8e91-3a5b7c9d0e12")!
+        kernel.addDevice(foreign, type: "nvidia-230", on: "0000:3b:00.0")
+        kernel.addDevice(held, type: "nvidia-230", on: "0000:3c:00.0", holders: [DeviceHolder(pid: 7, command: "qemu-system-x86")])
+        let daemon = DaemonHarness(kernel: kernel, types: ["nvidia-222"], settings: ReconcilerSettings(removeForeignDevices: enabled))
+        try await daemon.start()
+        let devices = Set(kernel.devices.map(\.uuid))
+        #expect(devices.contains(held))
+        #expect(devices.contains(foreign) == !enabled)
+        #expect(kernel.layout[0] == (enabled ? "0000:3b:00.0: nvidia-222 ×16" : "0000:3b:00.0: nvidia-230 ×1"))
+        #expect(daemon.messageIDs(of: .removed).map { $0.metadata[JournalField.uuid] } == (enabled ? [foreign.sysfsString] : []))
+        #expect(daemon.messageIDs(of: .blocked).count == (enabled ? 0 : 1))
+        #expect(kernel.state.withLock { $0.violations }.isEmpty)
+        await daemon.reconciler.receive(.stopRequested)
+        try await daemon.waitForExit()
+    }
+
     @Test("A storm of 10,000 events on one parent: one pass, and no other parent is read again")
     func storm() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
