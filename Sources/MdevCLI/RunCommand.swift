@@ -111,13 +111,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         monitor.start { output in
-            switch output {
-            case .event(let event):
-                if let input = UeventRouter.input(for: event, knownParents: knownParents.current) { inputs.send(input) }
-            case .lost:
-                logger.warning("udev events were lost (the receive buffer overflowed); rescanning every parent")
-                inputs.send(.eventsLost)
-            }
+            if case .lost = output { logger.warning("udev events were lost (the receive buffer overflowed); rescanning every parent") }
+            if let input = UeventRouter.input(for: output, knownParents: knownParents.current) { inputs.send(input) }
         }
         watcher.start { inputs.send(.configChanged) }
         let signals = SignalWatcher(queue: queue)

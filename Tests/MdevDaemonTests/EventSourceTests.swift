@@ -131,6 +131,20 @@ struct UdevMonitorTests {
         #expect(event.properties["ACTION"] == "change")
         #expect(monitor.group == "kernel")
     }
+
+    @Test("Events beyond the socket's buffer are lost (ENOBUFS): the monitor says so, and that asks for a full rescan")
+    func lostEvents() async throws {
+        // The smallest buffer the kernel allows, and events sent before the monitor reads any.
+        let monitor = try UdevMonitor(group: "kernel", udevControl: "/nonexistent", receiveBufferSize: 1, queue: DispatchQueue(label: "test.udev"))
+        for _ in 0..<200 { try "change".write(toFile: "/sys/devices/virtual/mem/null/uevent", atomically: false, encoding: .utf8) }
+        let outputs = Recorder<Bool>()
+        monitor.start { output in
+            if case .lost = output { outputs.record(true) }
+            #expect(UeventRouter.input(for: output, knownParents: []) == (output.isLost ? .eventsLost : nil))
+        }
+        defer { monitor.stop() }
+        _ = try await outputs.first(from: 0) { $0 }
+    }
 }
 
 @Suite("Signals")
@@ -143,5 +157,12 @@ struct SignalWatcherTests {
         defer { watcher.stop() }
         kill(getpid(), SIGHUP)
         _ = try await reloads.first(from: 0) { _ in true }
+    }
+}
+
+extension UdevMonitor.Output {
+    var isLost: Bool {
+        if case .lost = self { return true }
+        return false
     }
 }

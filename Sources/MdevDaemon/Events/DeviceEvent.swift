@@ -34,6 +34,15 @@ public enum UeventRouter {
     static let parentSubsystems: Set<String> = ["pci", "css", "ap", "matrix"]
     static let lifecycleActions: Set<String> = ["add", "remove", "bind", "unbind", "change"]
 
+    /// The reconciler input for what the monitor reports: a full rescan when events were lost, else the
+    /// input for the event.
+    public static func input(for output: UdevMonitor.Output, knownParents: Set<String>) -> ReconcilerInput? {
+        switch output {
+        case .event(let event): input(for: event, knownParents: knownParents)
+        case .lost: .eventsLost
+        }
+    }
+
     /// The reconciler input for `event`, or nil when it concerns no parent.
     public static func input(for event: DeviceEvent, knownParents: Set<String>) -> ReconcilerInput? {
         let parents = parents(touchedBy: event, knownParents: knownParents)

@@ -28,14 +28,17 @@ public final class UdevMonitor: @unchecked Sendable {
     /// - Parameters:
     ///   - group: `udev`, `kernel`, or nil to pick `udev` when udevd's control socket exists.
     ///   - udevControl: where udevd's control socket is (`/run/udev/control` under the host root).
-    public init(group: String? = nil, udevControl: String, queue: DispatchQueue) throws(DaemonSetupError) {
+    ///   - receiveBufferSize: the socket's receive buffer; events beyond it are lost (ENOBUFS, then ``Output/lost``).
+    public init(
+        group: String? = nil, udevControl: String, receiveBufferSize: Int = 8 << 20, queue: DispatchQueue
+    ) throws(DaemonSetupError) {
         let group = group ?? (FileSystem.exists(udevControl) ? "udev" : "kernel")
         guard let udev = udev_new() else { throw DaemonSetupError("udev_new failed: \(String(cString: strerror(errno)))") }
         guard let monitor = udev_monitor_new_from_netlink(udev, group) else {
             udev_unref(udev)
             throw DaemonSetupError("cannot open the udev monitor (\(group) group): \(String(cString: strerror(errno)))")
         }
-        _ = udev_monitor_set_receive_buffer_size(monitor, 8 << 20)
+        _ = udev_monitor_set_receive_buffer_size(monitor, Int32(receiveBufferSize))
         let status = udev_monitor_enable_receiving(monitor)
         guard status >= 0 else {
             udev_monitor_unref(monitor)
