@@ -9,6 +9,10 @@
  *
  * Control file /sys/class/nvidia/control, one command per write:
  *   add <name> <t4|v100>    register a parent (the mdev core emits MDEV_STATE=registered)
+ *   add-gpu <name>          a GPU that is no mdev parent itself: the physical function of SR-IOV VFs
+ *   add-vf <name> <gpu>     an A16-like virtual function of that GPU in mdev mode (vGPU 16 and older): a
+ *                           parent with a physfn link to the GPU, holding one device at most, with the
+ *                           GPU's one type and its max_instance counted over all its functions
  *   remove <name>           unregister it, removing its devices (MDEV_STATE=unregistered)
  *   fail-create <name> <errno> [count]   the next count creates on the parent fail with -errno
  *   hold <name>             make creates and removes on the parent fail with ENODEV ("going away")
@@ -56,6 +60,12 @@ static const struct sim_type_spec t4_types[] = {
 	{ "229", "GRID T4-16A", 1, 1, 16384 }, { "230", "GRID T4-1Q", 16, 4, 1024 },
 };
 
+static const struct sim_type_spec a16_types[] = {
+	{ "690", "NVIDIA A16-1Q", 16, 4, 1024 }, { "691", "NVIDIA A16-2Q", 8, 4, 2048 },
+	{ "692", "NVIDIA A16-4Q", 4, 4, 4096 }, { "693", "NVIDIA A16-8Q", 2, 4, 8192 },
+	{ "694", "NVIDIA A16-16Q", 1, 4, 16384 },
+};
+
 static const struct sim_type_spec v100_types[] = {
 	{ "105", "GRID V100X-1B", 16, 4, 1024 }, { "106", "GRID V100X-2Q", 8, 4, 2048 },
 	{ "108", "GRID V100X-8Q", 2, 4, 8192 },
@@ -81,7 +91,17 @@ struct sim_parent {
 	unsigned int fail_create_count;
 	unsigned int slow_ms;
 	bool held;
+	/* A virtual function's GPU (whose lock, active type and device count are the GPU-wide ones), or NULL. */
+	struct sim_parent *gpu;
+	/* A GPU: a plain device, not an mdev parent. */
+	bool is_gpu;
 };
+
+/* The parent whose lock, active type and device count a type's rules use: a function's GPU, or itself. */
+static struct sim_parent *sim_counter(struct sim_parent *parent)
+{
+	return parent->gpu ? parent->gpu : parent;
+}
 
 struct sim_state {
 	struct vfio_device vdev;
@@ -114,26 +134,32 @@ static int sim_init_dev(struct vfio_device *vdev)
 	unsigned int slow_ms;
 	int ret = 0;
 
-	mutex_lock(&parent->lock);
+	struct sim_parent *counter = sim_counter(parent);
+
+	mutex_lock(&counter->lock);
 	slow_ms = parent->slow_ms;
-	mutex_unlock(&parent->lock);
+	mutex_unlock(&counter->lock);
 	if (slow_ms)
 		msleep(slow_ms);
-	mutex_lock(&parent->lock);
+	mutex_lock(&counter->lock);
 	if (parent->fail_create_count > 0) {
 		parent->fail_create_count--;
 		ret = -parent->fail_create_errno;
-	} else if (parent->active_type >= 0 && parent->active_type != index) {
+	} else if (parent->gpu && parent->devices >= 1) {
+		ret = -ENOSPC;	/* a virtual function holds one device */
+	} else if (counter->active_type >= 0 && counter->active_type != index) {
 		ret = -ENOSPC;	/* one type per GPU */
-	} else if (parent->devices >= type->spec->max) {
+	} else if (counter->devices >= type->spec->max) {
 		ret = -ENOSPC;
 	} else {
-		parent->active_type = index;
-		parent->devices++;
+		counter->active_type = index;
+		counter->devices++;
+		if (parent->gpu)
+			parent->devices++;
 		state->parent = parent;
 		state->type_index = index;
 	}
-	mutex_unlock(&parent->lock);
+	mutex_unlock(&counter->lock);
 	return ret;
 }
 
@@ -143,10 +169,14 @@ static void sim_release_dev(struct vfio_device *vdev)
 	struct sim_parent *parent = state->parent;
 
 	if (parent) {
-		mutex_lock(&parent->lock);
-		if (--parent->devices == 0)
-			parent->active_type = -1;
-		mutex_unlock(&parent->lock);
+		struct sim_parent *counter = sim_counter(parent);
+
+		mutex_lock(&counter->lock);
+		if (parent->gpu)
+			parent->devices--;
+		if (--counter->devices == 0)
+			counter->active_type = -1;
+		mutex_unlock(&counter->lock);
 	}
 	vfio_free_device(vdev);
 }
@@ -187,14 +217,17 @@ static unsigned int sim_get_available(struct mdev_type *mtype)
 	struct sim_type *type = to_sim_type(mtype);
 	struct sim_parent *parent = to_sim_parent(mtype->parent);
 	int index = type - parent->types;
+	struct sim_parent *counter = sim_counter(parent);
 	unsigned int available;
 
-	mutex_lock(&parent->lock);
-	if (parent->active_type >= 0 && parent->active_type != index)
+	mutex_lock(&counter->lock);
+	if (counter->active_type >= 0 && counter->active_type != index)
 		available = 0;
+	else if (parent->gpu)
+		available = parent->devices == 0 && counter->devices < type->spec->max ? 1 : 0;
 	else
-		available = type->spec->max - parent->devices;
-	mutex_unlock(&parent->lock);
+		available = type->spec->max - counter->devices;
+	mutex_unlock(&counter->lock);
 	return available;
 }
 
@@ -238,7 +271,7 @@ static struct sim_parent *sim_find(const char *name)
 	return NULL;
 }
 
-static int sim_add(const char *name, const char *profile)
+static int sim_add(const char *name, const char *profile, struct sim_parent *gpu)
 {
 	const struct sim_type_spec *specs;
 	struct sim_parent *parent;
@@ -251,6 +284,12 @@ static int sim_add(const char *name, const char *profile)
 	} else if (!strcmp(profile, "v100")) {
 		specs = v100_types;
 		count = ARRAY_SIZE(v100_types);
+	} else if (!strcmp(profile, "a16") && gpu) {
+		specs = a16_types;
+		count = ARRAY_SIZE(a16_types);
+	} else if (!strcmp(profile, "gpu")) {
+		specs = NULL;
+		count = 0;
 	} else {
 		return -EINVAL;
 	}
@@ -270,6 +309,7 @@ static int sim_add(const char *name, const char *profile)
 	mutex_init(&parent->lock);
 	parent->active_type = -1;
 	parent->nr_types = count;
+	parent->is_gpu = !specs;
 	for (i = 0; i < count; i++) {
 		parent->types[i].spec = &specs[i];
 		strscpy(parent->types[i].sysfs_name, specs[i].id, sizeof(parent->types[i].sysfs_name));
@@ -285,8 +325,26 @@ static int sim_add(const char *name, const char *profile)
 		put_device(&parent->dev);
 		return ret;
 	}
+	if (parent->is_gpu) {
+		list_add_tail(&parent->next, &sim_parents);
+		return 0;
+	}
+	if (gpu) {
+		/* As a PCI virtual function's physfn link: what groups functions under their GPU. */
+		ret = sysfs_create_link(&parent->dev.kobj, &gpu->dev.kobj, "physfn");
+		if (ret) {
+			device_unregister(&parent->dev);
+			return ret;
+		}
+		get_device(&gpu->dev);
+		parent->gpu = gpu;
+	}
 	ret = mdev_register_parent(&parent->parent, &parent->dev, &sim_driver, parent->type_list, count);
 	if (ret) {
+		if (gpu) {
+			sysfs_remove_link(&parent->dev.kobj, "physfn");
+			put_device(&gpu->dev);
+		}
 		device_unregister(&parent->dev);
 		return ret;
 	}
@@ -296,11 +354,21 @@ static int sim_add(const char *name, const char *profile)
 
 static void sim_remove_parent(struct sim_parent *parent)
 {
+	struct sim_parent *gpu = parent->gpu;
+
 	list_del(&parent->next);
+	if (parent->is_gpu) {
+		device_unregister(&parent->dev);
+		return;
+	}
 	if (parent->held)
 		up_write(&parent->parent.unreg_sem);
 	mdev_unregister_parent(&parent->parent);
+	if (gpu)
+		sysfs_remove_link(&parent->dev.kobj, "physfn");
 	device_unregister(&parent->dev);
+	if (gpu)
+		put_device(&gpu->dev);
 }
 
 /* Vendor-specific mode. */
@@ -573,20 +641,28 @@ static ssize_t control_store(struct class *class, struct class_attribute *attr, 
 	mutex_lock(&sim_parents_lock);
 	parent = sim_find(name);
 	if (!strcmp(command, "add")) {
-		ret = fields >= 3 ? sim_add(name, argument) : -EINVAL;
+		ret = fields >= 3 ? sim_add(name, argument, NULL) : -EINVAL;
+	} else if (!strcmp(command, "add-gpu")) {
+		ret = parent ? -EEXIST : sim_add(name, "gpu", NULL);
+	} else if (!strcmp(command, "add-vf")) {
+		struct sim_parent *gpu = fields >= 3 ? sim_find(argument) : NULL;
+
+		ret = gpu && gpu->is_gpu ? sim_add(name, "a16", gpu) : -EINVAL;
 	} else if (!parent) {
 		ret = -ENOENT;
 	} else if (!strcmp(command, "remove")) {
 		sim_remove_parent(parent);
+	} else if (parent->is_gpu) {
+		ret = -EINVAL;	/* a GPU without mdev types takes no other command */
 	} else if (!strcmp(command, "fail-create") && fields >= 3 && !kstrtoint(argument, 10, &value) && value > 0) {
-		mutex_lock(&parent->lock);
+		mutex_lock(&sim_counter(parent)->lock);
 		parent->fail_create_errno = value;
 		parent->fail_create_count = fields >= 4 ? times : 1;
-		mutex_unlock(&parent->lock);
+		mutex_unlock(&sim_counter(parent)->lock);
 	} else if (!strcmp(command, "slow") && fields >= 3 && !kstrtoint(argument, 10, &value) && value >= 0) {
-		mutex_lock(&parent->lock);
+		mutex_lock(&sim_counter(parent)->lock);
 		parent->slow_ms = value;
-		mutex_unlock(&parent->lock);
+		mutex_unlock(&sim_counter(parent)->lock);
 	} else if (!strcmp(command, "hold") && !parent->held) {
 		/* The mdev core refuses creates and removes with ENODEV while this is held for writing. */
 		down_write(&parent->parent.unreg_sem);

@@ -2,7 +2,7 @@
 # config edit by rename switches types; SIGHUP reloads; a held device is never removed and the daemon stays
 # responsive, then converges once it is released; an unparsable config removes nothing; SIGTERM exits 0
 # and leaves every device in place.
-# checks: 17
+# checks: 19
 . /lib.sh
 mkdir -p /etc/mdev-reconciler
 config=/etc/mdev-reconciler/config.yaml
@@ -10,6 +10,10 @@ write_config $config mtty-2
 start_daemon $config
 check "converges at start" wait_until 60 has_devices mtty mtty-2 12
 check "READY: the first pass is logged" wait_log 10 "first pass done"
+# No udevd runs in this guest: the automatic choice is the kernel's own group, and the log says so.
+check "without udevd the daemon listens on the kernel group" log_has "udev kernel group"
+$BIN run --config $config --node-name testbed --udev-group netlink >/tmp/group.out 2>&1
+check "--udev-group takes only auto, udev or kernel" all_of "[ $? -eq 64 ]" "grep -q -- '--udev-group must be auto, udev or kernel' /tmp/group.out"
 uuids=$(all_devices)
 
 n=$(log_lines)

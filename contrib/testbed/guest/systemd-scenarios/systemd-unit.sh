@@ -1,7 +1,7 @@
 # Under a real systemd (PID 1), udevd and journald: the unit file, Type=notify, StatusText, the journal's
 # fields and catalog, systemctl reload, a hotplug seen through udevd, the live security score, and
 # vendor-specific mode under the hardened unit, and systemctl stop leaving every device in place.
-# checks: 25
+# checks: 27
 . /lib.sh
 unit=mdev-reconciler.service
 journal() { journalctl -q --no-pager _SYSTEMD_UNIT=$unit "$@"; }
@@ -56,6 +56,21 @@ check "mtty keeps its devices" has_devices mtty mtty-1 24
 vf0=$(basename "$(readlink /sys/bus/pci/devices/$pf/virtfn0)")
 sim vendor-disable "$pf"
 check "functions removed under the unit are forgotten" wait_until 30 sh -c "journalctl -q --no-pager _SYSTEMD_UNIT=$unit | grep -q 'parent $vf0 is gone'"
+
+# The watchdog under systemd: with WatchdogSec=2s the daemon pings at half of it (WATCHDOG=1, which moves
+# the unit's watchdog timestamp) and is never restarted for missing one.
+mkdir -p /etc/systemd/system/$unit.d
+printf '[Service]\nWatchdogSec=2s\n' > /etc/systemd/system/$unit.d/watchdog.conf
+systemctl daemon-reload
+systemctl restart $unit
+pinged=$(systemctl show -p WatchdogTimestampMonotonic --value $unit)
+ping_moved() { [ "$(systemctl show -p WatchdogTimestampMonotonic --value $unit)" != "$pinged" ]; }
+check "the daemon pings systemd's watchdog" wait_until 10 ping_moved
+sleep 7  # three and a half watchdog intervals: time passing is what is checked, not an event
+check "no watchdog restart over several intervals, and the unit still active" \
+    all_of "[ $(systemctl show -p NRestarts --value $unit) -eq 0 ]" "systemctl is-active -q $unit"
+rm -r /etc/systemd/system/$unit.d
+systemctl daemon-reload
 
 score=$(systemd-analyze security $unit 2>/dev/null | tail -n 1)
 echo "FIGURE live-security $score"
