@@ -53,14 +53,15 @@ public struct ReconcileEngine: Sendable {
         reading scope: ReadScope?, known: HostSnapshot, skipping: Set<String> = [],
         observe: @Sendable (ParentPlan, ParentExecutor.Outcome) async -> Void = { _, _ in }
     ) async throws -> ReconcilePass {
-        var pass = ReconcilePass(snapshot: known, plan: Plan(node: "", wanted: WantedTypes(types: [], source: .disabled), parents: []))
+        var first: InventoryReading?
         if let scope {
             let host = host
-            pass.take(try await BlockingCall.run { try host.read(scope) }, full: scope == .everything)
+            first = try await BlockingCall.run { try host.read(scope) }
         }
+        var pass = ReconcilePass(known: known, reading: first, full: scope == .everything, planner: planner)
         var skipped = skipping
         for _ in 0..<Self.maximumRounds {
-            let work = planner(pass.inventory).parents.filter {
+            let work = pass.plan.parents.filter {
                 $0.hasChanges && !skipped.contains($0.parent) && !pass.failed.contains($0.parent)
             }
             if work.isEmpty { break }
@@ -90,7 +91,7 @@ public struct ReconcileEngine: Sendable {
             if !written.isEmpty {
                 do {
                     let host = host
-                    pass.take(try await BlockingCall.run { try host.readParents(written) }, full: false)
+                    pass.take(try await BlockingCall.run { try host.readParents(written) }, full: false, planner: planner)
                 } catch {
                     // Planning again from what the writes left unread could repeat them: the pass ends here.
                     pass.warnings.append("cannot read the parents written to: \(error)")
@@ -99,7 +100,6 @@ public struct ReconcileEngine: Sendable {
             }
             if !progressed { break }
         }
-        pass.plan = planner(pass.inventory)
         return pass
     }
 }
@@ -123,8 +123,23 @@ public struct ReconcilePass: Sendable {
     /// Processes whose open files could not be inspected in the last reading.
     public var uninspectableProcesses: [Int32] = []
 
-    mutating func take(_ reading: InventoryReading, full: Bool) {
+    /// What is known after `reading` (nil: nothing read), and the plan for it.
+    init(known: HostSnapshot, reading: InventoryReading?, full: Bool, planner: (Inventory) -> Plan) {
+        snapshot = reading?.applied(to: known, full: full) ?? known
+        plan = planner(snapshot.inventory)
+        warnings = reading?.warnings ?? []
+        uninspectableProcesses = reading?.uninspectableProcesses ?? []
+    }
+
+    init(snapshot: HostSnapshot, plan: Plan) {
+        self.snapshot = snapshot
+        self.plan = plan
+    }
+
+    /// Merges a reading into what is known, and plans again from it.
+    mutating func take(_ reading: InventoryReading, full: Bool, planner: (Inventory) -> Plan) {
         snapshot = reading.applied(to: snapshot, full: full)
+        plan = planner(snapshot.inventory)
         // A warning a re-read gives again is said once.
         warnings += reading.warnings.filter { !warnings.contains($0) }
         uninspectableProcesses = reading.uninspectableProcesses
