@@ -88,9 +88,13 @@ figures.append(Figure(
         _ = try await Applier(host: fresh) { plan($0, ["nvidia-222", "nvidia-228"]) }.apply()
     }, unit: "ms", goal: 200))
 
-var usage = rusage()
-getrusage(RUSAGE_SELF.rawValue, &usage)
-figures.append(Figure(name: "peak resident memory of this run", value: Double(usage.ru_maxrss) / 1024, unit: "MiB", goal: 64))
+// The peak of this process's memory (VmHWM): not getrusage's ru_maxrss, which survives execve and so, under
+// `swift run`, is SwiftPM's own peak.
+let status = try FileSystem.readText("/proc/self/status")
+let peakKiB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { line in
+    Double(line.dropFirst("VmHWM:".count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+} ?? .nan
+figures.append(Figure(name: "peak resident memory of this run", value: peakKiB / 1024, unit: "MiB", goal: 64))
 
 for figure in figures { print(figure.line) }
 if CommandLine.arguments.contains("--check") && figures.contains(where: { !$0.met }) { exit(1) }
