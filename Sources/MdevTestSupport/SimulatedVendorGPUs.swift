@@ -11,7 +11,8 @@ import SystemPackage
 ///   a configured function lists nothing;
 /// - writing a type number needs the function to be free and the type listed on it, else EINVAL (the
 ///   value stays `0`); a configured function must be cleared (`0`) before another number is written (EBUSY);
-/// - clearing a function a VM holds is recorded in ``State/violations`` and fails (EBUSY); clearing right
+/// - clearing a function a VM holds is recorded in ``State/violations`` and refused with EPERM, as NVIDIA's
+///   driver refuses it while QEMU holds the function; clearing right
 ///   after a VM let go fails with EPERM as often as ``release(_:refusingClears:)`` says;
 /// - writes emit no event.
 public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
@@ -162,7 +163,7 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
             if number == 0 {
                 if let holders = state.holders[function] {
                     state.violations.append("cleared \(function) while held by \(holders)")
-                    throw SysfsError(.write, path, .resourceBusy)
+                    throw SysfsError(.write, path, .notPermitted)
                 }
                 if let refused = state.refusedClears[function], refused > 0 {
                     state.refusedClears[function] = refused - 1

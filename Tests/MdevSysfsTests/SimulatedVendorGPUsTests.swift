@@ -41,12 +41,13 @@ struct SimulatedVendorGPUsTests {
         #expect(try gpus.currentType(of: "0000:3d:00.4") == "1145\n")
     }
 
-    @Test("Clearing a held function is a recorded violation; right after release it fails with EPERM as often as asked")
+    @Test("Clearing a held function is refused with EPERM and a recorded violation; right after release it fails with EPERM as often as asked")
     func clearing() throws {
         try gpus.setCurrentType("1150", of: "0000:3d:00.4")
         gpus.setHolders([DeviceHolder(pid: 7, command: "qemu")], of: "0000:3d:00.4")
-        #expect(thrownErrno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .resourceBusy)
+        #expect(thrownErrno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .notPermitted)
         #expect(gpus.state.withLock { $0.violations }.count == 1)
+        #expect(gpus.state.withLock { $0.current["0000:3d:00.4"] } == 1150)
         gpus.release("0000:3d:00.4", refusingClears: 2)
         #expect(thrownErrno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .notPermitted)
         #expect(thrownErrno { try gpus.setCurrentType("0", of: "0000:3d:00.4") } == .notPermitted)
