@@ -100,11 +100,7 @@ public actor HostReconciler {
             logger.error("cannot read the host, retrying: \(error)")
             hostError = "cannot read the host: \(error)"
             outcome.readFailed = true
-            let status = status
-            outcome.summary = status.summary
-        logger.debug("pass \(passes) done: \(status.summary)")
-            dependencies.publishStatus(status)
-            return outcome
+            return finish(outcome, status: status)
         }
         hostError = nil
         snapshot = pass.snapshot
@@ -122,7 +118,12 @@ public actor HostReconciler {
         lastPlan = final
         logBlockers(final)
         outcome.blockedInUse = Set(final.parents.filter { $0.readProblem != nil || $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
-        let status = makeStatus(plan: final)
+        return finish(outcome, status: makeStatus(plan: final))
+    }
+
+    /// Ends a pass: publishes its status, whose summary line goes with the outcome to systemd.
+    private func finish(_ outcome: PassOutcome, status: DaemonStatus) -> PassOutcome {
+        var outcome = outcome
         outcome.summary = status.summary
         logger.debug("pass \(passes) done: \(status.summary)")
         dependencies.publishStatus(status)
