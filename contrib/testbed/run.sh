@@ -146,7 +146,9 @@ build_disk() {
 
 machine_id=7d3f0e9a2c4b4e8f9a1b3c5d7e9f1a2b
 kernel_modules=("$modules/kernel/drivers/vfio/vfio.ko" "$modules/kernel/drivers/vfio/vfio_iommu_type1.ko"
-    "$modules/kernel/drivers/vfio/mdev/mdev.ko" "$build/mtty.ko" "$build/mdev_vgpu_sim.ko")
+    "$modules/kernel/drivers/vfio/mdev/mdev.ko" "$modules/kernel/virt/lib/irqbypass.ko" "$modules/kernel/drivers/vfio/vfio_virqfd.ko"
+    "$modules/kernel/drivers/vfio/pci/vfio-pci-core.ko" "$modules/kernel/drivers/vfio/pci/vfio-pci.ko"
+    "$build/mtty.ko" "$build/mdev_vgpu_sim.ko")
 qemu=(qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel")
 # q35 (PCI Express) and QEMU's nvme with SR-IOV: real virtual functions for the vendor-specific mode.
 sriov=(-M q35 -device pcie-root-port,id=rp1,chassis=1,slot=1 -device nvme-subsys,id=nvsub,nqn=vgpu-sim
@@ -205,7 +207,9 @@ boot() {
 if ((${#busybox_scenarios[@]})); then
     build_initramfs
     list=$(IFS=,; echo "${busybox_scenarios[*]}")
-    boot busybox "${sriov[@]}" -initrd "$build/initramfs.gz" -append "console=ttyS0 quiet loglevel=0 panic=-1 mdev.scenarios=$list"
+    # An emulated IOMMU gives the virtual functions IOMMU groups, so a VM-like holder can open one through VFIO.
+    boot busybox -device intel-iommu,intremap=off "${sriov[@]}" -initrd "$build/initramfs.gz" \
+        -append "console=ttyS0 quiet loglevel=0 panic=-1 intel_iommu=on mdev.scenarios=$list"
 fi
 if ((${#systemd_scenarios[@]})); then
     build_disk

@@ -30,6 +30,8 @@
  *                           nvidia directory, then a "change" uevent (the real driver binds them)
  *   vendor-disable <PF>     remove the directories and the functions (a driver unload)
  *   refuse-clear <VF> <n>   the next n writes of 0 to the function fail with EPERM (a VM just exited)
+ * A function a VM holds (bound to vfio-pci and opened, as QEMU opens it) is not cleared either: EPERM, as
+ * NVIDIA's driver refuses it.
  *
  * /sys/class/nvidia/refused counts the writes refused with EPERM so far, so a test proves a refusal happened.
  */
@@ -43,6 +45,7 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
+#include <linux/vfio_pci_core.h>
 
 #define SIM_CLASS_NAME "nvidia"
 
@@ -459,6 +462,21 @@ static ssize_t current_vgpu_type_show(struct kobject *kobj, struct kobj_attribut
 	return sysfs_emit(buf, "%u\n", current_type);
 }
 
+/* Whether a VM holds the function: bound to vfio-pci, and its VFIO device open. */
+static bool vendor_function_held(struct vendor_function *fn)
+{
+	struct vfio_pci_core_device *core;
+	bool held = false;
+
+	device_lock(&fn->vf->dev);
+	if (fn->vf->dev.driver && !strcmp(fn->vf->dev.driver->name, "vfio-pci")) {
+		core = dev_get_drvdata(&fn->vf->dev);
+		held = core && core->vdev.open_count > 0;
+	}
+	device_unlock(&fn->vf->dev);
+	return held;
+}
+
 static ssize_t current_vgpu_type_store(struct kobject *kobj, struct kobj_attribute *attr, const char *buf, size_t count)
 {
 	struct vendor_function *fn = to_vendor_function(kobj);
@@ -466,11 +484,17 @@ static ssize_t current_vgpu_type_store(struct kobject *kobj, struct kobj_attribu
 	unsigned int id;
 	int ret = 0;
 
+	bool held;
+
 	if (kstrtouint(buf, 10, &id))
 		return -EINVAL;
+	held = id == 0 && vendor_function_held(fn);
 	mutex_lock(&vendor_lock);
 	if (id == 0) {
-		if (fn->refuse_clears > 0) {
+		if (held) {
+			vendor_refused++;
+			ret = -EPERM;
+		} else if (fn->refuse_clears > 0) {
 			fn->refuse_clears--;
 			vendor_refused++;
 			ret = -EPERM;
