@@ -62,12 +62,23 @@ check "and no nvidia-228 device is left anywhere" all_of "has_devices 0000:3c:00
 
 pid=$DAEMON_PID
 rss0=$(awk '/VmRSS/ { print $2 }' /proc/$pid/status)
-ctx0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/$pid/status)
+# Every thread's switches, per thread (the main thread alone sleeps in the async main whatever the others
+# do; and a thread that ends meanwhile must not subtract from the others): the sum over the threads alive at
+# the end of what each did in the 5 s (all of it for a thread that started meanwhile).
+threads() { for task in /proc/$pid/task/*; do echo "${task##*/} $(awk '/^voluntary_ctxt_switches/ { print $2 }' $task/status 2>/dev/null)"; done; }
+# libdispatch retires the worker threads of the last pass a few seconds after it: let it, then measure.
+sleep 10
+before=$(threads)
 sleep 5
-ctx1=$(awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/$pid/status)
+after=$(threads)
+idle_switches=$(printf '%s\n---\n%s\n' "$before" "$after" | \
+    awk '$1 == "---" { second = 1; next } !second { start[$1] = $2; next } { total += $2 - ($1 in start ? start[$1] : 0) } END { print total + 0 }')
 echo "FIGURE idle-rss-kib $rss0"
-echo "FIGURE idle-voluntary-context-switches-in-5s $((ctx1 - ctx0))"
-check "idle means no polling: at most 1 voluntary context switch in 5 s" [ $((ctx1 - ctx0)) -le 1 ]
+echo "FIGURE idle-voluntary-context-switches-in-5s $idle_switches"
+# The floor is libdispatch's own: on Linux its workqueue monitor wakes once a second (a program that only
+# uses Dispatch and then sleeps shows the same 5 in 5 s). The daemon sets no timer of its own when idle; a
+# task polling every 200 ms shows over 100 (111 measured).
+check "idle means no polling: at most libdispatch's 1 Hz monitor (6 voluntary switches in 5 s, all threads)" [ "$idle_switches" -le 6 ]
 
 # kill -9 in the middle of a pass: the last card's creates are slowed to 300 ms each, so the kill lands
 # while it is being filled (its device count strictly between 0 and 16), not before or after the pass.
