@@ -5,7 +5,6 @@ import Logging
 import MdevDaemon
 import MdevModel
 import MdevSysfs
-import Synchronization
 
 /// `run`: the daemon.
 struct RunCommand: AsyncParsableCommand {
@@ -138,7 +137,7 @@ struct RunCommand: AsyncParsableCommand {
 
 /// Hands inputs to the reconciler once it exists (the writer needs a way to report before it is built).
 final class InputRelay: Sendable {
-    private let target = Mutex<(@Sendable (ReconcilerInput) -> Void)?>(nil)
+    private let target = LockedValue<(@Sendable (ReconcilerInput) -> Void)?>(nil)
 
     func connect(_ send: @escaping @Sendable (ReconcilerInput) -> Void) {
         target.withLock { $0 = send }

@@ -1,4 +1,4 @@
-import Synchronization
+import MdevSysfs
 
 /// A wait in a test outlived its real-time deadline.
 public struct DeadlineExceeded: Error {
@@ -23,7 +23,7 @@ public final class Recorder<Item: Sendable>: Sendable {
         var nextID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     public init() {}
 

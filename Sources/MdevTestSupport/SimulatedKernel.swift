@@ -1,7 +1,6 @@
 import Foundation
 import MdevModel
 import MdevSysfs
-import Synchronization
 import SystemPackage
 
 /// An in-process stand-in for the kernel's mdev core and its drivers, behind the same protocols as the
@@ -100,16 +99,16 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
         public var nextIOMMUGroup = 0
     }
 
-    public let state: Mutex<State>
+    public let state: LockedValue<State>
     /// Removes of held devices, blocked until their holders let go.
-    private let blockedRemoves = Mutex<[UUID: DispatchSemaphore]>([:])
+    private let blockedRemoves = LockedValue<[UUID: DispatchSemaphore]>([:])
     /// Each device whose remove blocked, when it blocked: for tests to wait on.
     public let blockedRemovals = Recorder<UUID>()
 
     public init(parents: [ParentSpec] = []) {
         var state = State()
         state.parents = parents
-        self.state = Mutex(state)
+        self.state = LockedValue(state)
     }
 
     // MARK: Test controls

@@ -1,7 +1,6 @@
 import Foundation
 import MdevModel
 import MdevSysfs
-import Synchronization
 import SystemPackage
 
 /// An in-process stand-in for NVIDIA's vendor-specific framework (vGPU 17+, kernel 6.8+), behind the same
@@ -53,10 +52,10 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
         public var listReads = 0
     }
 
-    public let state: Mutex<State>
+    public let state: LockedValue<State>
 
     public init(gpus: [GPU]) {
-        state = Mutex(State(gpus: gpus))
+        state = LockedValue(State(gpus: gpus))
     }
 
     // MARK: Test controls

@@ -5,7 +5,6 @@ import Logging
 import MdevModel
 import MdevSysfs
 import MdevTestSupport
-import Synchronization
 
 @testable import MdevDaemon
 
@@ -14,7 +13,7 @@ import Synchronization
 final class GatedControl: ReconcileEngine.Host {
     let kernel: SimulatedKernel
     /// Parents whose writes block, with the semaphore that releases them.
-    private let gates = Mutex<[String: DispatchSemaphore]>([:])
+    private let gates = LockedValue<[String: DispatchSemaphore]>([:])
     /// Each write, as `parent` when it starts (before any gate).
     let writesStarted = Recorder<String>()
 
@@ -163,10 +162,10 @@ final class DaemonHarness: Sendable {
 
 /// A value shared between threads.
 final class Shared<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
+    private let storage: LockedValue<Value>
 
     init(_ value: Value) {
-        storage = Mutex(value)
+        storage = LockedValue(value)
     }
 
     var value: Value {

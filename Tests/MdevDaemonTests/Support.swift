@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import MdevSysfs
 import MdevModel
-import Synchronization
 import MdevTestSupport
 import Testing
 

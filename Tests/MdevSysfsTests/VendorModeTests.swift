@@ -1,7 +1,6 @@
 import Foundation
 import MdevModel
 import MdevTestSupport
-import Synchronization
 import SystemPackage
 import Testing
 
@@ -252,7 +251,7 @@ struct VendorModeTests {
 /// Files whose `creatable_vgpu_types` cannot be read for the functions named in `unreadable`.
 final class FlakyFiles: VendorVGPUFiles {
     let base: SimulatedVendorGPUs
-    let unreadable = Mutex<Set<String>>([])
+    let unreadable = LockedValue<Set<String>>([])
 
     init(_ base: SimulatedVendorGPUs) { self.base = base }
 

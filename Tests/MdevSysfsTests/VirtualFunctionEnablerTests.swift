@@ -1,7 +1,6 @@
 import Foundation
 import MdevModel
 import MdevTestSupport
-import Synchronization
 import Testing
 
 @testable import MdevSysfs
@@ -11,7 +10,7 @@ import Testing
 struct VirtualFunctionEnablerTests {
     /// Stands in for sriov-manage: records its calls and, unless told to fail, enables the functions in the tree.
     final class FakeSriovManage: CommandRunning {
-        let calls = Mutex<[[String]]>([])
+        let calls = LockedValue<[[String]]>([])
         let failure: (status: Int32, output: String)?
         let sys: String
 
@@ -107,8 +106,8 @@ struct VirtualFunctionEnablerTests {
 
     /// A sriov-manage that never returns in time: keeps the late-exit callback for the test to call.
     final class HangingSriovManage: CommandRunning {
-        let calls = Mutex(0)
-        let lateExit = Mutex<(@Sendable () -> Void)?>(nil)
+        let calls = LockedValue(0)
+        let lateExit = LockedValue<(@Sendable () -> Void)?>(nil)
 
         func run(
             _ executable: String, _ arguments: [String], deadline: Duration, onLateExit: @escaping @Sendable () -> Void

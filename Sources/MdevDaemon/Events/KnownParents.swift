@@ -1,9 +1,9 @@
-import Synchronization
+import MdevSysfs
 
 /// The names of the parents the daemon knows, shared between the pass (which learns them) and the
 /// event sources (which route events by them).
 public final class KnownParents: Sendable {
-    private let names = Mutex<Set<String>>([])
+    private let names = LockedValue<Set<String>>([])
 
     public init() {}
 

@@ -22,7 +22,7 @@ public struct ParentWriter<C: Clock>: ParentWriting where C.Duration == Duration
     }
 
     public func execute(_ plan: ParentPlan, at location: ParentLocation, control: any MdevDeviceControl) async -> ParentExecutor.Outcome? {
-        let result = Mutex<ParentExecutor.Outcome??>(nil)  // .some(nil): timed out; .some(x): done
+        let result = LockedValue<ParentExecutor.Outcome??>(nil)  // .some(nil): timed out; .some(x): done
         return await withCheckedContinuation { (continuation: CheckedContinuation<ParentExecutor.Outcome?, Never>) in
             let finish = { @Sendable (outcome: ParentExecutor.Outcome?) -> Bool in
                 let first = result.withLock { state in

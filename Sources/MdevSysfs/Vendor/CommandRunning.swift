@@ -50,7 +50,7 @@ public struct ProcessRunner: CommandRunning {
         }
         try process.run()
         // The output is read while the program runs, so a full pipe never stalls it.
-        let captured = Mutex(Data())
+        let captured = LockedValue(Data())
         let drained = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             let data = output.fileHandleForReading.readDataToEndOfFile()

@@ -37,9 +37,9 @@ public final class VendorVGPURecord: Sendable {
     public let path: String?
     /// Whether changes stay in memory (commands that only look, such as `plan`).
     public let readOnly: Bool
-    private let contents: Mutex<Contents>
+    private let contents: LockedValue<Contents>
     /// Why the file could not be read when it was loaded, reported once with the next reading.
-    private let loadProblem: Mutex<String?>
+    private let loadProblem: LockedValue<String?>
 
     public init(path: String?, readOnly: Bool = false) {
         self.path = path
@@ -53,8 +53,8 @@ public final class VendorVGPURecord: Sendable {
                 problem = "the vGPU record \(path) cannot be read (\(error)); vGPUs it listed are treated as another program's"
             }
         }
-        self.contents = Mutex(contents)
-        loadProblem = Mutex(problem)
+        self.contents = LockedValue(contents)
+        loadProblem = LockedValue(problem)
     }
 
     /// The load problem, once.

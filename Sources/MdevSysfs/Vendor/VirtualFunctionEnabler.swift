@@ -1,5 +1,4 @@
 import MdevModel
-import Synchronization
 
 /// Enables the SR-IOV virtual functions of NVIDIA GPUs that have none, with NVIDIA's `sriov-manage -e`
 /// (the `mdevReconciler.enableVirtualFunctions` setting, off by default).
@@ -121,7 +120,7 @@ public struct VirtualFunctionEnabler: Sendable {
 
 /// Names shared between threads.
 private final class RunningSet: Sendable {
-    private let names = Mutex<Set<String>>([])
+    private let names = LockedValue<Set<String>>([])
 
     func contains(_ name: String) -> Bool { names.withLock { $0.contains(name) } }
     func insert(_ name: String) { _ = names.withLock { $0.insert(name) } }

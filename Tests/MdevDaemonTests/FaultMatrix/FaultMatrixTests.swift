@@ -3,7 +3,6 @@ import Foundation
 import MdevModel
 import MdevSysfs
 import MdevTestSupport
-import Synchronization
 import SystemPackage
 import Testing
 
@@ -61,9 +60,9 @@ struct FaultMatrixTests {
         let gpus: SimulatedVendorGPUs?
         let recordPath: String
         /// What a vanished card was, to bring it back.
-        let vanished = Mutex<(parents: [SimulatedKernel.ParentSpec], gpus: [SimulatedVendorGPUs.GPU])>(([], []))
+        let vanished = LockedValue<(parents: [SimulatedKernel.ParentSpec], gpus: [SimulatedVendorGPUs.GPU])>(([], []))
         /// How many devices went with it.
-        let lost = Mutex(0)
+        let lost = LockedValue(0)
 
         init(kernel: SimulatedKernel, gpus: SimulatedVendorGPUs?, recordPath: String) {
             self.kernel = kernel
@@ -120,7 +119,7 @@ struct FaultMatrixTests {
     /// A daemon over `world`, its writes through a ``FaultyHost``.
     func daemon(_ world: World, types: [String], fault: Fault? = nil, at index: Int = -1) -> (DaemonHarness, FaultyHost) {
         let backend = world.gpus.map { VendorVGPUBackend(files: $0, record: VendorVGPURecord(path: world.recordPath)) { _ in } }
-        let faulty = Mutex<FaultyHost?>(nil)
+        let faulty = LockedValue<FaultyHost?>(nil)
         let harness = DaemonHarness(
             kernel: world.kernel, types: types, vendor: backend,
             wrapHost: { host in

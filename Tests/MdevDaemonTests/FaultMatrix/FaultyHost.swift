@@ -1,7 +1,6 @@
 import Foundation
 import MdevModel
 import MdevSysfs
-import Synchronization
 import SystemPackage
 
 /// What happens at one write of a pass.
@@ -44,7 +43,7 @@ final class FaultyHost: ReconcileEngine.Host {
         var killed = false
     }
 
-    let log = Mutex(Log())
+    let log = LockedValue(Log())
 
     init(
         _ host: any ReconcileEngine.Host, fault: Fault? = nil, at index: Int = -1, vanish: @escaping @Sendable (String) -> Void = { _ in },
