@@ -317,9 +317,12 @@ public final class SimulatedKernel: InventorySource, MdevDeviceControl, Sendable
 
     // MARK: The same by name, for tests: addressed by where a reading made now finds them.
 
-    /// Where `parent` lives now (a reading of it alone).
+    /// Where `parent` lives now, as a reading of it alone would say (not counted as a reading).
     public func location(of parent: String) throws -> ParentLocation {
-        guard let location = try readParents([parent]).locations[parent] else {
+        let location = state.withLock { state in
+            Self.reading(of: state, parents: state.parents.filter { $0.name == parent }, asked: [parent]).locations[parent]
+        }
+        guard let location else {
             throw SysfsError(.open, "/sys/class/mdev_bus/\(parent)", .noSuchFileOrDirectory)
         }
         return location

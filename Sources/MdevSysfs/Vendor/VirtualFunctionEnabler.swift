@@ -21,7 +21,7 @@ public struct VirtualFunctionEnabler: Sendable {
     /// reported like a stuck write and left running.
     public let deadline: Duration
     /// GPUs whose `sriov-manage` missed its deadline and still runs: not started again until it ends.
-    private let running = RunningSet()
+    private let running = LockedValue<Set<String>>([])
 
     /// The default deadline of one `sriov-manage -e`.
     public static let defaultDeadline: Duration = .seconds(120)
@@ -94,16 +94,18 @@ public struct VirtualFunctionEnabler: Sendable {
 
     /// Runs `sriov-manage -e` for each GPU without functions (among `names`, or all).
     public func enable(among names: Set<String>? = nil) -> [Outcome] {
-        let gpus = gpusWithoutFunctions(among: names).filter { !running.contains($0) }
+        let gpus = gpusWithoutFunctions(among: names).filter { gpu in !running.withLock { $0.contains(gpu) } }
         guard !gpus.isEmpty else { return [] }
         guard let tool = toolPaths.first(where: { FileSystem.exists($0) }) else {
             return gpus.map { Outcome(gpu: $0, result: .toolMissing(lookedIn: toolPaths)) }
         }
         return gpus.map { gpu in
             do {
-                running.insert(gpu)
-                let (status, output) = try runner.run(tool, ["-e", gpu], deadline: deadline) { [running] in running.remove(gpu) }
-                running.remove(gpu)
+                _ = running.withLock { $0.insert(gpu) }
+                let (status, output) = try runner.run(tool, ["-e", gpu], deadline: deadline) { [running] in
+                    _ = running.withLock { $0.remove(gpu) }
+                }
+                _ = running.withLock { $0.remove(gpu) }
                 // sysfs is the truth: the functions exist now, or they do not.
                 if gpusWithoutFunctions(among: [gpu]).isEmpty { return Outcome(gpu: gpu, result: .enabled) }
                 if output.contains("unbindLock") { return Outcome(gpu: gpu, result: .gpuBusy(output: output)) }
@@ -111,18 +113,10 @@ public struct VirtualFunctionEnabler: Sendable {
             } catch is CommandTimedOut {
                 return Outcome(gpu: gpu, result: .timedOut(after: deadline))
             } catch {
-                running.remove(gpu)
+                _ = running.withLock { $0.remove(gpu) }
                 return Outcome(gpu: gpu, result: .failed(status: -1, output: "\(error)"))
             }
         }
     }
 }
 
-/// Names shared between threads.
-private final class RunningSet: Sendable {
-    private let names = LockedValue<Set<String>>([])
-
-    func contains(_ name: String) -> Bool { names.withLock { $0.contains(name) } }
-    func insert(_ name: String) { _ = names.withLock { $0.insert(name) } }
-    func remove(_ name: String) { _ = names.withLock { $0.remove(name) } }
-}
