@@ -120,15 +120,12 @@ public struct ReconcilePass: Sendable {
     public var stuck: Set<String> = []
     /// The readings' warnings (parents or types left out), and re-reads that failed.
     public var warnings: [String] = []
-    /// Processes whose open files could not be inspected in the last reading.
-    public var uninspectableProcesses: [Int32] = []
 
     /// What is known after `reading` (nil: nothing read), and the plan for it.
     init(known: HostSnapshot, reading: InventoryReading?, full: Bool, planner: (Inventory) -> Plan) {
         snapshot = reading?.applied(to: known, full: full) ?? known
         plan = planner(snapshot.inventory)
         warnings = reading?.warnings ?? []
-        uninspectableProcesses = reading?.uninspectableProcesses ?? []
     }
 
     init(snapshot: HostSnapshot, plan: Plan) {
@@ -142,7 +139,6 @@ public struct ReconcilePass: Sendable {
         plan = planner(snapshot.inventory)
         // A warning a re-read gives again is said once.
         warnings += reading.warnings.filter { !warnings.contains($0) }
-        uninspectableProcesses = reading.uninspectableProcesses
     }
 
     mutating func record(_ outcome: ParentExecutor.Outcome) {

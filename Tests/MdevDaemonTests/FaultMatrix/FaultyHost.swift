@@ -38,8 +38,6 @@ final class FaultyHost: ReconcileEngine.Host {
         var attempts: [String] = []
         /// Devices removed by a write that succeeded.
         var removed: [UUID] = []
-        /// The parent of the write the fault hit, once it did.
-        var faultedParent: String?
         var killed = false
     }
 
@@ -87,7 +85,6 @@ final class FaultyHost: ReconcileEngine.Host {
         }
         guard let number else { throw Errno.ioError }  // A dead process writes nothing.
         guard number == index, let fault else { return try body() }
-        log.withLock { $0.faultedParent = parent }
         switch fault {
         case .errno(.fileExists):
             try body()
