@@ -24,11 +24,11 @@ public enum HostIdentity {
             text = try FileSystem.readText(machineIDFile).trimmingSpaces()
         } catch {
             return (HostKey(nodeName: nodeName),
-                    "no machine id (\(error)); device UUIDs derive from the node name '\(nodeName)' instead")
+                    "no machine id (\(error)); device UUIDs derive from the node name \(nodeName.quoted) instead")
         }
         guard let machineID = parseMachineID(text) else {
             return (HostKey(nodeName: nodeName),
-                    "\(machineIDFile) holds no valid machine id; device UUIDs derive from the node name '\(nodeName)' instead")
+                    "\(machineIDFile) holds no valid machine id; device UUIDs derive from the node name \(nodeName.quoted) instead")
         }
         return (HostKey(machineID: machineID), nil)
     }

@@ -13,6 +13,6 @@ public struct SysfsValueError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     public var description: String {
-        "\(path) reads '\(text.trimmingSpaces())', not \(expected)"
+        "\(path) reads \(text.trimmingSpaces().quoted), not \(expected)"
     }
 }

@@ -26,9 +26,13 @@ func runCLI(_ arguments: [String]) throws -> CommandResult {
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    // Read both pipes to the end before waiting, so a large output cannot fill a pipe and stall.
+    // Read both pipes to the end, at the same time, before waiting: reading one after the other stalls a
+    // program that fills the second pipe (a sanitizer's report on stderr) while the first is still open.
+    let stderrRead = DispatchGroup()
+    nonisolated(unsafe) var stderr = Data()
+    DispatchQueue.global().async(group: stderrRead) { stderr = err.fileHandleForReading.readDataToEndOfFile() }
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    stderrRead.wait()
     process.waitUntilExit()
     return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                          stderr: String(decoding: stderr, as: UTF8.self))

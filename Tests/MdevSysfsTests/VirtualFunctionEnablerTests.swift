@@ -1,3 +1,5 @@
+import SystemPackage
+import Glibc
 import Foundation
 import MdevModel
 import MdevTestSupport
@@ -144,5 +146,22 @@ struct VirtualFunctionEnablerTests {
             try runner.run("/bin/sh", ["-c", "sleep 1"], deadline: .milliseconds(50)) { ended.record(()) }
         }
         _ = try await ended.first(from: 0) { true }
+    }
+
+    @Test("The real runner: a signal's end is 128 + its number, output beyond a pipe's size is all read, and the child gets no blocked signals")
+    func processRunnerDetails() throws {
+        let runner = ProcessRunner()
+        #expect(try runner.run("/bin/sh", ["-c", "kill -TERM $$"], deadline: .seconds(30)) {}.status == 143)
+        let big = try runner.run("/bin/sh", ["-c", "head -c 300000 /dev/zero | tr '\\0' x"], deadline: .seconds(30)) {}
+        #expect(big.status == 0 && big.output.utf8.count == 300_000)
+        // The daemon blocks the signals it reads; a child started from such a thread must not inherit that.
+        var blocked = sigset_t(), previous = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        let mask = try runner.run("/bin/sh", ["-c", "grep SigBlk /proc/self/status"], deadline: .seconds(30)) {}
+        #expect(mask.output == "SigBlk:\t0000000000000000\n")
+        #expect(throws: Errno.noSuchFileOrDirectory) { try runner.run("/nonexistent/sriov-manage", [], deadline: .seconds(1)) {} }
     }
 }

@@ -20,6 +20,10 @@ public enum ConfigParser {
     public static func parse(_ text: String, file: String) throws(InputError) -> Result {
         var warnings: [InputWarning] = []
         let root = try compose(text, file: file)
+        guard case .mapping = root.node else {
+            // Not quoted: a file that is no config (a key file given by mistake) must not be echoed.
+            throw root.error("this is not a config file: expected a mapping with '\(blockKey)' or a KubeVirt CR, found \(root.shape)")
+        }
         let top = try root.mapping()
         let isCR = top.contains { $0.key == "kind" || $0.key == "apiVersion" }
         var block: YAMLField?
@@ -33,17 +37,21 @@ public enum ConfigParser {
                 block = value
             case "kind" where isCR:
                 let kind = try value.string()
-                guard kind == "KubeVirt" else { throw value.error("expected kind KubeVirt, found '\(kind)'") }
+                guard kind == "KubeVirt" else { throw value.error("expected kind KubeVirt, found \(kind.quoted)") }
             case "apiVersion" where isCR:
                 let version = try value.string()
                 guard version.hasPrefix("kubevirt.io/") else {
-                    throw value.error("expected a kubevirt.io API version (kubevirt.io/v1), found '\(version)'")
+                    throw value.error("expected a kubevirt.io API version (kubevirt.io/v1), found \(version.quoted)")
                 }
             case "spec" where isCR:
                 block = try findBlock(inSpec: value)
             default:
                 if isCR { continue }  // A CR's other keys (metadata, status, ...) are not ours.
-                throw entry.keyField.error("unknown top-level key '\(key)'; expected '\(blockKey)', '\(settingsKey)' or a KubeVirt CR")
+                guard Self.looksLikeKey(key) else {
+                    // Not quoted: the "key" may be a line of a file given by mistake (/etc/shadow).
+                    throw root.error("this is not a config file: expected '\(blockKey)', '\(settingsKey)' or a KubeVirt CR at the top level")
+                }
+                throw entry.keyField.error("unknown top-level key \(key.quoted); expected '\(blockKey)', '\(settingsKey)' or a KubeVirt CR")
             }
         }
         guard let block else {
@@ -54,12 +62,19 @@ public enum ConfigParser {
         return Result(config: ReconcilerConfig(mediatedDevices: mediatedDevices, settings: settings), warnings: warnings)
     }
 
+    /// A name as config keys are written (`mediatedDeviceTypes`), not a line of some other file.
+    static func looksLikeKey(_ key: String) -> Bool {
+        func isLetter(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) }
+        guard let first = key.unicodeScalars.first, isLetter(first), key.unicodeScalars.count <= 63 else { return false }
+        return key.unicodeScalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
+    }
+
     private static func compose(_ text: String, file: String) throws(InputError) -> YAMLField {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw InputError(yamlError: error, file: file)
+            throw InputError(yamlError: error, file: file, text: text)
         } catch {
             throw InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "cannot read YAML: \(error)")
         }
@@ -92,7 +107,7 @@ public enum ConfigParser {
                 for entry in try value.sequence() { nodeEntries.append(try parseNodeEntry(entry, warnings: &warnings)) }
             default:
                 throw entry.keyField.error(
-                    "unknown key '\(key)'; known keys: enabled, mediatedDeviceTypes, mediatedDevicesTypes, nodeMediatedDeviceTypes")
+                    "unknown key \(key.quoted); known keys: enabled, mediatedDeviceTypes, mediatedDevicesTypes, nodeMediatedDeviceTypes")
             }
         }
         let global = types.resolved(warnings: &warnings)
@@ -118,7 +133,7 @@ public enum ConfigParser {
                 }
             case "mediatedDeviceTypes", "mediatedDevicesTypes": try types.read(item)
             default:
-                throw item.keyField.error("unknown key '\(key)'; known keys: nodeSelector, mediatedDeviceTypes, mediatedDevicesTypes")
+                throw item.keyField.error("unknown key \(key.quoted); known keys: nodeSelector, mediatedDeviceTypes, mediatedDevicesTypes")
             }
         }
         return NodeMediatedDeviceTypes(nodeSelector: selector, mediatedDeviceTypes: types.resolved(warnings: &warnings))
@@ -131,7 +146,7 @@ public enum ConfigParser {
             switch entry.key {
             case "removeForeignDevices": settings.removeForeignDevices = try entry.value.bool()
             case "enableVirtualFunctions": settings.enableVirtualFunctions = try entry.value.bool()
-            default: throw entry.keyField.error("unknown key '\(entry.key)'; known keys: removeForeignDevices, enableVirtualFunctions")
+            default: throw entry.keyField.error("unknown key \(entry.key.quoted); known keys: removeForeignDevices, enableVirtualFunctions")
             }
         }
         return settings
@@ -168,7 +183,7 @@ private struct TypeLists {
 
 extension InputError {
     /// Converts a Yams syntax error into a located error.
-    init(yamlError: YamlError, file: String) {
+    init(yamlError: YamlError, file: String, text: String) {
         func at(_ mark: Mark, _ message: String) -> InputError {
             InputError(SourceLocation(file: file, line: mark.line, column: mark.column), field: "", message)
         }
@@ -177,16 +192,48 @@ extension InputError {
             .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let contextText = context.map { "\($0.text) at line \($0.mark.line), column \($0.mark.column)" }
-            self = at(mark, "invalid YAML: \(problem)" + (contextText.map { " (\($0))" } ?? ""))
+            self = at(mark, "invalid YAML: \(Self.plainWords(problem))" + (contextText.map { " (\($0))" } ?? ""))
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            self = at(context.mark, "\(keys) appears more than once in this mapping")
+            // Yams names the first occurrence of the first duplicate; the error is at the repetition.
+            let first = context.mark
+            let keys = duplicates.map { $0.quoted }.joined(separator: ", ")
+            let message = "\(keys) appears more than once in this mapping (first at line \(first.line), column \(first.column))"
+            let repeated = Self.repetition(ofKey: duplicates.first ?? "", line: first.line, column: first.column, in: text)
+            self = InputError(SourceLocation(file: file, line: repeated ?? first.line, column: first.column), field: "", message)
         case .reader(let problem, let offset, _, let yaml):
             let (line, column) = Self.lineAndColumn(ofCharacterOffset: offset ?? 0, in: yaml)
             self = InputError(SourceLocation(file: file, line: line, column: column), field: "", "cannot read the file: \(problem)")
         default:
             self = InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "invalid YAML: \(yamlError)")
         }
+    }
+
+    /// libyaml's wording made plain: it names a C function where it means the nesting limit.
+    static func plainWords(_ problem: String) -> String {
+        problem.contains("yaml_set_max_nest_level")
+            ? "the file nests mappings and lists too deeply (more than 1000 levels)"
+            : problem
+    }
+
+    /// The line where `key` appears again as a key at `column`, the column of its first occurrence, after
+    /// `firstLine`: where sibling keys of a block mapping stand.
+    static func repetition(ofKey key: String, line firstLine: Int, column: Int, in text: String) -> Int? {
+        guard !key.isEmpty, column >= 1 else { return nil }
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 > firstLine {
+            let scalars = Array(line.unicodeScalars)
+            guard scalars.count >= column - 1 + key.unicodeScalars.count else { continue }
+            let start = column - 1
+            let before = scalars[..<start]
+            guard before.allSatisfy({ $0 == " " || $0 == "-" }) else { continue }
+            var rest = String(String.UnicodeScalarView(scalars[start...]))
+            for quote in ["\"", "'"] where rest.hasPrefix(quote + key + quote) {
+                rest = key + rest.dropFirst(key.count + 2)
+            }
+            guard rest.hasPrefix(key) else { continue }
+            let after = rest.dropFirst(key.count).drop { $0 == " " }
+            if after.hasPrefix(":") { return index + 1 }
+        }
+        return nil
     }
 
     static func lineAndColumn(ofCharacterOffset offset: Int, in text: String) -> (Int, Int) {

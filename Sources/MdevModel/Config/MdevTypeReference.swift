@@ -10,8 +10,8 @@ public enum MdevTypeReference {
         if reference.count > 128 { return "a type name is longer than 128 characters" }
         if reference.hasPrefix(".") { return "a type name cannot start with '.'" }
         if let bad = reference.first(where: { !($0.isLetterOrDigit || "_-.:+@".contains($0)) }) {
-            let shown = bad == " " ? "a space (write names with '_' for spaces)" : "'\(bad)'"
-            return "invalid type name '\(reference)': it contains \(shown)"
+            let shown = bad == " " ? "a space (write names with '_' for spaces)" : String(bad).quoted
+            return "invalid type name \(reference.quoted): it contains \(shown)"
         }
         return nil
     }

@@ -29,8 +29,10 @@ public struct InputError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
+    /// One line: control characters in the field or message (a key from the file) are escaped.
     public var description: String {
-        field.isEmpty ? "\(location): \(message)" : "\(location): \(field): \(message)"
+        let line = field.isEmpty ? "\(location): \(message)" : "\(location): \(field): \(message)"
+        return line.escapingControlCharacters
     }
 }
 
@@ -40,5 +42,5 @@ public struct InputWarning: Sendable, Hashable, CustomStringConvertible {
     public var field: String
     public var message: String
 
-    public var description: String { "\(location): warning: \(field): \(message)" }
+    public var description: String { "\(location): warning: \(field): \(message)".escapingControlCharacters }
 }

@@ -37,6 +37,7 @@ struct YAMLField {
     /// The entries of a mapping in file order. (Yams has already refused duplicate keys.)
     func mapping() throws(InputError) -> [Entry] {
         guard case .mapping(let mapping) = node else { throw error("expected a mapping, found \(kind)") }
+        try checkTag(.map)
         var entries: [Entry] = []
         for (keyNode, valueNode) in mapping {
             let keyField = YAMLField(node: keyNode, path: path, file: file)
@@ -53,20 +54,55 @@ struct YAMLField {
     func sequence() throws(InputError) -> [YAMLField] {
         if isNull { return [] }
         guard case .sequence(let sequence) = node else { throw error("expected a list, found \(kind)") }
+        try checkTag(.seq)
         return sequence.enumerated().map { YAMLField(node: $1, path: "\(path)[\($0)]", file: file) }
     }
 
-    /// A scalar's text. Numbers and booleans are accepted as their text, as YAML writes them.
+    /// A string scalar's text. A plain scalar YAML reads as a number or a boolean (`222`, `0x1F`, `1.5e3`,
+    /// `true`) is refused, as Kubernetes refuses it: what is meant as text is quoted.
     func string() throws(InputError) -> String {
         guard case .scalar(let scalar) = node, !isNull else { throw error("expected a string, found \(kind)") }
+        try checkTag(.str)
         return scalar.string
     }
 
     func bool() throws(InputError) -> Bool {
-        guard case .scalar(let scalar) = node, scalar.style == .plain, let value = node.bool else {
-            throw error("expected true or false, found \(kind)")
+        guard case .scalar(let scalar) = node, !isNull else { throw error("expected true or false, found \(kind)") }
+        if Tag.Name(rawValue: scalar.tag.rawValue) == .str && (scalar.style == .singleQuoted || scalar.style == .doubleQuoted) {
+            throw error("expected true or false, found the string \(scalar.string.quoted): a quoted value is text, not a boolean; write it without quotes")
         }
+        try checkTag(.bool)
+        guard let value = node.bool else { throw error("expected true or false, found \(kind)") }
         return value
+    }
+
+    /// Refuses a node whose tag (explicit, or what YAML resolves a plain scalar to) is not `expected`.
+    private func checkTag(_ expected: Tag.Name) throws(InputError) {
+        let name = Tag.Name(rawValue: node.tag.rawValue)
+        guard name != expected else { return }
+        if let what = Self.resolvedKinds[name] {
+            let advice = expected == .str ? "; quote it if it is meant as text" : ""
+            throw error("expected \(Self.expectedKinds[expected] ?? expected.rawValue), found \(what) \(kind)\(advice)")
+        }
+        throw error("unknown tag \(name.rawValue.quoted); this file uses no tags")
+    }
+
+    private static let resolvedKinds: [Tag.Name: String] = [
+        .int: "the number", .float: "the number", .bool: "the boolean", .null: "null", .str: "the string",
+        .map: "a mapping", .seq: "a list", .timestamp: "the timestamp", .binary: "binary data",
+    ]
+    private static let expectedKinds: [Tag.Name: String] = [
+        .str: "a string", .bool: "true or false", .map: "a mapping", .seq: "a list",
+    ]
+
+    /// What the node is, without its text: for a file that may not be a config at all.
+    var shape: String {
+        switch node {
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        case .scalar: isNull ? "nothing (null)" : "a line of text"
+        }
     }
 
     /// What the node is, for messages.
@@ -77,7 +113,7 @@ struct YAMLField {
         case .alias: return "an alias"
         case .scalar(let scalar):
             if isNull { return "nothing (null)" }
-            return "'\(scalar.string)'"
+            return scalar.string.quoted
         }
     }
 }

@@ -53,7 +53,7 @@ public enum CreatableVGPUTypes {
             self.text = text
         }
 
-        public var description: String { "line \(line): cannot read a vGPU type from '\(text)'" }
+        public var description: String { "line \(line): cannot read a vGPU type from \(text.quoted)" }
     }
 
     public static func parse(_ text: String) throws(ParseError) -> [VGPUTypeListing] {

@@ -36,10 +36,10 @@ enum LabelSyntax {
         guard !name.isEmpty else { return "the \(what) is empty" }
         guard name.count <= 63 else { return "the \(what) is longer than 63 characters" }
         guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            return "the \(what) '\(name)' may hold only letters, digits, '-', '_' and '.'"
+            return "the \(what) \(name.quoted) may hold only letters, digits, '-', '_' and '.'"
         }
         guard name.first!.isLetterOrDigit, name.last!.isLetterOrDigit else {
-            return "the \(what) '\(name)' must start and end with a letter or digit"
+            return "the \(what) \(name.quoted) must start and end with a letter or digit"
         }
         return nil
     }
@@ -50,7 +50,7 @@ enum LabelSyntax {
             guard !part.isEmpty, part.count <= 63,
                 part.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }),
                 part.first!.isLetterOrDigit, part.last!.isLetterOrDigit
-            else { return "the key prefix '\(prefix)' is not a DNS subdomain (lower-case letters, digits, '-', '.')" }
+            else { return "the key prefix \(prefix.quoted) is not a DNS subdomain (lower-case letters, digits, '-', '.')" }
         }
         return nil
     }

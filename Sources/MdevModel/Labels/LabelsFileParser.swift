@@ -15,7 +15,7 @@ public enum LabelsFileParser {
                 InputError(SourceLocation(file: file, line: lineNumber, column: indent + column), field: field, message)
             }
             guard let equals = content.firstIndex(of: "=") else {
-                throw error(column: 1, field: "", "expected 'key=value', found '\(content)'")
+                throw error(column: 1, field: "", "expected 'key=value', found \(content.quoted)")
             }
             let key = String(content[..<equals]).trimmingSpaces()
             let value = String(content[content.index(after: equals)...]).trimmingSpaces()

@@ -204,7 +204,7 @@ public enum VendorVGPUError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .unreadableCurrentType(let function, let text):
-            return "nvidia/current_vgpu_type of \(function) reads '\(text)', not a type number"
+            return "nvidia/current_vgpu_type of \(function) reads \(text.quoted), not a type number"
         case .alreadyConfigured(let function, let number):
             return "\(function) was given type \(number) by someone else meanwhile; it is left as it is"
         case .notApplied(let function, let wrote, let reads):

@@ -1,0 +1,49 @@
+/// Text from files and the command line, made fit for a one-line message.
+///
+/// Messages quote what they found (a key, a value, a sysfs file's text). Such text may hold control
+/// characters (ESC sequences a terminal obeys, CR that overwrites the line, NUL, newlines) and may be
+/// megabytes long: quoted, it is escaped and cut, so a message stays one readable line.
+extension StringProtocol {
+    /// The text with every control character written as an escape (`\n`, `\r`, `\t`, `\0`, `\u{1B}`).
+    public var escapingControlCharacters: String {
+        guard unicodeScalars.contains(where: MessageText.isControl) else { return String(self) }
+        var result = ""
+        for scalar in unicodeScalars {
+            result += MessageText.isControl(scalar) ? MessageText.escape(scalar) : String(scalar)
+        }
+        return result
+    }
+
+    /// The text in single quotes, control characters escaped, cut after ``MessageText/quotedLimit``
+    /// characters with a note of how many more there were.
+    public var quoted: String {
+        let characters = count
+        guard characters > MessageText.quotedLimit else { return "'\(escapingControlCharacters)'" }
+        let shown = prefix(MessageText.quotedLimit).escapingControlCharacters
+        return "'\(shown)…' (\(characters - MessageText.quotedLimit) more characters)"
+    }
+}
+
+/// The rules of ``StringProtocol/quoted``.
+public enum MessageText {
+    /// How many characters of a value a message quotes.
+    public static let quotedLimit = 80
+
+    /// C0 controls, DEL, C1 controls, and the bidirectional overrides that reorder what a terminal shows.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
+    static func escape(_ scalar: Unicode.Scalar) -> String {
+        switch scalar {
+        case "\n": "\\n"
+        case "\r": "\\r"
+        case "\t": "\\t"
+        case "\0": "\\0"
+        default: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        }
+    }
+}
