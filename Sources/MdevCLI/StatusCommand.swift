@@ -9,7 +9,10 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the daemon's view of the host next to live sysfs, and where they disagree.",
-        discussion: "Exits 2 when the daemon is not running or its view and sysfs disagree.")
+        discussion: """
+            Exits 2 when the daemon is not running (no status file, or its pid is gone) or its view and sysfs \
+            disagree, 1 when the status file or sysfs cannot be read.
+            """)
 
     @OptionGroup var host: HostOptions
     @Option(help: "Output format.") var format: OutputFormat = .text
@@ -21,10 +24,15 @@ struct StatusCommand: ParsableCommand {
             let statusFile = host.environment.statusFile
             do {
                 status = try StatusFile(path: statusFile).read()
+            } catch let error as JSONFileError where error.errno == .noSuchFileOrDirectory {
+                Diagnostics().print("mdev-reconciler: the daemon is not running: no status file \(statusFile)")
+                agrees = false
+                return
             } catch {
-                throw InputFileError(description: "no daemon status at \(statusFile) (is mdev-reconciler run active?): \(error)")
+                throw InputFileError(description: "daemon status \(error)")
             }
-            let running = Self.isDaemon(pid: status.pid, procRoot: host.environment.procRoot)
+            // The daemon's pid is in this machine's process table, also when files are read under a host root.
+            let running = Self.isDaemon(pid: status.pid, procRoot: "/proc")
             let report = StatusReport(status: status, live: try host.makeHost(recording: false).readInventory().inventory, daemonRunning: running)
             agrees = report.disagreements.isEmpty
             print(try report.render(format: format))

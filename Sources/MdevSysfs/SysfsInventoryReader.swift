@@ -147,8 +147,8 @@ public struct SysfsInventoryReader: Sendable {
     static func availableInstances(at typeDirectory: String) throws -> Int {
         let path = typeDirectory.appending("available_instances")
         let text = try FileSystem.readText(path)
-        guard let value = Int(text.trimmingSpaces()), value >= 0 else {
-            throw SysfsValueError(path: path, text: text, expected: "a count")
+        guard let value = SysfsNumber.count(text) else {
+            throw SysfsValueError(path: path, text: text, expected: SysfsNumber.expected)
         }
         return value
     }

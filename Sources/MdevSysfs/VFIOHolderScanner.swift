@@ -25,13 +25,48 @@ public struct VFIOHolderScanner: Sendable {
         /// When some processes could not be inspected, any of them may hold the device: it is then reported
         /// held by an unknown holder (pid 0), so it is never taken for free.
         public func holders(group: String?, cdevs: [String]) -> [DeviceHolder] {
-            let paths = (group.map { ["/dev/vfio/\($0)"] } ?? []) + cdevs.map { "/dev/vfio/devices/\($0)" }
+            let paths = (group.flatMap(VFIOHolderScanner.groupPath).map { [$0] } ?? [])
+                + cdevs.compactMap(VFIOHolderScanner.cdevPath)
             let found = Array(Set(paths.flatMap { holders[$0] ?? [] })).sorted { $0.pid < $1.pid }
             if found.isEmpty && !uninspectable.isEmpty {
                 return [DeviceHolder(pid: 0, command: "unknown: \(uninspectable.count) processes could not be inspected")]
             }
             return found
         }
+
+        /// Records the process `pid` (named `command`) with the targets of its `/proc/<pid>/fd` links: it
+        /// holds every VFIO group or cdev among them (`/dev/vfio/vfio`, the container, holds no device).
+        public mutating func record(pid: Int32, command: String, linkTargets: some Sequence<String>) {
+            let holder = DeviceHolder(pid: pid, command: command)
+            let opened = Set(linkTargets.filter(VFIOHolderScanner.holdsADevice))
+            for path in opened.sorted() {
+                holders[path, default: []].append(holder)
+            }
+        }
+    }
+
+    /// Whether an open file's link target is a VFIO group (`/dev/vfio/<N>`) or cdev (`/dev/vfio/devices/<name>`).
+    public static func holdsADevice(_ linkTarget: String) -> Bool {
+        let parts = linkTarget.split(separator: "/", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 4: return parts[0].isEmpty && parts[1] == "dev" && parts[2] == "vfio" && groupPath(String(parts[3])) != nil
+        case 5: return parts[0].isEmpty && parts[1] == "dev" && parts[2] == "vfio" && parts[3] == "devices" && cdevPath(String(parts[4])) != nil
+        default: return false
+        }
+    }
+
+    /// The device file of IOMMU group `group` (the last component of a device's `iommu_group` link): a
+    /// number, or nil for anything else.
+    public static func groupPath(_ group: String) -> String? {
+        guard !group.isEmpty, group.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return "/dev/vfio/\(group)"
+    }
+
+    /// The device file of VFIO cdev `name` (an entry of a device's `vfio-dev` directory, `vfio0`), or nil
+    /// for a name that is not one.
+    public static func cdevPath(_ name: String) -> String? {
+        guard name.hasPrefix("vfio"), name.count > 4, !name.contains("/") else { return nil }
+        return "/dev/vfio/devices/\(name)"
     }
 
     /// Scans every process.
@@ -50,18 +85,10 @@ public struct VFIOHolderScanner: Sendable {
                 if error.errno == .permissionDenied { scan.uninspectable.append(pid) }
                 continue
             }
-            var opened: Set<String> = []
-            for descriptor in descriptors {
-                if let target = try? FileSystem.readLink(fdDirectory.appending(descriptor)), target.hasPrefix("/dev/vfio/") {
-                    opened.insert(target)
-                }
-            }
-            guard !opened.isEmpty else { continue }
+            let targets = descriptors.compactMap { try? FileSystem.readLink(fdDirectory.appending($0)) }
+            guard targets.contains(where: Self.holdsADevice) else { continue }
             let command = (try? FileSystem.readText(processDirectory.appending("comm")))?.trimmingSpaces() ?? "?"
-            let holder = DeviceHolder(pid: pid, command: command)
-            for path in opened where path != "/dev/vfio/vfio" {
-                scan.holders[path, default: []].append(holder)
-            }
+            scan.record(pid: pid, command: command, linkTargets: targets)
         }
         return scan
     }

@@ -166,7 +166,7 @@ struct CommandLineTests {
         (["plan", "--config", "contrib/examples/mtty.yaml", "--sysfs-root", "/nonexistent", "--node-name", "n"],
          "mdev-reconciler: error: list /nonexistent: No such file or directory\n"),
         (["plan", "--config", "contrib/examples/labels"],
-         "mdev-reconciler: error: contrib/examples/labels:3:1: expected a mapping, found 'gpu-profile=compute zone=rack-12'\n"),
+         "mdev-reconciler: error: contrib/examples/labels:3:1: this is not a config file: expected a mapping with 'mediatedDevicesConfiguration' or a KubeVirt CR, found a line of text\n"),
     ])
     func badInputs(arguments: [String], message: String) throws {
         let result = try runCLI(arguments + ["--host-root", "contrib/example-hosts/mtty"])

@@ -143,8 +143,17 @@ struct DaemonCommandTests {
         #expect(result.stdout.contains("disagrees: 0000:3b:00.0: 1 devices more and 0 fewer than at the daemon's last pass"))
         #expect(result.stdout.contains("disagrees: parent 0000:3c:00.0 appeared since the daemon's last pass"))
         let missing = try runCLI(["status", "--status-file", directory + "/none.json"])
-        #expect(missing.status == 1)
-        #expect(missing.stderr.hasPrefix("mdev-reconciler: error: no daemon status at \(directory)/none.json"))
+        // No status file: the daemon is not running, which the help says is exit 2.
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "mdev-reconciler: the daemon is not running: no status file \(directory)/none.json\n")
+        // A status file that holds something else: exit 1, one line naming the file and the field.
+        try #"{"version": 1}"#.write(toFile: directory + "/garbled.json", atomically: false, encoding: .utf8)
+        let garbled = try runCLI(["status", "--status-file", directory + "/garbled.json"])
+        #expect(garbled.status == 1)
+        #expect(garbled.stderr == "mdev-reconciler: error: daemon status \(directory)/garbled.json lacks 'pid' at the top level\n")
+        try "\u{1B}[2J not json".write(toFile: directory + "/garbled.json", atomically: false, encoding: .utf8)
+        #expect(try runCLI(["status", "--status-file", directory + "/garbled.json"]).stderr
+            == "mdev-reconciler: error: daemon status \(directory)/garbled.json is not valid JSON\n")
     }
 }
 

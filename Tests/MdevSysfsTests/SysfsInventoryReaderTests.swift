@@ -120,7 +120,7 @@ struct SysfsInventoryReaderTests {
         #expect(reading.inventory.parents[1].types.map(\.id) == ["nvidia-222", "nvidia-228"])
         #expect(reading.inventory.parents[0].readProblem == nil)
         // Not an errno: the file and its text.
-        let problem = "type nvidia-228: \(garbled) reads 'garbage', not a count"
+        let problem = "type nvidia-228: \(garbled) reads 'garbage', not a whole number from 0 to 2147483647"
         #expect(reading.inventory.parents[1].readProblem == problem)
         #expect(reading.incomplete == ["0000:3c:00.0": problem, "0000:3d:00.0": reading.incomplete["0000:3d:00.0"] ?? "-"])
         #expect(reading.warnings.count == 2)

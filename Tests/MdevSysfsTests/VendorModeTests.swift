@@ -215,7 +215,11 @@ struct VendorModeTests {
         // A corrupt record is reported and treated as lost.
         try "{ not json".write(toFile: path, atomically: false, encoding: .utf8)
         let reading = try Host(gpus, record: VendorVGPURecord(path: path)).backend.readInventory()
-        #expect(reading.warnings.contains { $0.contains("cannot be read") && $0.contains(path) })
+        #expect(reading.warnings.contains("the vGPU record \(path) is not valid JSON; vGPUs it listed are treated as another program's"))
+        // JSON that lacks a field: one line naming the field, never a DecodingError dump.
+        try #"{"version": 1, "configured": {"0000:41:00.4": {"type": "nvidia-1153"}}}"#.write(toFile: path, atomically: false, encoding: .utf8)
+        let lacking = try Host(gpus, record: VendorVGPURecord(path: path)).backend.readInventory()
+        #expect(lacking.warnings.contains("the vGPU record \(path) lacks 'handle' at configured.0000:41:00.4; vGPUs it listed are treated as another program's"))
         #expect(reading.inventory.devices.count == 4)
     }
 

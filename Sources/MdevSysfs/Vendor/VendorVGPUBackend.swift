@@ -125,7 +125,7 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
 
     private func currentType(of function: VendorFunction) throws -> Int {
         let text = try files.currentType(of: function).trimmingSpaces()
-        guard let number = Int(text), number >= 0 else { throw VendorVGPUError.unreadableCurrentType(function: function.name, text: text) }
+        guard let number = SysfsNumber.count(text) else { throw VendorVGPUError.unreadableCurrentType(function: function.name, text: text) }
         return number
     }
 

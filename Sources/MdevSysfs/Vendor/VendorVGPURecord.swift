@@ -48,9 +48,9 @@ public final class VendorVGPURecord: Sendable {
         var problem: String?
         if let path, FileSystem.exists(path) {
             do {
-                contents = try JSONDecoder().decode(Contents.self, from: Data(try FileSystem.readBytes(path)))
+                contents = try JSONFile.read(Contents.self, from: path)
             } catch {
-                problem = "the vGPU record \(path) cannot be read (\(error)); vGPUs it listed are treated as another program's"
+                problem = "the vGPU record \(error); vGPUs it listed are treated as another program's"
             }
         }
         self.contents = LockedValue(contents)
@@ -109,10 +109,8 @@ public final class VendorVGPURecord: Sendable {
             guard changed != contents else { return }
             contents = changed
             guard let path, !readOnly else { return }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             do {
-                try FileSystem.writeAtomically(Array(try encoder.encode(changed)), to: path)
+                try JSONFile.write(changed, to: path)
             } catch {
                 throw RecordError(path: path, underlying: "\(error)")
             }

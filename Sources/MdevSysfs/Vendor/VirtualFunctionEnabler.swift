@@ -85,7 +85,7 @@ public struct VirtualFunctionEnabler: Sendable {
             let directory = devices.appending(name)
             func read(_ file: String) -> String? { (try? FileSystem.readText(directory.appending(file)))?.trimmingSpaces() }
             guard read("vendor") == "0x10de", (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent == "nvidia",
-                let total = read("sriov_totalvfs").flatMap({ Int($0) }), total > 0, read("sriov_numvfs") == "0",
+                let total = read("sriov_totalvfs").flatMap(SysfsNumber.count), total > 0, read("sriov_numvfs").flatMap(SysfsNumber.count) == 0,
                 !FileSystem.exists(directory.appending("mdev_supported_types")), !FileSystem.exists(directory.appending("nvidia"))
             else { return false }
             return true
