@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mdev-reconciler", targets: ["mdev-reconciler"]),
+        // The layers as libraries, for the fuzz targets in contrib/fuzz (a package of their own).
+        .library(name: "MdevModel", targets: ["MdevModel"]),
+        .library(name: "MdevSysfs", targets: ["MdevSysfs"]),
+        .library(name: "MdevDaemon", targets: ["MdevDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

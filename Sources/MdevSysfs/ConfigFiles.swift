@@ -49,19 +49,44 @@ public struct ConfigFiles: Sendable {
         return builtIn.overridden(by: try LabelsFileParser.parse(try Self.readText(labelsFile, what: "labels file"), file: labelsFile))
     }
 
+    /// The largest config or labels file read: 1 MiB. A config for the largest hosts is a few KiB; a file
+    /// beyond this is a mistake, and parsing it whole could take much memory and time.
+    public static let sizeLimit = 1 << 20
+
     /// The content of a text input file.
     public static func readText(_ path: String, what: String) throws(InputFileError) -> String {
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readBytes(path)
+            bytes = try FileSystem.readBytes(path, limit: sizeLimit)
         } catch {
-            let reason = error.errno == .noSuchFileOrDirectory ? "does not exist" : "cannot be read (\(error.errno))"
+            let reason = switch error.errno {
+            case .noSuchFileOrDirectory: "does not exist"
+            case .fileTooLarge: "is larger than \(sizeLimit / 1024) KiB, the most a \(what) may be"
+            default: "cannot be read: \(error.errno.explanationForMdev)"
+            }
             throw InputFileError(description: "\(what) \(path) \(reason)")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw InputFileError(description: "\(what) \(path) is not UTF-8 text")
+            let location = SourceLocation(file: path, byteOffset: Self.firstInvalidUTF8(bytes), in: bytes)
+            throw InputFileError(description: "\(location): the \(what) is not UTF-8 text (byte \(Self.firstInvalidUTF8(bytes) + 1) is not)")
         }
         return text
+    }
+}
+
+extension ConfigFiles {
+    /// The offset of the first byte that does not belong to a valid UTF-8 sequence.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int {
+        var decoder = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch decoder.parseScalar(from: &iterator) {
+            case .valid(let encoded): offset += encoded.count
+            case .emptyInput: return offset
+            case .error: return offset
+            }
+        }
     }
 }
 

@@ -17,13 +17,27 @@ public enum FileSystem {
         String(decoding: try readBytes(path), as: UTF8.self)
     }
 
-    /// The content of a file, read to its end.
-    public static func readBytes(_ path: String) throws(SysfsError) -> [UInt8] {
+    /// The content of a regular file, read to its end.
+    ///
+    /// Every file this program reads is a regular file (sysfs and procfs attributes, its config, labels and
+    /// records); anything else (a FIFO, a socket, a device) is refused with `ESPIPE` before a read could block
+    /// forever, a directory with `EISDIR`.
+    /// - Parameter limit: the most bytes accepted; a longer file is refused with `EFBIG` after reading at
+    ///   most one byte more.
+    public static func readBytes(_ path: String, limit: Int? = nil) throws(SysfsError) -> [UInt8] {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+            // Non-blocking, so that opening a FIFO does not wait for a writer.
+            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec, .nonBlocking])
         } catch { throw SysfsError(.open, path, error) }
         defer { try? fd.close() }
+        var status = stat()
+        guard fstat(fd.rawValue, &status) == 0 else { throw SysfsError(.read, path, .current) }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw SysfsError(.read, path, .isDirectory)
+        default: throw SysfsError(.read, path, .illegalSeek)
+        }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -33,6 +47,7 @@ public enum FileSystem {
             } catch { throw SysfsError(.read, path, error) }
             if count == 0 { break }
             bytes += buffer[0..<count]
+            if let limit, bytes.count > limit { throw SysfsError(.read, path, .fileTooLarge) }
         }
         return bytes
     }

@@ -7,10 +7,15 @@ import SystemPackage
 public enum JSONFile {
     /// Encodes `value` (sorted keys, pretty, dates as ISO 8601) and writes it atomically to `path`.
     public static func write(_ value: some Encodable, to path: String) throws {
+        try FileSystem.writeAtomically(try encode(value), to: path)
+    }
+
+    /// The bytes ``write(_:to:)`` writes.
+    public static func encode(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        try FileSystem.writeAtomically(Array(try encoder.encode(value)), to: path)
+        return Array(try encoder.encode(value))
     }
 
     /// Reads and decodes the file at `path`.

@@ -37,6 +37,9 @@ extension Errno {
             case .invalidArgument: "the kernel rejected the value"
             case .resourceBusy: "the device is busy"
             case .improperLink: "a link leads out of the sysfs root; nothing is read or written there"
+            case .illegalSeek: "not a regular file: a FIFO, socket or device is never read"
+            case .isDirectory: "a directory, not a file"
+            case .fileTooLarge: "larger than this program reads"
             default: nil
             }
         return meaning.map { "\(description) (\($0))" } ?? description

@@ -20,6 +20,8 @@ public struct VFIOHolderScanner: Sendable {
         /// Processes whose open files could not be read (not running as root): the scan is incomplete.
         public var uninspectable: [Int32] = []
 
+        public init() {}
+
         /// The holders of a device in IOMMU group `group` whose VFIO cdevs are `cdevs`.
         ///
         /// When some processes could not be inspected, any of them may hold the device: it is then reported

@@ -120,7 +120,8 @@ final class DaemonHarness: Sendable {
                 enableVirtualFunctions: enableVirtualFunctions),
             logger: logger)
         reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger)
-        late.value = { [reconciler] in reconciler.send(.writeReturned(parent: $0)) }
+        // Weak: the reconciler owns the writer, whose late-write callback this is (no cycle to outlive a test).
+        late.value = { [weak reconciler] in reconciler?.send(.writeReturned(parent: $0)) }
     }
 
     static var defaultTiming: ReconcilerTiming {

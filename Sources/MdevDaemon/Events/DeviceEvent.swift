@@ -50,6 +50,16 @@ public enum UeventRouter {
     }
 
     public static func parents(touchedBy event: DeviceEvent, knownParents: Set<String>) -> Set<String> {
+        candidates(touchedBy: event, knownParents: knownParents).filter(isDirectoryEntry)
+    }
+
+    /// Whether `name` can be an entry of `/sys/class/mdev_bus` (not empty, `.`, `..`, and without `/` or
+    /// NUL): a name from a uevent is read as a parent only then.
+    static func isDirectoryEntry(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
+    }
+
+    private static func candidates(touchedBy event: DeviceEvent, knownParents: Set<String>) -> Set<String> {
         if event.subsystem == "mdev" {
             let components = event.devpath.split(separator: "/")
             return components.count >= 2 ? [String(components[components.count - 2])] : []

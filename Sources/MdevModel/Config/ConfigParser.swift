@@ -201,8 +201,8 @@ extension InputError {
             let repeated = Self.repetition(ofKey: duplicates.first ?? "", line: first.line, column: first.column, in: text)
             self = InputError(SourceLocation(file: file, line: repeated ?? first.line, column: first.column), field: "", message)
         case .reader(let problem, let offset, _, let yaml):
-            let (line, column) = Self.lineAndColumn(ofCharacterOffset: offset ?? 0, in: yaml)
-            self = InputError(SourceLocation(file: file, line: line, column: column), field: "", "cannot read the file: \(problem)")
+            // libyaml's offset counts bytes.
+            self = InputError(SourceLocation(file: file, byteOffset: offset ?? 0, in: yaml.utf8), field: "", "cannot read the file: \(problem)")
         default:
             self = InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "invalid YAML: \(yamlError)")
         }
@@ -234,14 +234,5 @@ extension InputError {
             if after.hasPrefix(":") { return index + 1 }
         }
         return nil
-    }
-
-    static func lineAndColumn(ofCharacterOffset offset: Int, in text: String) -> (Int, Int) {
-        var line = 1
-        var column = 1
-        for character in text.prefix(offset) {
-            if character == "\n" { line += 1; column = 1 } else { column += 1 }
-        }
-        return (line, column)
     }
 }

@@ -11,6 +11,30 @@ public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertib
     }
 
     public var description: String { "\(file):\(line):\(column)" }
+
+    /// The position of the byte at `offset` in `bytes` (UTF-8): lines end as YAML ends them (LF, CR, CR LF,
+    /// NEL, LS, PS), columns count Unicode scalars, as libyaml counts them.
+    public init(file: String, byteOffset offset: Int, in bytes: some Collection<UInt8>) {
+        var line = 1, column = 1
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
+        for byte in bytes.prefix(max(0, offset)) {
+            let isContinuation = byte & 0xC0 == 0x80
+            let endsNEL = previous == 0xC2 && byte == 0x85
+            let endsLSorPS = beforePrevious == 0xE2 && previous == 0x80 && (byte == 0xA8 || byte == 0xA9)
+            if byte == 0x0A && previous == 0x0D {
+                // The LF of a CR LF: the CR began the line already.
+            } else if byte == 0x0A || byte == 0x0D || endsNEL || endsLSorPS {
+                line += 1
+                column = 1
+            } else if !isContinuation {
+                column += 1
+            }
+            if endsNEL || endsLSorPS { column = 1 }
+            beforePrevious = previous
+            previous = byte
+        }
+        self.init(file: file, line: line, column: column)
+    }
 }
 
 /// A problem found in an input file: where, in which field, and what.

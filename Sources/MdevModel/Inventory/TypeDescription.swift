@@ -31,5 +31,5 @@ public struct TypeDescription: Sendable, Hashable, Codable {
     }
 
     /// `max_instance`, when present and numeric.
-    public var maxInstances: Int? { self["max_instance"].flatMap { Int($0) } }
+    public var maxInstances: Int? { self["max_instance"].flatMap(SysfsNumber.count) }
 }

@@ -58,7 +58,7 @@ public enum CreatableVGPUTypes {
 
     public static func parse(_ text: String) throws(ParseError) -> [VGPUTypeListing] {
         var listings: [VGPUTypeListing] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.textLines().enumerated() {
             let line = rawLine.trimmingSpaces()
             if line.isEmpty { continue }
             if let colon = line.firstIndex(of: ":") {

@@ -2,10 +2,24 @@
 public struct HostLabels: Sendable, Hashable, Codable {
     /// The labels in order: built-ins first, then the file's new keys in file order.
     public private(set) var labels: [Label]
+    /// Where each key is in `labels`: setting and looking up a label take constant time, so a file of many
+    /// labels is read in linear time.
+    private var positions: [String: Int] = [:]
 
     public init(_ labels: [Label] = []) {
         self.labels = []
         for label in labels { set(label) }
+    }
+
+    private enum CodingKeys: String, CodingKey { case labels }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.container(keyedBy: CodingKeys.self).decode([Label].self, forKey: .labels))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(labels, forKey: .labels)
     }
 
     /// The built-in labels of a host, as Kubernetes would set them on its node.
@@ -41,9 +55,10 @@ public struct HostLabels: Sendable, Hashable, Codable {
 
     /// Adds `label`, replacing the value of an existing label with the same key.
     public mutating func set(_ label: Label) {
-        if let index = labels.firstIndex(where: { $0.key == label.key }) {
+        if let index = positions[label.key] {
             labels[index].value = label.value
         } else {
+            positions[label.key] = labels.count
             labels.append(label)
         }
     }
@@ -57,7 +72,7 @@ public struct HostLabels: Sendable, Hashable, Codable {
 
     /// The value of `key`, if the host has it.
     public subscript(key: String) -> String? {
-        labels.first { $0.key == key }?.value
+        positions[key].map { labels[$0].value }
     }
 
     /// Whether every label of `selector` is among this host's labels. An empty selector matches.

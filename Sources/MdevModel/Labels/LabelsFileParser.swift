@@ -1,13 +1,14 @@
 /// Parses a labels file: one `key=value` per line, `#` comments and blank lines ignored.
 public enum LabelsFileParser {
-    /// The labels in `text`, in file order (a later line wins over an earlier one with the same key).
+    /// The labels in `text`, in file order. Lines end with LF or CRLF.
     /// - Parameter file: the name used in error messages.
-    /// - Throws: ``InputError`` naming the first bad line and column.
+    /// - Throws: ``InputError`` naming the first bad line and column; a key given twice is an error at its
+    ///   second line, as a duplicate key of the config file is.
     public static func parse(_ text: String, file: String) throws(InputError) -> [Label] {
         var labels: [Label] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var firstLine: [String: Int] = [:]
+        for (index, line) in text.textLines().enumerated() {
             let lineNumber = index + 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             let content = line.trimmingSpaces()
             if content.isEmpty || content.hasPrefix("#") { continue }
             let indent = line.prefix { $0 == " " || $0 == "\t" }.count
@@ -26,6 +27,10 @@ public enum LabelsFileParser {
                 let column = content.distance(from: content.startIndex, to: equals) + 2
                 throw error(column: column, field: key, problem)
             }
+            if let first = firstLine[key] {
+                throw error(column: 1, field: key, "the key appears more than once (first at line \(first))")
+            }
+            firstLine[key] = lineNumber
             labels.append(Label(key: key, value: value))
         }
         return labels

@@ -57,8 +57,8 @@ public final class VendorVGPURecord: Sendable {
         loadProblem = LockedValue(problem)
     }
 
-    /// The load problem, once.
-    func takeLoadProblem() -> String? {
+    /// Why the file could not be read when it was loaded (it then counts as lost), once; nil when it was read.
+    public func takeLoadProblem() -> String? {
         loadProblem.withLock { problem in
             defer { problem = nil }
             return problem

@@ -1,0 +1,2 @@
+// The module needs one source file; the declaration in the header is all there is.
+#include "FuzzerDriver.h"
