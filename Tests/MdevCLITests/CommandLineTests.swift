@@ -169,6 +169,33 @@ struct CommandLineTests {
          "mdev-reconciler: error: contrib/examples/labels:3:1: this is not a config file: expected a mapping with 'mediatedDevicesConfiguration' or a KubeVirt CR, found a line of text\n"),
     ])
     func badInputs(arguments: [String], message: String) throws {
+        try badInput(arguments, message: message)
+    }
+
+    @Test("A config that is a FIFO, a directory, too large or not UTF-8 is refused with the reason and the position; nothing blocks")
+    func badConfigFiles() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(mkfifo(directory + "/fifo.yaml", 0o644) == 0)
+        try badInput(["plan", "--config", directory + "/fifo.yaml"],
+                     message: "mdev-reconciler: error: config file \(directory)/fifo.yaml cannot be read: Illegal seek (not a regular file: a FIFO, socket or device is never read)\n")
+        try badInput(["plan", "--config", directory],
+                     message: "mdev-reconciler: error: config file \(directory) cannot be read: Is a directory (a directory, not a file)\n")
+        try String(repeating: "# padding\n", count: 110_000).write(toFile: directory + "/big.yaml", atomically: false, encoding: .utf8)
+        try badInput(["plan", "--config", directory + "/big.yaml"],
+                     message: "mdev-reconciler: error: config file \(directory)/big.yaml is larger than 1024 KiB, the most a config file may be\n")
+        var latin1 = Array("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [ab".utf8)
+        latin1 += [0xE9, 0x5D, 0x0A]
+        try Data(latin1).write(to: URL(fileURLWithPath: directory + "/latin1.yaml"))
+        try badInput(["plan", "--config", directory + "/latin1.yaml"],
+                     message: "mdev-reconciler: error: \(directory)/latin1.yaml:2:27: the config file is not UTF-8 text (byte 57 is not)\n")
+        // A file that is no config: its content is not echoed.
+        try "root:$y$j9T$secret:19000:0:99999:7:::\n".write(toFile: directory + "/shadow", atomically: false, encoding: .utf8)
+        try badInput(["validate", "--config", directory + "/shadow"],
+                     message: "mdev-reconciler: error: \(directory)/shadow:1:1: this is not a config file: expected 'mediatedDevicesConfiguration', 'mdevReconciler' or a KubeVirt CR at the top level\n")
+    }
+
+    private func badInput(_ arguments: [String], message: String) throws {
         let result = try runCLI(arguments + ["--host-root", "contrib/example-hosts/mtty"])
         #expect(result.status == 1)
         #expect(result.stderr == message)

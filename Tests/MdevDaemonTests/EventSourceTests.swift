@@ -162,3 +162,19 @@ extension UdevMonitor.Output {
         return false
     }
 }
+
+@Suite("The uevent router")
+struct UeventRouterTests {
+    @Test("A name that is no directory entry (empty, '.', '..') is never taken for a parent")
+    func namesThatAreNoEntries() {
+        let known: Set<String> = ["0000:3b:00.0"]
+        #expect(UeventRouter.parents(touchedBy: DeviceEvent(action: "add", subsystem: "mdev", devpath: "/devices/0000:3b:00.0/uuid"), knownParents: known) == ["0000:3b:00.0"])
+        for devpath in ["/devices/../uuid", "/devices/./uuid", "uuid"] {
+            #expect(UeventRouter.parents(touchedBy: DeviceEvent(action: "add", subsystem: "mdev", devpath: devpath), knownParents: known).isEmpty, "\(devpath)")
+        }
+        for sysname in ["", ".", ".."] {
+            let event = DeviceEvent(action: "change", subsystem: "pci", devpath: "/devices/x", sysname: sysname, properties: ["MDEV_STATE": "registered"])
+            #expect(UeventRouter.input(for: event, knownParents: known) == nil, "\(sysname)")
+        }
+    }
+}

@@ -169,6 +169,10 @@ struct ConfigParserTests {
          "config.yaml:1:1: this is not a config file: expected 'mediatedDevicesConfiguration', 'mdevReconciler' or a KubeVirt CR at the top level"),
         ("a line of text\n",
          "config.yaml:1:1: this is not a config file: expected a mapping with 'mediatedDevicesConfiguration' or a KubeVirt CR, found a line of text"),
+        // libyaml's reader offset counts bytes, and CR ends a line: the position is inside the input
+        // (fuzzing found 1:173 for this shape).
+        ("# \u{e9}t\u{e9}\rmediatedDevicesConfiguration:\r  mediatedDeviceTypes: [a\u{1}]\r",
+         "config.yaml:3:26: cannot read the file: control characters are not allowed"),
         (String(repeating: "[", count: 1200),
          "config.yaml:1:1: invalid YAML: the file nests mappings and lists too deeply (more than 1000 levels) (while parsing at line 1, column 1)"),
         // Settings.

@@ -54,4 +54,26 @@ struct VGPUTypeListingTests {
     func noFramebuffer(name: String) {
         #expect(VGPUTypeListing.framebufferGB(ofTypeName: name) == nil)
     }
+
+    @Test("A CRLF file has lines (Swift takes CR LF for one Character, so splitting at \"\\n\" found none)")
+    func crlf() throws {
+        #expect(try CreatableVGPUTypes.parse("ID    : vGPU Name\r\n1145  : NVIDIA L40S-1B\r\n1146  : NVIDIA L40S-2B\r\n")
+            == [VGPUTypeListing(number: 1145, name: "NVIDIA L40S-1B"), VGPUTypeListing(number: 1146, name: "NVIDIA L40S-2B")])
+    }
+
+    @Test("sysfs numbers: decimal 0 to 2^31-1 only; 2^63, negative, signed, hex and text are refused", arguments: [
+        ("16\n", 16), ("0", 0), (" 7 \n", 7), ("0016", 16), ("2147483647", 2147483647),
+        ("2147483648", nil), ("9223372036854775808", nil), ("-1", nil), ("+5", nil), ("0x10", nil), ("1.5", nil), ("", nil), ("1 2", nil),
+    ] as [(String, Int?)])
+    func sysfsNumbers(text: String, value: Int?) {
+        #expect(SysfsNumber.count(text) == value)
+    }
+
+    @Test("max_instance is a sysfs number: a negative or huge one is no limit at all")
+    func maxInstance() {
+        #expect(TypeDescription(parsing: "num_heads=4, max_instance=16").maxInstances == 16)
+        #expect(TypeDescription(parsing: "max_instance=-3").maxInstances == nil)
+        #expect(TypeDescription(parsing: "max_instance=99999999999999999999").maxInstances == nil)
+    }
+
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Foundation
 import MdevModel
 import MdevTestSupport
@@ -141,6 +142,63 @@ struct SysfsInventoryReaderTests {
         #expect(plan.parents[0].create.count == HostKey.slotCount)
         #expect(Set(plan.parents[0].create.map(\.uuid)).count == HostKey.slotCount)
     }
+
+    /// What goes wrong in one type of one parent, and how the reading says it.
+    enum BadFile: String, CaseIterable, Sendable {
+        case fifo, directory, outOfRange, negative, symlinkLoop, typeIsAFile, text
+    }
+
+    @Test("A bad file in one parent (FIFO, directory, 2^63, negative, symlink loop, a type that is a file) names the path and leaves only that parent as it is", arguments: BadFile.allCases)
+    func badFiles(kind: BadFile) throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        let good = Parent(name: "0000:3b:00.0", driver: "nvidia", types: [MdevType(id: "nvidia-222", availableInstances: 16)])
+        let bad = Parent(name: "0000:3c:00.0", driver: "nvidia", types: [MdevType(id: "nvidia-222", availableInstances: 16)])
+        try tree.addParent(good)
+        try tree.addParent(bad)
+        let type = tree.typeDirectory("nvidia-222", of: bad)
+        let file = type + "/available_instances"
+        try FileManager.default.removeItem(atPath: file)
+        let expected: String
+        switch kind {
+        case .fifo:
+            // Read, a FIFO would block every command forever: it is refused before any read.
+            #expect(mkfifo(file, 0o644) == 0)
+            expected = "read \(file): Illegal seek (not a regular file: a FIFO, socket or device is never read)"
+        case .directory:
+            try FileManager.default.createDirectory(atPath: file, withIntermediateDirectories: false)
+            expected = "read \(file): Is a directory (a directory, not a file)"
+        case .outOfRange:
+            try "9223372036854775808\n".write(toFile: file, atomically: false, encoding: .utf8)
+            expected = "\(file) reads '9223372036854775808', not a whole number from 0 to 2147483647"
+        case .negative:
+            try "-1\n".write(toFile: file, atomically: false, encoding: .utf8)
+            expected = "\(file) reads '-1', not a whole number from 0 to 2147483647"
+        case .text:
+            try "\u{1B}[2J16\n".write(toFile: file, atomically: false, encoding: .utf8)
+            expected = "\(file) reads '\\u{1B}[2J16', not a whole number from 0 to 2147483647"
+        case .symlinkLoop:
+            try FileManager.default.createSymbolicLink(atPath: file, withDestinationPath: "available_instances")
+            expected = "open \(file): Too many levels of symbolic links"
+        case .typeIsAFile:
+            try FileManager.default.removeItem(atPath: type)
+            try "nvidia-222\n".write(toFile: type, atomically: false, encoding: .utf8)
+            expected = "open \(file): Not a directory"
+        }
+        let reading = try reader(tree).read()
+        // Only the bad parent is left as it is, with the path and the reason; the good one reads whole.
+        #expect(reading.inventory.parent(named: good.name)?.readProblem == nil)
+        #expect(reading.inventory.parent(named: good.name)?.types.first?.availableInstances == 16)
+        #expect(reading.incomplete == [bad.name: "type nvidia-222: \(expected)"])
+        #expect(reading.warnings == ["parent \(bad.name) is left as it is: type nvidia-222: \(expected)"])
+        // Planned from no reading: nothing is created or removed on it.
+        let plan = Planner.plan(PlanningInput(
+            inventory: reading.inventory, wanted: WantedTypes(types: ["nvidia-222"], source: .global),
+            hostKey: HostKey(nodeName: "node01"), settings: .init(), nodeName: "node01"))
+        #expect(plan.parents.first { $0.parent == good.name }?.hasChanges == true)
+        #expect(plan.parents.first { $0.parent == bad.name }?.hasChanges != true)
+    }
+
 }
 
 @Suite("Writing sysfs: only to discovered paths")
@@ -227,4 +285,5 @@ struct HostIdentityTests {
         #expect(missing.origin == .nodeName)
         #expect(missingWarning != nil)
     }
+
 }

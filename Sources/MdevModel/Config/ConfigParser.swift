@@ -201,8 +201,9 @@ extension InputError {
             let repeated = Self.repetition(ofKey: duplicates.first ?? "", line: first.line, column: first.column, in: text)
             self = InputError(SourceLocation(file: file, line: repeated ?? first.line, column: first.column), field: "", message)
         case .reader(let problem, let offset, _, let yaml):
-            // libyaml's offset counts bytes.
-            self = InputError(SourceLocation(file: file, byteOffset: offset ?? 0, in: yaml.utf8), field: "", "cannot read the file: \(problem)")
+            // libyaml's reader offset counts characters (Unicode scalars), not bytes.
+            let bytes = String(String.UnicodeScalarView(yaml.unicodeScalars.prefix(max(0, offset ?? 0)))).utf8.count
+            self = InputError(SourceLocation(file: file, byteOffset: bytes, in: yaml.utf8), field: "", "cannot read the file: \(problem)")
         default:
             self = InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "invalid YAML: \(yamlError)")
         }
