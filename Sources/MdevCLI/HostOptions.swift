@@ -1,4 +1,5 @@
 import ArgumentParser
+import MdevModel
 import MdevSysfs
 
 /// Where the host's state is read from. Every path defaults to the real system; `--host-root` moves all
@@ -33,6 +34,12 @@ public struct HostOptions: ParsableArguments {
     public var statusFile: String?
 
     public init() {}
+
+    public func validate() throws {
+        if let nodeName, let problem = LabelSyntax.problem(withNodeName: nodeName.lowercased()) {
+            throw ValidationError("--node-name: \(problem)")
+        }
+    }
 
     /// Every path, resolved from `--host-root` with the individual overrides applied.
     var environment: HostEnvironment {
@@ -83,8 +90,7 @@ public struct ConfigOptions: ParsableArguments {
         valueName: "FILE"))
     public var config: String?
 
-    public init() {}
-}
+    public init() {}}
 
 /// How a command prints its result.
 public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {

@@ -195,6 +195,35 @@ struct CommandLineTests {
                      message: "mdev-reconciler: error: \(directory)/shadow:1:1: this is not a config file: expected 'mediatedDevicesConfiguration', 'mdevReconciler' or a KubeVirt CR at the top level\n")
     }
 
+    @Test("An empty or control-character --node-name is a usage error (exit 64), escaped in the message")
+    func badNodeNames() throws {
+        for (name, message) in [("", "the node name is empty"),
+                                ("a\u{1B}b", "the node name 'a\\u{1B}b' is not a DNS subdomain (lower-case letters, digits, '-', '.')")] {
+            let result = try runCLI(["plan", "--config", "contrib/examples/mtty.yaml", "--host-root", "contrib/example-hosts/mtty", "--node-name", name])
+            #expect(result.status == 64)
+            #expect(result.stderr.hasPrefix("Error: --node-name: \(message)\n"), "\(result.stderr)")
+        }
+    }
+
+    @Test("A FIFO as a sysfs attribute blocks none of types, plan and apply: that parent is left as it is, with the path")
+    func fifoInSysfs() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try copyExampleHost("three-t4", to: directory + "/host")
+        let file = directory + "/host/sys/devices/pci0000:00/0000:3c:00.0/mdev_supported_types/nvidia-222/available_instances"
+        try FileManager.default.removeItem(atPath: file)
+        #expect(mkfifo(file, 0o644) == 0)
+        let config = "contrib/examples/kubevirt-docs-three-t4.yaml"
+        let warning = "parent 0000:3c:00.0 is left as it is: type nvidia-222: read \(file): Illegal seek (not a regular file: a FIFO, socket or device is never read)"
+        for command in [["types"], ["plan", "--config", config], ["apply", "--config", config]] {
+            let result = try runCLI(command + ["--host-root", directory + "/host", "--node-name", "n"])
+            #expect(result.stderr.contains(warning), "\(command[0]): \(result.stderr)")
+        }
+        // apply filled the two other cards, and nothing on the one it could not read.
+        let devices = try FileManager.default.contentsOfDirectory(atPath: directory + "/host/sys/devices/pci0000:00/0000:3c:00.0")
+        #expect(!devices.contains { UUID(uuidString: $0) != nil })
+    }
+
     private func badInput(_ arguments: [String], message: String) throws {
         let result = try runCLI(arguments + ["--host-root", "contrib/example-hosts/mtty"])
         #expect(result.status == 1)

@@ -85,7 +85,7 @@ struct DaemonBehaviourTests {
         let daemon = try RunningDaemon(example: "t4-in-use", config: "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: []\n")
         try await daemon.line(containing: "first pass done")
         // The daemon is a process of this machine: its pid is looked for in the real /proc.
-        let arguments = ["status", "--status-file", daemon.statusFile, "--host-root", daemon.host, "--proc-root", "/proc"]
+        let arguments = ["status", "--status-file", daemon.statusFile, "--host-root", daemon.host]
         let text = try runCLI(arguments)
         #expect(text.status == 0, "\(text.stdout)")
         #expect(text.stdout.contains("daemon pid \(daemon.process.processIdentifier) running"))

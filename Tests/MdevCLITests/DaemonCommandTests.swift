@@ -41,6 +41,7 @@ struct DaemonCommandTests {
             process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mdev-reconciler")
             process.arguments = ["run", "--host-root", directory + "/host", "--node-name", "node01", "--status-file", directory + "/status.json"]
                 + arguments
+            process.environment = programEnvironment()
             let errors = Pipe()
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice

@@ -11,6 +11,15 @@ struct CommandResult {
     var stderr: String
 }
 
+/// The environment the built `mdev-reconciler` runs in from tests: this one, with leak checking on when it
+/// is built with AddressSanitizer (CI turns it off for the test process itself, whose fixtures are
+/// reference cycles; the program must not leak, and a leak fails the test through its exit status).
+func programEnvironment() -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["ASAN_OPTIONS"] = "detect_leaks=1"
+    return environment
+}
+
 /// Runs the built `mdev-reconciler` with `arguments`, from the repository root.
 func runCLI(_ arguments: [String]) throws -> CommandResult {
     let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -21,6 +30,7 @@ func runCLI(_ arguments: [String]) throws -> CommandResult {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    process.environment = programEnvironment()
     process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

@@ -12,7 +12,7 @@ public struct Label: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 /// Kubernetes' syntax rules for label keys and values.
-enum LabelSyntax {
+public enum LabelSyntax {
     /// Why `key` is not a valid label key (`[prefix/]name`), or nil when it is.
     static func problem(withKey key: String) -> String? {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
@@ -42,6 +42,16 @@ enum LabelSyntax {
             return "the \(what) \(name.quoted) must start and end with a letter or digit"
         }
         return nil
+    }
+
+    /// Why `name` cannot be a node name, or nil: it must be a DNS subdomain that is also a label value
+    /// (it becomes `kubernetes.io/hostname`), as Kubernetes requires of node names.
+    public static func problem(withNodeName name: String) -> String? {
+        guard !name.isEmpty else { return "the node name is empty" }
+        if let problem = problem(withPrefix: Substring(name)) {
+            return problem.replacingOccurrences(of: "the key prefix", with: "the node name")
+        }
+        return problem(withValue: name)
     }
 
     private static func problem(withPrefix prefix: Substring) -> String? {

@@ -1,7 +1,7 @@
 # Under a real systemd (PID 1), udevd and journald: the unit file, Type=notify, StatusText, the journal's
 # fields and catalog, systemctl reload, a hotplug seen through udevd, the live security score, and
 # vendor-specific mode under the hardened unit, and systemctl stop leaving every device in place.
-# checks: 27
+# checks: 29
 . /lib.sh
 unit=mdev-reconciler.service
 journal() { journalctl -q --no-pager _SYSTEMD_UNIT=$unit "$@"; }
@@ -78,6 +78,14 @@ echo "FIGURE live-security $score"
 exposure=$(echo "$score" | sed -n 's/.*: \([0-9][0-9.]*\) .*/\1/p')
 check "the live security score is OK or better (at most 4.9, here ${exposure:-none})" \
     awk -v score="$exposure" 'BEGIN { exit !(score != "" && score + 0 <= 4.9) }'
+
+# MemoryMax= is applied, and what the daemon used through every pass above is a fraction of it.
+max=$(systemctl show -p MemoryMax --value $unit)
+check "MemoryMax= is in force (128 MiB, here ${max:-none})" [ "$max" = 134217728 ]
+cgroup=/sys/fs/cgroup$(systemctl show -p ControlGroup --value $unit)
+peak=$(cat "$cgroup/memory.peak" 2>/dev/null || cat "$cgroup/memory.current")
+echo "FIGURE unit-memory-peak-kib $((peak / 1024))"
+check "the unit's memory peak is under half of MemoryMax= ($((peak / 1024)) KiB)" [ "$peak" -lt $((max / 2)) ]
 
 before=$(all_devices)
 check "systemctl stop" systemctl stop $unit
