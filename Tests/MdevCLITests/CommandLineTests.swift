@@ -1,5 +1,7 @@
 import Foundation
 import MdevModel
+import MdevTestSupport
+import MdevSysfs
 import Testing
 
 /// The `mdev-reconciler` binary, run as a user would, on the example hosts under `contrib/`.
@@ -104,9 +106,9 @@ struct CommandLineTests {
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines.filter { $0.hasPrefix("configured 0000:3d:") && $0.hasSuffix(" as nvidia-1150") }.count == 12)
         #expect(lines.contains("configured 0000:4e:00.4 as nvidia-1156"))
-        let current = try String(contentsOfFile: directory + "/host/sys/devices/pci0000:00/0000:4e:00.4/nvidia/current_vgpu_type", encoding: .utf8)
+        let current = try FileSystem.readText(directory + "/host/sys/devices/pci0000:00/0000:4e:00.4/nvidia/current_vgpu_type")
         #expect(current.hasPrefix("1156"))
-        let record = try String(contentsOfFile: directory + "/host/var/lib/mdev-reconciler/nvidia-vgpu.json", encoding: .utf8)
+        let record = try FileSystem.readText(directory + "/host/var/lib/mdev-reconciler/nvidia-vgpu.json")
         #expect(record.contains("\"0000:4e:00.4\""))
         // Applied again: the vGPUs are recognised from the record, nothing is written.
         let again = try runCLI(["apply"] + arguments)
@@ -251,7 +253,7 @@ struct CommandLineTests {
         #expect(result.status == 2)
         #expect(result.stderr.contains("mdev-reconciler: the host does not match the plan:\n  mtty: still 12 to create, 0 to remove"))
         // The create file of the discovered type received a UUID: the write went to the discovered path.
-        let written = try String(contentsOfFile: directory + "/host/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/create", encoding: .utf8)
+        let written = try FileSystem.readText(directory + "/host/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/create")
         #expect(UUID(uuidString: written) != nil)
     }
 
@@ -265,12 +267,8 @@ struct CommandLineTests {
 
 /// Copies an example host's tree (links as links) to `path`, for commands that write to it.
 func copyExampleHost(_ name: String, to path: String) throws {
-    let copy = Process()
-    copy.executableURL = URL(fileURLWithPath: "/bin/cp")
-    copy.arguments = ["-a", repositoryRoot + "/contrib/example-hosts/" + name, path]
-    try copy.run()
-    copy.waitUntilExit()
-    guard copy.terminationStatus == 0 else { throw CLITestError("cp -a of example host \(name) failed") }
+    let copy = try ChildProcess("/bin/cp", ["-a", repositoryRoot + "/contrib/example-hosts/" + name, path], environment: [:])
+    guard copy.waitUntilExit() == .exited(0) else { throw CLITestError("cp -a of example host \(name) failed") }
 }
 
 func temporaryDirectory() throws -> String {

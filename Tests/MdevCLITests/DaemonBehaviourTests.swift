@@ -17,8 +17,7 @@ struct DaemonBehaviourTests {
         let mark = daemon.lines.count
         daemon.signal(SIGINT)
         try await daemon.line(containing: "stopped; every device stays as it is", from: mark)
-        daemon.process.waitUntilExit()
-        #expect(daemon.process.terminationReason == .exit && daemon.process.terminationStatus == 0)
+        #expect(daemon.process.waitUntilExit() == .exited(0))
     }
 
     @Test("The deprecated spelling is warned about by the daemon, with its location, and still works")
@@ -88,7 +87,7 @@ struct DaemonBehaviourTests {
         let arguments = ["status", "--status-file", daemon.statusFile, "--host-root", daemon.host]
         let text = try runCLI(arguments)
         #expect(text.status == 0, "\(text.stdout)")
-        #expect(text.stdout.contains("daemon pid \(daemon.process.processIdentifier) running"))
+        #expect(text.stdout.contains("daemon pid \(daemon.process.pid) running"))
         #expect(text.stdout.contains("sysfs agrees with the daemon's last pass"))
         struct Report: Decodable {
             struct Status: Decodable { var pid: Int32 }
@@ -99,7 +98,7 @@ struct DaemonBehaviourTests {
         let json = try runCLI(arguments + ["--format", "json"])
         #expect(json.status == 0)
         let report = try JSONDecoder().decode(Report.self, from: Data(json.stdout.utf8))
-        #expect(report.daemon.pid == daemon.process.processIdentifier && report.daemonRunning && report.disagreements.isEmpty)
+        #expect(report.daemon.pid == daemon.process.pid && report.daemonRunning && report.disagreements.isEmpty)
         // A card unplugged (its class link gone) while the daemon's view still has it. The daemon reacts to
         // uevents only, so a tree edit goes unseen by it: the disagreement stays for status to report.
         try FileManager.default.removeItem(atPath: daemon.host + "/sys/class/mdev_bus/0000:3c:00.0")

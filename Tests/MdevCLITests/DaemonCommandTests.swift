@@ -10,7 +10,7 @@ import Testing
 struct DaemonCommandTests {
     /// A running `mdev-reconciler run` on a copy of an example host, with its stderr lines recorded.
     final class RunningDaemon: Sendable {
-        let process: Process
+        let process: ChildProcess
         let lines = Recorder<String>()
         let directory: String
         var host: String { directory + "/host" }
@@ -25,11 +25,7 @@ struct DaemonCommandTests {
             writeConfig: ((_ etc: String, _ config: String) throws -> Void)? = nil
         ) throws {
             directory = try temporaryDirectory()
-            let copy = Process()
-            copy.executableURL = URL(fileURLWithPath: "/bin/cp")
-            copy.arguments = ["-a", repositoryRoot + "/contrib/example-hosts/" + example, directory + "/host"]
-            try copy.run()
-            copy.waitUntilExit()
+            try copyExampleHost(example, to: directory + "/host")
             let etc = directory + "/host/etc/mdev-reconciler"
             try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true)
             if let writeConfig {
@@ -37,19 +33,11 @@ struct DaemonCommandTests {
             } else {
                 try config.write(toFile: etc + "/config.yaml", atomically: true, encoding: .utf8)
             }
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mdev-reconciler")
-            process.arguments = ["run", "--host-root", directory + "/host", "--node-name", "node01", "--status-file", directory + "/status.json"]
-                + arguments
-            process.environment = programEnvironment()
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            let partial = Partial()
-            errors.fileHandleForReading.readabilityHandler = { [lines] handle in
-                for line in partial.append(handle.availableData) { lines.record(line) }
-            }
-            try process.run()
+            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mdev-reconciler")
+            process = try ChildProcess(
+                binary.path,
+                ["run", "--host-root", directory + "/host", "--node-name", "node01", "--status-file", directory + "/status.json"] + arguments,
+                environment: programEnvironment(), directory: repositoryRoot, stderrLine: { [lines] in lines.record($0) })
         }
 
         /// Waits for a stderr line containing `text`, at or after line `start`.
@@ -58,27 +46,11 @@ struct DaemonCommandTests {
             try await lines.first(from: start) { $0.contains(text) }
         }
 
-        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+        func signal(_ number: Int32) { process.signal(number) }
 
         deinit {
-            if process.isRunning { process.terminate() }
+            process.signal(SIGTERM)
             try? FileManager.default.removeItem(atPath: directory)
-        }
-    }
-
-    /// Splits a byte stream into lines.
-    final class Partial: Sendable {
-        private let buffer = Shared(Data())
-
-        func append(_ data: Data) -> [String] {
-            var all = buffer.value + data
-            var lines: [String] = []
-            while let newline = all.firstIndex(of: 10) {
-                lines.append(String(decoding: all[all.startIndex..<newline], as: UTF8.self))
-                all = Data(all[all.index(after: newline)...])
-            }
-            buffer.value = all
-            return lines
         }
     }
 
@@ -87,7 +59,7 @@ struct DaemonCommandTests {
         let daemon = try RunningDaemon(example: "mtty", config: "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [mtty-2]\n")
         try await daemon.line(containing: "first pass done; watching for changes")
         let status = try StatusFile(path: daemon.statusFile).read()
-        #expect(status.pid == daemon.process.processIdentifier)
+        #expect(status.pid == daemon.process.pid)
         #expect(status.parents.map(\.type) == ["mtty-2"])
         #expect(status.configGeneration == 1)
 
@@ -113,9 +85,7 @@ struct DaemonCommandTests {
         mark = daemon.lines.count
         daemon.signal(SIGTERM)
         try await daemon.line(containing: "stopped; every device stays as it is", from: mark)
-        daemon.process.waitUntilExit()
-        #expect(daemon.process.terminationReason == .exit)
-        #expect(daemon.process.terminationStatus == 0)
+        #expect(daemon.process.waitUntilExit() == .exited(0))
     }
 
     @Test("run: a missing config at start is one clear line and exit 1")

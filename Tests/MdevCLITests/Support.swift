@@ -1,4 +1,6 @@
 import Foundation
+import MdevSysfs
+import MdevTestSupport
 import Testing
 
 /// The repository's root directory.
@@ -27,25 +29,10 @@ func runCLI(_ arguments: [String]) throws -> CommandResult {
     guard FileManager.default.isExecutableFile(atPath: binary.path) else {
         throw CLITestError("the mdev-reconciler binary is not at \(binary.path); build it first")
     }
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    process.environment = programEnvironment()
-    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes to the end, at the same time, before waiting: reading one after the other stalls a
-    // program that fills the second pipe (a sanitizer's report on stderr) while the first is still open.
-    let stderrRead = DispatchGroup()
-    nonisolated(unsafe) var stderr = Data()
-    DispatchQueue.global().async(group: stderrRead) { stderr = err.fileHandleForReading.readDataToEndOfFile() }
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    stderrRead.wait()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                         stderr: String(decoding: stderr, as: UTF8.self))
+    // Both pipes are read at the same time as the program runs: reading one after the other stalls a program
+    // that fills the second (a sanitizer's report on stderr) while the first is still open.
+    let result = try ChildProcess(binary.path, arguments, environment: programEnvironment(), directory: repositoryRoot).output()
+    return CommandResult(status: result.termination.status, stdout: result.stdout, stderr: result.stderr)
 }
 
 struct CLITestError: Error, CustomStringConvertible {
@@ -65,7 +52,7 @@ func snapshot(_ root: String) throws -> [String: String] {
             switch try FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType {
             case .typeSymbolicLink?: result[child] = "link:" + (try FileManager.default.destinationOfSymbolicLink(atPath: full))
             case .typeDirectory?: try walk(child)
-            default: result[child] = "file:" + (try String(contentsOfFile: full, encoding: .utf8))
+            default: result[child] = "file:" + (try FileSystem.readText(full))
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MdevSysfs
 import Testing
 
 /// `mdevReconciler.enableVirtualFunctions` through `apply`, with a recording `sriov-manage` under the host root.
@@ -43,7 +44,7 @@ struct VirtualFunctionEnablementTests {
 
             """.write(toFile: config, atomically: false, encoding: .utf8)
         let result = try runCLI(["apply", "--config", config, "--host-root", host, "--node-name", "n"])
-        #expect(try String(contentsOfFile: calls, encoding: .utf8) == "-e 0000:81:00.0\n", "\(result.stderr)")
+        #expect(try FileSystem.readText(calls) == "-e 0000:81:00.0\n", "\(result.stderr)")
         // The recording tool enabled nothing, so the A16 is reported as failed; the T4s are not named at all.
         #expect(result.stderr.contains("sriov-manage -e 0000:81:00.0 failed"))
         #expect(!result.stderr.contains("0000:3b:00.0 supports SR-IOV"))

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import MdevTestSupport
+import MdevSysfs
 import Testing
 
 @testable import MdevDaemon
@@ -68,7 +69,7 @@ struct FileChangeWatcherTests {
         try "a: 2\n".write(toFile: directory + "/..2026_11_26_02/config.yaml", atomically: false, encoding: .utf8)
         try manager.createSymbolicLink(atPath: directory + "/..data_tmp", withDestinationPath: "..2026_11_26_02")
         try await expectChange(changes) { #expect(rename(directory + "/..data_tmp", directory + "/..data") == 0) }
-        #expect(try String(contentsOfFile: directory + "/config.yaml", encoding: .utf8) == "a: 2\n")
+        #expect(try FileSystem.readText(directory + "/config.yaml") == "a: 2\n")
     }
 
     @Test("Which inotify events count", arguments: [

@@ -1,4 +1,5 @@
 import Logging
+import MdevSysfs
 import Testing
 
 @testable import MdevDaemon
@@ -55,7 +56,7 @@ struct LoggingTests {
         let ids = JournalEvent.allCases.map(\.messageID)
         #expect(Set(ids).count == ids.count)
         #expect(ids.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) && $0 == $0.lowercased() })
-        let catalog = try String(contentsOfFile: repositoryRoot + "/systemd/mdev-reconciler.catalog", encoding: .utf8)
+        let catalog = try FileSystem.readText(repositoryRoot + "/systemd/mdev-reconciler.catalog")
         for id in ids { #expect(catalog.contains("-- \(id)"), "\(id) is not in the catalog") }
     }
 }

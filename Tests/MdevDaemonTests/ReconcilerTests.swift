@@ -99,6 +99,7 @@ struct ReconcilerTests {
             }
         }
         #expect(await daemon.host.passes == passesBefore + 1)
+        try await daemon.stop()
     }
 
     @Test("A hot-plugged card is filled, an unplugged one is forgotten, both from their events alone")
@@ -122,6 +123,7 @@ struct ReconcilerTests {
         }
         #expect(daemon.messageIDs(of: .parentGone).map { $0.metadata[JournalField.parent] } == ["0000:3c:00.0"])
         #expect(await daemon.host.inventory.parents.map(\.name) == ["0000:3b:00.0"])
+        try await daemon.stop()
     }
 
     @Test("A held device is kept and re-checked on a backoff; once the VM lets go (no event) the card converges")
@@ -143,6 +145,7 @@ struct ReconcilerTests {
         #expect(daemon.kernel.layout == ["0000:3b:00.0: nvidia-222 ×16"])
         #expect(await daemon.reconciler.phase == .idle)
         #expect(daemon.kernel.state.withLock { $0.violations }.isEmpty)
+        try await daemon.stop()
     }
 
     @Test("Failed creates are retried with backoff, never in a tight loop, logged once with their errno, and converge")
@@ -167,6 +170,7 @@ struct ReconcilerTests {
         #expect(await daemon.host.status.parents[1].errno == nil)
         #expect(daemon.kernel.layout[1] == "0000:3c:00.0: nvidia-228 ×2")
         #expect(await daemon.reconciler.phase == .idle)
+        try await daemon.stop()
     }
 
     @Test("SIGHUP during a pass: RELOADING=1 at once, the reload pass right after, then READY=1")
@@ -189,6 +193,7 @@ struct ReconcilerTests {
         #expect(daemon.messageIDs(of: .configLoaded).count == 1)
         // Only our devices of the old type could go; nvidia-228 gets one card per the ring.
         #expect(daemon.kernel.layout.contains("0000:3b:00.0: nvidia-228 ×2"))
+        try await daemon.stop()
     }
 
     @Test("An unreadable config is rejected with its location; the last good config stays and nothing is removed")
@@ -208,6 +213,7 @@ struct ReconcilerTests {
         #expect(rejected.level == .error)
         #expect(daemon.kernel.devices.map(\.uuid) == before)
         #expect(await daemon.host.configGeneration == 1)
+        try await daemon.stop()
     }
 
     @Test("A write past its deadline marks the parent stuck; the others and every signal are still served")
@@ -231,6 +237,7 @@ struct ReconcilerTests {
         try await daemon.pass { await daemon.clock.advance(by: .milliseconds(101)) }
         #expect(daemon.kernel.layout[0] == "0000:3b:00.0: nvidia-222 ×16")
         #expect(await daemon.host.status.parents[0].stuck == false)
+        try await daemon.stop()
     }
 
     @Test("SIGTERM during a pass: STOPPING=1, the pass ends, the loop exits, and every device stays")
@@ -269,6 +276,7 @@ struct ReconcilerTests {
         try await daemon.pass { await daemon.clock.advance(by: .milliseconds(1001)) }
         #expect(daemon.kernel.layout == ["mtty: mtty-1 ×24"])
         #expect(await daemon.reconciler.phase == .idle)
+        try await daemon.stop()
     }
 
     @Test("Entries and status of an SR-IOV GPU's virtual functions name the GPU too (MDEV_CARD)")
@@ -281,6 +289,7 @@ struct ReconcilerTests {
         let status = await daemon.host.status
         #expect(status.parents.allSatisfy { $0.card == "0000:81:00.0" })
         #expect(status.summary == "16 parents, 2 devices, 0 blocked, last error: none")
+        try await daemon.stop()
     }
 
     @Test("Virtual functions enabled at run time (pci add events) are filled per GPU; their removal is seen too")
@@ -308,6 +317,7 @@ struct ReconcilerTests {
         }
         #expect(await daemon.host.inventory.parents.isEmpty)
         #expect(daemon.messageIDs(of: .parentGone).count == 16)
+        try await daemon.stop()
     }
 
     @Test("A card that cannot be read in a full rescan keeps its last known state: the other cards do not move")
@@ -328,6 +338,7 @@ struct ReconcilerTests {
         #expect(daemon.kernel.state.withLock { $0.removes } == 0)
         #expect(daemon.messageIDs(of: .parentGone).isEmpty)
         #expect(await daemon.host.inventory.parents.count == 2)
+        try await daemon.stop()
     }
 
     @Test("Vendor-specific mode: functions enabled at run time are filled per GPU from their pci events, though the writes emit none")
@@ -367,6 +378,7 @@ struct ReconcilerTests {
         }
         #expect(await daemon.host.inventory.parents.isEmpty)
         #expect(daemon.messageIDs(of: .parentGone).count == 32)
+        try await daemon.stop()
     }
 
     @Test("run --write-timeout 5 in vendor mode: the clear's EPERM retries fit into the deadline, a clear still refused is retried as transient, nothing is stuck")
@@ -397,6 +409,7 @@ struct ReconcilerTests {
         #expect(gpus.layout == ["0000:3d:00.4: 1155", "0000:3d:00.5: 1155"])
         #expect(daemon.messageIDs(of: .stuck).isEmpty)
         #expect(await daemon.reconciler.phase == .idle)
+        try await daemon.stop()
     }
 
     @Test("enableVirtualFunctions: the enabler runs before full passes (all GPUs) and event passes (their devices); outcomes are logged once",
@@ -426,6 +439,7 @@ struct ReconcilerTests {
         #expect(logged.count == 1)
         #expect(logged.first?.metadata[JournalField.card] == "0000:3d:00.0")
         #expect(logged.first?.message.contains("Cannot obtain unbindLock") == true)
+        try await daemon.stop()
     }
 
     @Test("With WatchdogSec= set, WATCHDOG=1 goes out at half the interval, from the actor")

@@ -76,4 +76,12 @@ struct VGPUTypeListingTests {
         #expect(TypeDescription(parsing: "max_instance=99999999999999999999").maxInstances == nil)
     }
 
+
+    @Test("A description splits at every comma and newline, also one a combining mark follows (found by fuzzing)")
+    func descriptionSeparators() {
+        let description = TypeDescription(parsing: "a=1,\u{301}b=2\r\u{301}c=3")
+        #expect(description.fields.map(\.key) == ["a", "\u{301}b", "\u{301}c"])
+        #expect(description.fields.allSatisfy { !$0.key.unicodeScalars.contains(",") && !$0.value.unicodeScalars.contains(",") })
+    }
+
 }

@@ -217,10 +217,10 @@ struct SysfsHostTests {
         #expect(discovered.directory == tree.sys + "/devices/virtual/mtty/mtty")
         let new = UUID()
         try host.create(new, type: "mtty-1", at: location)
-        #expect(try String(contentsOfFile: tree.typeDirectory("mtty-1", of: parent) + "/create", encoding: .utf8) == new.sysfsString)
+        #expect(try FileSystem.readText(tree.typeDirectory("mtty-1", of: parent) + "/create") == new.sysfsString)
         try host.remove(device, at: location)
         let deviceDirectory = tree.sys + "/devices/virtual/mtty/mtty/" + device.sysfsString
-        #expect(try String(contentsOfFile: deviceDirectory + "/remove", encoding: .utf8) == "1")
+        #expect(try FileSystem.readText(deviceDirectory + "/remove") == "1")
         #expect(try host.availableInstances(of: "mtty-1", at: location) == 23)
         // Only what the reading found: a type name with a path in it, a device it did not see.
         #expect(throws: NotDiscoveredError.self) { try host.create(UUID(), type: "../../../../power", at: location) }
@@ -253,7 +253,7 @@ struct SysfsHostTests {
         let location = try #require(reading.locations["inside"])
         let error = #expect(throws: SysfsError.self) { try host.create(UUID(), type: "mtty-1", at: location) }
         #expect(error?.errno == .improperLink)
-        #expect(try String(contentsOfFile: realCreate, encoding: .utf8).isEmpty)
+        #expect(try FileSystem.readText(realCreate).isEmpty)
     }
 
     @Test("A failed write carries the path and the kernel's errno, explained")

@@ -195,7 +195,7 @@ struct VendorModeTests {
         let path = directory.root + "/var/lib/mdev-reconciler/nvidia-vgpu.json"
         let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
         #expect(try await Host(gpus, record: VendorVGPURecord(path: path)).applier(["nvidia-1148"]).apply().converged)
-        let saved = try String(contentsOfFile: path, encoding: .utf8)
+        let saved = try FileSystem.readText(path)
         #expect(saved.contains("\"0000:3d:00.4\""))
         #expect(saved.contains("NVIDIA L40S-48Q"))
 

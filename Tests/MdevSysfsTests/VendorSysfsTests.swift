@@ -25,7 +25,7 @@ struct VendorSysfsTests {
         let freeTree = try SysfsTreeBuilder.temporary()
         defer { freeTree.removeAll() }
         try freeTree.addVendorGPU(VendorProfiles.l40s("0000:3d:00.0"), from: gpus)
-        #expect(try String(contentsOfFile: freeTree.sys + "/bus/pci/devices/0000:3d:00.4/nvidia/creatable_vgpu_types", encoding: .utf8)
+        #expect(try FileSystem.readText(freeTree.sys + "/bus/pci/devices/0000:3d:00.4/nvidia/creatable_vgpu_types")
             == VendorProfiles.l40sCreatableText)
         #expect(try backend(treeFiles(freeTree)).readInventory().inventory == backend(gpus).readInventory().inventory)
 

@@ -11,14 +11,16 @@ public struct TypeDescription: Sendable, Hashable, Codable {
 
     public var fields: [Field]
 
+    /// Split by Unicode scalar, not by `Character`: a comma or newline followed by a combining mark is one
+    /// `Character` with it, and would not separate anything (fuzzing found such a field holding a comma).
     public init(parsing text: String) {
         var fields: [Field] = []
-        for line in text.split(whereSeparator: \.isNewline) {
+        let newlines: Set<Unicode.Scalar> = ["\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}"]
+        for line in text.unicodeScalars.split(whereSeparator: newlines.contains) {
             for item in line.split(separator: ",") {
-                let separator = item.firstIndex { $0 == "=" || $0 == ":" }
-                guard let separator else { continue }
-                let key = String(item[..<separator]).trimmingSpaces()
-                let value = String(item[item.index(after: separator)...]).trimmingSpaces()
+                guard let separator = item.firstIndex(where: { $0 == "=" || $0 == ":" }) else { continue }
+                let key = String(String.UnicodeScalarView(item[..<separator])).trimmingSpaces()
+                let value = String(String.UnicodeScalarView(item[item.index(after: separator)...])).trimmingSpaces()
                 if !key.isEmpty { fields.append(Field(key: key, value: value)) }
             }
         }

@@ -154,7 +154,8 @@ struct FaultMatrixTests {
         let writes = probeHost.log.withLock { $0.attempts.count }
         let (filler, _) = daemon(world, types: types, fault: .kill, at: writes / 2)
         try await filler.start()
-        await filler.reconciler.receive(.stopRequested)
+        try await filler.stop()
+        try await probe.stop()
         return world
     }
 
@@ -178,7 +179,7 @@ struct FaultMatrixTests {
         var removed: [UUID] = []
         var final = first
         if case .kill = fault {
-            await first.reconciler.receive(.stopRequested)
+            try await first.stop()
             attempts = host.log.withLock { $0.attempts.count }
             removed = host.log.withLock { $0.removed }
             let (second, secondHost) = daemon(world, types: types)
@@ -193,8 +194,8 @@ struct FaultMatrixTests {
             removed = host.log.withLock { $0.removed }
         }
         let failed = final.messageIDs(of: .failed).map { $0.metadata[JournalField.errno] }
-        if case .kill = fault {} else { await first.reconciler.receive(.stopRequested) }
-        if final !== first { await final.reconciler.receive(.stopRequested) }
+        if case .kill = fault {} else { try await first.stop() }
+        if final !== first { try await final.stop() }
         let run = Run(
             layout: world.layout, devices: world.deviceUUIDs, attempts: attempts, removed: removed, failedErrnos: failed,
             lost: world.lost.withLock { $0 })
