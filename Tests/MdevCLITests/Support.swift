@@ -14,8 +14,7 @@ struct CommandResult {
 }
 
 /// The environment the built `mdev-reconciler` runs in from tests: this one, with leak checking on when it
-/// is built with AddressSanitizer (CI turns it off for the test process itself, whose fixtures are
-/// reference cycles; the program must not leak, and a leak fails the test through its exit status).
+/// is built with AddressSanitizer (a leak then fails the test through the exit status).
 func programEnvironment() -> [String: String] {
     var environment = ProcessInfo.processInfo.environment
     environment["ASAN_OPTIONS"] = "detect_leaks=1"

@@ -432,6 +432,7 @@ struct ReconcilerTests {
         }
         guard enabled else {
             #expect(calls.all.isEmpty)
+            try await daemon.stop()
             return
         }
         #expect(calls.all == [nil, ["0000:3d:00.0"]])
