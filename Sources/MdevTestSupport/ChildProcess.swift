@@ -41,7 +41,7 @@ public final class ChildProcess: Sendable {
         Self.drain(out.read, into: standardOutput, group: drained, line: nil)
         Self.drain(err.read, into: standardError, group: drained, line: stderrLine)
         exited.enter()
-        DispatchQueue.global().async { [termination, exited] in
+        DedicatedThread.start { [termination, exited] in
             let end = Spawn.waitForExit(pid)
             termination.withLock { $0 = end }
             exited.leave()
@@ -74,7 +74,7 @@ public final class ChildProcess: Sendable {
     /// Reads `descriptor` to its end on a thread of its own, keeping the bytes and passing on each line.
     private static func drain(_ descriptor: Int32, into bytes: LockedValue<[UInt8]>, group: DispatchGroup, line: (@Sendable (String) -> Void)?) {
         group.enter()
-        DispatchQueue.global().async {
+        DedicatedThread.start {
             var pending: [UInt8] = []
             let all = Spawn.readToEnd(descriptor) { chunk in
                 guard let line else { return }

@@ -162,7 +162,7 @@ final class DaemonHarness: Sendable {
         try await waitForExit()
     }
 
-    /// Waits (at most 20 s of real time) until the daemon's run loop has returned.
+    /// Waits (at most 60 s of real time, the recorder's default) until the daemon's run loop has returned.
     func waitForExit() async throws {
         _ = try await exits.first(from: 0) { true }
     }

@@ -51,7 +51,7 @@ public struct ProcessRunner: CommandRunning {
         // The output is read while the program runs, so a full pipe never stalls it.
         let captured = LockedValue<[UInt8]>([])
         let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        DedicatedThread.start {
             captured.withLock { $0 = Spawn.readToEnd(output.read) }
             drained.signal()
         }
@@ -59,7 +59,7 @@ public struct ProcessRunner: CommandRunning {
         let state = Atomic<Int>(0)
         let status = LockedValue<Int32>(-1)
         let ended = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        DedicatedThread.start {
             status.withLock { $0 = Spawn.waitForExit(pid).status }
             if !state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged { onLateExit() }
             ended.signal()

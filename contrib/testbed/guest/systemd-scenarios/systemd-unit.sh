@@ -16,6 +16,13 @@ check "systemctl start returns and the unit is active" systemctl start $unit
 check "the unit is active" systemctl is-active -q $unit
 # Type=notify: start returns only after READY=1, which comes after the first pass.
 check "the devices exist as soon as start returns" has_devices mtty mtty-2 12
+# The cgroup's memory after the first pass of the first start, which also faulted in the binary's pages
+# (a restarted unit's new cgroup is not charged again for pages already in the page cache).
+unit_peak() {
+    local cgroup=/sys/fs/cgroup$(systemctl show -p ControlGroup --value $unit)
+    cat "$cgroup/memory.peak" 2>/dev/null || cat "$cgroup/memory.current"
+}
+first_peak=$(unit_peak)
 status=$(systemctl show -p StatusText --value $unit)
 echo "StatusText: $status"
 check "StatusText is the one-line summary" [ "$status" = "1 parents, 12 devices, 0 blocked, last error: none" ]
@@ -82,8 +89,8 @@ check "the live security score is OK or better (at most 4.9, here ${exposure:-no
 # MemoryMax= is applied, and what the daemon used through every pass above is a fraction of it.
 max=$(systemctl show -p MemoryMax --value $unit)
 check "MemoryMax= is in force (128 MiB, here ${max:-none})" [ "$max" = 134217728 ]
-cgroup=/sys/fs/cgroup$(systemctl show -p ControlGroup --value $unit)
-peak=$(cat "$cgroup/memory.peak" 2>/dev/null || cat "$cgroup/memory.current")
+peak=$(unit_peak)
+[ "$first_peak" -gt "$peak" ] && peak=$first_peak
 echo "FIGURE unit-memory-peak-kib $((peak / 1024))"
 check "the unit's memory peak is under half of MemoryMax= ($((peak / 1024)) KiB)" [ "$peak" -lt $((max / 2)) ]
 
