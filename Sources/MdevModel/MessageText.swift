@@ -30,7 +30,7 @@ public enum MessageText {
     public static let quotedLimit = 80
 
     /// C0 controls, DEL, C1 controls, and the bidirectional overrides that reorder what a terminal shows.
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
         default: false

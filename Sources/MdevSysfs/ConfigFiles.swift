@@ -67,8 +67,9 @@ public struct ConfigFiles: Sendable {
             throw InputFileError(description: "\(what) \(path) \(reason)")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            let location = SourceLocation(file: path, byteOffset: Self.firstInvalidUTF8(bytes), in: bytes)
-            throw InputFileError(description: "\(location): the \(what) is not UTF-8 text (byte \(Self.firstInvalidUTF8(bytes) + 1) is not)")
+            let offset = Self.firstInvalidUTF8(bytes)
+            let location = SourceLocation(file: path, byteOffset: offset, in: bytes)
+            throw InputFileError(description: "\(location): the \(what) is not UTF-8 text (byte \(offset + 1) is not)")
         }
         return text
     }

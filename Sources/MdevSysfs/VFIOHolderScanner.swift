@@ -47,14 +47,11 @@ public struct VFIOHolderScanner: Sendable {
         }
     }
 
-    /// Whether an open file's link target is a VFIO group (`/dev/vfio/<N>`) or cdev (`/dev/vfio/devices/<name>`).
+    /// Whether an open file's link target is a VFIO group (`/dev/vfio/<N>`) or cdev (`/dev/vfio/devices/<name>`):
+    /// exactly the file ``groupPath(_:)`` or ``cdevPath(_:)`` gives for its last component.
     public static func holdsADevice(_ linkTarget: String) -> Bool {
-        let parts = linkTarget.split(separator: "/", omittingEmptySubsequences: false)
-        switch parts.count {
-        case 4: return parts[0].isEmpty && parts[1] == "dev" && parts[2] == "vfio" && groupPath(String(parts[3])) != nil
-        case 5: return parts[0].isEmpty && parts[1] == "dev" && parts[2] == "vfio" && parts[3] == "devices" && cdevPath(String(parts[4])) != nil
-        default: return false
-        }
+        let name = String(linkTarget.split(separator: "/", omittingEmptySubsequences: false).last ?? "")
+        return groupPath(name) == linkTarget || cdevPath(name) == linkTarget
     }
 
     /// The device file of IOMMU group `group` (the last component of a device's `iommu_group` link): a

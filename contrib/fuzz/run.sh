@@ -38,7 +38,7 @@ seed() {
     local target="$1" corpus="$scratch/corpus/$1"
     mkdir -p "$corpus"
     [ -d "$here/seeds/$target" ] && cp -n "$here/seeds/$target/"* "$corpus/" 2>/dev/null || true
-    local n=0 file
+    local file name sum names=()
     case "$target" in
         config) for file in "$root"/contrib/examples/*.yaml; do cp -n "$file" "$corpus/"; done ;;
         labels) cp -n "$root/contrib/examples/labels" "$corpus/example-labels" ;;
@@ -46,13 +46,11 @@ seed() {
         type-description) names=(description) ;;
         sysfs-number) names=(available_instances sriov_totalvfs sriov_numvfs current_vgpu_type) ;;
     esac
-    if [[ "$target" =~ ^(vgpu-types|type-description|sysfs-number)$ ]]; then
-        for name in "${names[@]}"; do
-            # Distinct contents only: the example hosts repeat the same files many times.
-            find "$root/contrib/example-hosts" -name "$name" -type f -print0 | xargs -0 -r md5sum | sort -u -k1,1 |
-                while read -r _ file; do n=$((n + 1)); cp -n "$file" "$corpus/$name-$(md5sum < "$file" | cut -c1-12)"; done
-        done
-    fi
+    # The example hosts' files of those names, distinct contents only (the hosts repeat the same files).
+    for name in "${names[@]}"; do
+        find "$root/contrib/example-hosts" -name "$name" -type f -print0 | xargs -0 -r md5sum | sort -u -k1,1 |
+            while read -r sum file; do cp -n "$file" "$corpus/$name-${sum:0:12}"; done
+    done
 }
 
 export SWIFT_BACKTRACE=enable=no  # Swift's crash handler would get in the way of the sanitizer's report.

@@ -48,19 +48,17 @@ public enum LabelSyntax {
     /// (it becomes `kubernetes.io/hostname`), as Kubernetes requires of node names.
     public static func problem(withNodeName name: String) -> String? {
         guard !name.isEmpty else { return "the node name is empty" }
-        if let problem = problem(withPrefix: Substring(name)) {
-            return problem.replacingOccurrences(of: "the key prefix", with: "the node name")
-        }
-        return problem(withValue: name)
+        return problem(withPrefix: Substring(name), what: "node name") ?? problem(withValue: name)
     }
 
-    private static func problem(withPrefix prefix: Substring) -> String? {
-        guard !prefix.isEmpty, prefix.count <= 253 else { return "the key prefix must be 1 to 253 characters" }
+    /// Why `prefix` (a key prefix, or what `what` names) is not a DNS subdomain, or nil.
+    private static func problem(withPrefix prefix: Substring, what: String = "key prefix") -> String? {
+        guard !prefix.isEmpty, prefix.count <= 253 else { return "the \(what) must be 1 to 253 characters" }
         for part in prefix.split(separator: ".", omittingEmptySubsequences: false) {
             guard !part.isEmpty, part.count <= 63,
                 part.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }),
                 part.first!.isLetterOrDigit, part.last!.isLetterOrDigit
-            else { return "the key prefix \(prefix.quoted) is not a DNS subdomain (lower-case letters, digits, '-', '.')" }
+            else { return "the \(what) \(prefix.quoted) is not a DNS subdomain (lower-case letters, digits, '-', '.')" }
         }
         return nil
     }

@@ -30,14 +30,12 @@ func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CC
     var count = CInt(arguments.count)
     return arguments.withUnsafeMutableBufferPointer { buffer in
         var pointer = buffer.baseAddress
-        return LLVMFuzzerRunDriver(&count, &pointer) { data, size in
-            selected?.run(Array(UnsafeBufferPointer(start: data, count: size)))
-            return 0
-        }
+        return LLVMFuzzerRunDriver(&count, &pointer) { data, size in testOneInput(data, size) }
     }
 }
 
-/// Called by libFuzzer's own `main` when it is the one that runs: the same as the driver's callback.
+/// Runs one input through the selected target: the driver's callback, and what libFuzzer's own `main`
+/// calls when it is the one that runs.
 @_cdecl("LLVMFuzzerTestOneInput")
 func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if selected == nil, let name = getenv("MDEV_FUZZ_TARGET").map({ String(cString: $0) }) { selected = targets[name] }

@@ -1,4 +1,5 @@
 import Glibc
+import MdevModel
 
 /// One fuzz target: a name and what it does with one input. It checks the parser's own invariants and
 /// stops the process (a crash libFuzzer records, with the input) when one does not hold.
@@ -25,9 +26,9 @@ func text(_ bytes: [UInt8]) -> String? {
     String(validating: bytes, as: UTF8.self)
 }
 
-/// Whether `line` is one line with no control characters: what every message must be.
+/// Whether `line` is one line with no control characters (the ones messages escape): what every message must be.
 func isOneCleanLine(_ line: String) -> Bool {
-    !line.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+    !line.unicodeScalars.contains(where: MessageText.isControl)
 }
 
 /// A file of this process in the temporary directory, for targets that go through the file layer.
