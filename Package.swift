@@ -14,16 +14,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
     ],
     targets: [
-        // Pure model, config and planner: no I/O at all.
-        .target(
-            name: "MdevModel",
-            dependencies: [.product(name: "Yams", package: "Yams")]
-        ),
+        // Pure model, config and planner: no I/O at all. YAML is read by Debian's libyaml, linked statically.
+        .target(name: "MdevModel", dependencies: ["CYAML"]),
         // Everything that touches sysfs, procfs and /etc: inventory, in-use scan, writes, apply.
         .target(
             name: "MdevSysfs",
@@ -33,6 +29,7 @@ let package = Package(
             ]
         ),
         // C libraries from Debian, each in a module of its own.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon: event sources, the reconciler state machine and actor, systemd integration.
@@ -61,6 +58,7 @@ let package = Package(
                 "MdevSysfs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .executableTarget(name: "mdev-reconciler", dependencies: ["MdevCLI"]),

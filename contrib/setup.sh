@@ -3,7 +3,7 @@
 # Swift itself (6.1 or newer) must already be installed: Debian does not package it.
 set -euo pipefail
 
-packages=(pkg-config libudev-dev libsystemd-dev)
+packages=(pkg-config libudev-dev libsystemd-dev libyaml-dev)
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift is not on PATH; install Swift 6.1 or newer from swift.org first" >&2

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// Renders a plan for people (a table) or programs (JSON).

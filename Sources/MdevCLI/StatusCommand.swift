@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import MdevDaemon
 import MdevModel
 import MdevSysfs
@@ -49,7 +49,7 @@ extension StatusCommand {
         else { return false }
         // stat is "pid (comm) state ...": the state follows the last ')'.
         let state = stat[(stat.lastIndex(of: ")").map { stat.index($0, offsetBy: 2) } ?? stat.startIndex)...].first
-        return comm.trimmingCharacters(in: .whitespacesAndNewlines) == "mdev-reconciler" && state != "Z" && state != "X"
+        return comm.trimmingSpaces() == "mdev-reconciler" && state != "Z" && state != "X"
     }
 }
 
@@ -90,9 +90,8 @@ struct StatusReport: Encodable {
     }
 
     var text: String {
-        let formatter = ISO8601DateFormatter()
         var lines = [
-            "daemon pid \(daemon.pid) \(daemonRunning ? "running" : "NOT running"), \(daemon.passes) passes, last at \(formatter.string(from: daemon.updated))",
+            "daemon pid \(daemon.pid) \(daemonRunning ? "running" : "NOT running"), \(daemon.passes) passes, last at \(daemon.updated.formatted(.iso8601))",
             "config \(daemon.configFile), generation \(daemon.configGeneration)"
                 + (daemon.configError.map { " (last change rejected: \($0))" } ?? ""),
             "node \(daemon.node): \(PlanRenderer.describe(daemon.wanted))",

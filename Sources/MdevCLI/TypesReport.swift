@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// What `types` shows: every parent with its types, their names, free instances, parsed descriptions,

@@ -1,9 +1,11 @@
-import Foundation
-
 extension StringProtocol {
-    /// The string without leading and trailing whitespace and newlines.
+    /// The string without leading and trailing whitespace and newlines (Unicode's White_Space).
     public func trimmingSpaces() -> String {
-        trimmingCharacters(in: .whitespacesAndNewlines)
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(String.UnicodeScalarView(scalars[first...last]))
     }
 
     /// The string with every space character replaced by `replacement`.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// A host with both interfaces: mdev parents (``SysfsHost``, or a simulated kernel) and NVIDIA virtual

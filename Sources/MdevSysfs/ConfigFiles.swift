@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// Reads the config and labels files from disk and parses them.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// Reads who this host is: its node name and the key its device UUIDs derive from.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// Reads the host: the real sysfs, or a simulated kernel in tests.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where one parent lives, as the reading that found it discovered it. Writes are addressed by it, never by a
 /// name looked up in state an earlier reading left behind: it is the only source of the paths written to.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// The real host: reads sysfs and procfs, and writes only to paths a reading discovered (the locations it

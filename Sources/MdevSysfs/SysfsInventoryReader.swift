@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// Reads the host's parents, types and devices from sysfs, and who holds each device from procfs.

@@ -4,7 +4,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import MdevModel
 import MdevSysfs
 import MdevTestSupport

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// What the daemon knows after a pass, written to `/run/mdev-reconciler/status.json` for `status`.

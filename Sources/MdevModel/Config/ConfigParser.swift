@@ -1,5 +1,3 @@
-import Yams
-
 /// Reads a config file in KubeVirt's schema.
 ///
 /// Accepts a file whose top-level key is `mediatedDevicesConfiguration`, or a whole KubeVirt CR
@@ -20,7 +18,7 @@ public enum ConfigParser {
     public static func parse(_ text: String, file: String) throws(InputError) -> Result {
         var warnings: [InputWarning] = []
         let root = try compose(text, file: file)
-        guard case .mapping = root.node else {
+        guard case .mapping = root.node.content else {
             // Not quoted: a file that is no config (a key file given by mistake) must not be echoed.
             throw root.error("this is not a config file: expected a mapping with '\(blockKey)' or a KubeVirt CR, found \(root.shape)")
         }
@@ -70,13 +68,11 @@ public enum ConfigParser {
     }
 
     private static func compose(_ text: String, file: String) throws(InputError) -> YAMLField {
-        let node: Node?
+        let node: YAMLNode?
         do {
-            node = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw InputError(yamlError: error, file: file, text: text)
+            node = try YAMLComposer.compose(text)
         } catch {
-            throw InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "cannot read YAML: \(error)")
+            throw InputError(yamlError: error, file: file, text: text)
         }
         guard let node else {
             throw InputError(SourceLocation(file: file, line: 1, column: 1), field: "",
@@ -182,58 +178,12 @@ private struct TypeLists {
 }
 
 extension InputError {
-    /// Converts a Yams syntax error into a located error.
-    init(yamlError: YamlError, file: String, text: String) {
-        func at(_ mark: Mark, _ message: String) -> InputError {
-            InputError(SourceLocation(file: file, line: mark.line, column: mark.column), field: "", message)
+    /// A YAML syntax error located in `file`.
+    init(yamlError: YAMLError, file: String, text: String) {
+        let location = switch yamlError.position {
+        case .mark(let mark): SourceLocation(file: file, line: mark.line, column: mark.column)
+        case .byteOffset(let offset): SourceLocation(file: file, byteOffset: offset, in: text.utf8)
         }
-        switch yamlError {
-        case .scanner(let context, let problem, let mark, _),
-            .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let contextText = context.map { "\($0.text) at line \($0.mark.line), column \($0.mark.column)" }
-            self = at(mark, "invalid YAML: \(Self.plainWords(problem))" + (contextText.map { " (\($0))" } ?? ""))
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            // Yams names the first occurrence of the first duplicate; the error is at the repetition.
-            let first = context.mark
-            let keys = duplicates.map { $0.quoted }.joined(separator: ", ")
-            let message = "\(keys) appears more than once in this mapping (first at line \(first.line), column \(first.column))"
-            let repeated = Self.repetition(ofKey: duplicates.first ?? "", line: first.line, column: first.column, in: text)
-            self = InputError(SourceLocation(file: file, line: repeated ?? first.line, column: first.column), field: "", message)
-        case .reader(let problem, let offset, _, let yaml):
-            // libyaml's reader offset counts characters (Unicode scalars), not bytes.
-            let bytes = String(String.UnicodeScalarView(yaml.unicodeScalars.prefix(max(0, offset ?? 0)))).utf8.count
-            self = InputError(SourceLocation(file: file, byteOffset: bytes, in: yaml.utf8), field: "", "cannot read the file: \(problem)")
-        default:
-            self = InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "invalid YAML: \(yamlError)")
-        }
-    }
-
-    /// libyaml's wording made plain: it names a C function where it means the nesting limit.
-    static func plainWords(_ problem: String) -> String {
-        problem.contains("yaml_set_max_nest_level")
-            ? "the file nests mappings and lists too deeply (more than 1000 levels)"
-            : problem
-    }
-
-    /// The line where `key` appears again as a key at `column`, the column of its first occurrence, after
-    /// `firstLine`: where sibling keys of a block mapping stand.
-    static func repetition(ofKey key: String, line firstLine: Int, column: Int, in text: String) -> Int? {
-        guard !key.isEmpty, column >= 1 else { return nil }
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 > firstLine {
-            let scalars = Array(line.unicodeScalars)
-            guard scalars.count >= column - 1 + key.unicodeScalars.count else { continue }
-            let start = column - 1
-            let before = scalars[..<start]
-            guard before.allSatisfy({ $0 == " " || $0 == "-" }) else { continue }
-            var rest = String(String.UnicodeScalarView(scalars[start...]))
-            for quote in ["\"", "'"] where rest.hasPrefix(quote + key + quote) {
-                rest = key + rest.dropFirst(key.count + 2)
-            }
-            guard rest.hasPrefix(key) else { continue }
-            let after = rest.dropFirst(key.count).drop { $0 == " " }
-            if after.hasPrefix(":") { return index + 1 }
-        }
-        return nil
+        self.init(location, field: "", yamlError.message)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A per-host secret-free key that makes derived device UUIDs unique to this host.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a host offers and holds: every mdev parent with its types and its devices, as read at one moment.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Recognises the devices this program created: their UUIDs are the ones ``HostKey`` derives for their
 /// own parent and type, which also tells their slot. No state file is needed.

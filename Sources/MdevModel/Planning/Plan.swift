@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the host should change: per parent, the target type and the devices to create and remove.
 public struct Plan: Sendable, Hashable, Encodable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Everything a plan depends on. The plan is a pure function of it.
 public struct PlanningInput: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// `apply`: the ``ReconcileEngine`` with a writer that waits, from a reading of the whole host.

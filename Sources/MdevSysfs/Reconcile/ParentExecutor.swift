@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MdevModel
 
 /// Executes one parent's part of a plan: removals first (each only after checking that no process

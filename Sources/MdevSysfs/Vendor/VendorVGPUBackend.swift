@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import MdevModel
 import SystemPackage
 
@@ -34,12 +35,20 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
     public init(
         files: any VendorVGPUFiles, record: VendorVGPURecord,
         clearRetryDelays: [Duration] = defaultClearRetryDelays,
-        sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }
+        sleep: @escaping @Sendable (Duration) -> Void = VendorVGPUBackend.sleepBlocking
     ) {
         self.files = files
         self.record = record
         self.clearRetryDelays = clearRetryDelays
         self.sleep = sleep
+    }
+
+    /// Blocks the calling thread for `duration` (this backend's calls run on blocking threads already).
+    public static func sleepBlocking(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
     }
 
     /// The handle of a vGPU that is not recorded as this program's.
