@@ -1,9 +1,13 @@
 extension StringProtocol {
     /// The string without leading and trailing whitespace and newlines (Unicode's White_Space).
     public func trimmingSpaces() -> String {
+        // ASCII first: the Unicode property lookup is the slow path (sysfs values are ASCII).
+        func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII ? scalar == " " || ("\t"..."\r").contains(scalar) : scalar.properties.isWhitespace
+        }
         let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
+              let last = scalars.lastIndex(where: { !isSpace($0) })
         else { return "" }
         return String(String.UnicodeScalarView(scalars[first...last]))
     }

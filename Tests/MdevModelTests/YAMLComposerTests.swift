@@ -1,4 +1,5 @@
 import Testing
+import MdevTestSupport
 
 @testable import MdevModel
 
@@ -23,6 +24,10 @@ struct YAMLComposerTests {
         ("true", .bool), ("Off", .bool), ("yes", .bool), ("y", .str), ("n", .str), ("TrUe", .str),
         ("~", .null), ("null", .null), ("NULL", .null), ("nil", .str), ("<<", .merge), ("=", .value),
         ("2001-12-14", .timestamp), ("2001-12-14t21:59:43.10-05:00", .timestamp), ("2001-12-14 21:59:43.10 Z", .timestamp),
+        ("0_", .int), ("017", .int), ("+0x_F", .int), ("1:2:3", .int), ("1e5", .float), ("1:59.5", .float), ("1_0.", .float),
+        (".5e+3", .float), ("+.inf", .float), ("1:60", .str), ("9:99", .str), (".5e3", .str), ("+.nan", .str), ("0b", .str),
+        ("0b012", .str), ("08", .float), ("1__", .int), ("2001-12-14 21:59:43.10 -5", .timestamp), ("2001-12-14T1:59:43+05:30", .timestamp),
+        ("2001-12-14T1:59:43+05:3", .str), ("2001-12-14T21:59", .str), ("20011-12-14", .str),
         ("2001-1-14", .str), ("0x", .str), ("1.2.3", .str), ("+", .str), ("-x", .str), ("o", .str),
         ("\"222\"", .str), ("'true'", .str), ("! 222", .str), ("!!str 222", .str), ("|\n  222\n", .str),
     ])
@@ -91,5 +96,46 @@ struct YAMLComposerTests {
     @Test("A reader error is at a byte offset into the text")
     func readerErrors() {
         #expect(failure("a: \u{7}\n") == YAMLError(position: .byteOffset(3), message: "cannot read the file: control characters are not allowed"))
+    }
+}
+
+@Suite("YAML 1.1 scalar patterns: the hand-written matchers against the patterns as regular expressions")
+struct PlainScalarSyntaxTests {
+    // The patterns of https://yaml.org/type/int.html, float.html and timestamp.html (as PyYAML writes them).
+    let int = #/[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+/#
+    let float = #/[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)/#
+    let timestamp = #/[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?/#
+
+    @Test("200,000 random texts over the patterns' alphabet: the matchers agree with the regular expressions")
+    func agreement() throws {
+        var random = SeededRandom(seed: 0x59414D4C)
+        let alphabet = Array("0123456789+-_.:eEoxbTtZ ainfIFNA-".utf8)
+        let templates = ["2001-12-14", "2001-12-14 21:59:43.10 -5", "1:59:30.5", "0x1F", ".inf", "1.5e+3"]
+        var disagreements: [String] = []
+        for round in 0..<200_000 {
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                bytes = (0..<Int.random(in: 1...12, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            } else {
+                // A real shape with one byte changed, inserted or dropped.
+                bytes = Array(templates.randomElement(using: &random)!.utf8)
+                let at = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[at] = alphabet.randomElement(using: &random)!
+                case 1: bytes.insert(alphabet.randomElement(using: &random)!, at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let pairs = [
+                ("int", PlainScalarSyntax.isInt(bytes), try int.wholeMatch(in: text) != nil),
+                ("float", PlainScalarSyntax.isFloat(bytes), try float.wholeMatch(in: text) != nil),
+                ("timestamp", PlainScalarSyntax.isTimestamp(bytes), try timestamp.wholeMatch(in: text) != nil),
+            ]
+            for (name, matcher, pattern) in pairs where matcher != pattern && disagreements.count < 10 {
+                disagreements.append("\(name) \(text.debugDescription): matcher \(matcher), pattern \(pattern)")
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements)")
     }
 }
