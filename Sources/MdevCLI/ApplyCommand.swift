@@ -12,6 +12,11 @@ struct ApplyCommand: AsyncParsableCommand {
             Never removes a device a process holds, nor one it did not create unless \
             mdevReconciler.removeForeignDevices is set. Exits 2 with a per-parent summary when the host does not \
             match the plan afterwards.
+
+            Examples:
+              mdev-reconciler apply
+              kubectl get kubevirt kubevirt -n kubevirt -o yaml \\
+                  | mdev-reconciler apply --config -
             """)
 
     @OptionGroup var configOptions: ConfigOptions

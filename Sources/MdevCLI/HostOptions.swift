@@ -86,7 +86,7 @@ public struct HostOptions: ParsableArguments {
 /// The config file option, shared by `plan`, `apply` and `validate`.
 public struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The config file (KubeVirt's mediatedDevicesConfiguration, or a whole KubeVirt CR); default: /etc/mdev-reconciler/config.yaml.",
+        "The config file (KubeVirt's mediatedDevicesConfiguration, or a whole KubeVirt CR), - for standard input; default: /etc/mdev-reconciler/config.yaml.",
         valueName: "FILE"))
     public var config: String?
 

@@ -9,19 +9,34 @@ public struct MdevReconcilerCommand: AsyncParsableCommand {
             The config uses KubeVirt's mediatedDevicesConfiguration schema. Exit status: 0 on success, \
             1 on an error (bad input, unreadable host), 2 when apply could not make the host match its plan \
             or status finds the daemon's view and sysfs disagree.
+
+            Examples:
+              mdev-reconciler types
+              mdev-reconciler plan
+              mdev-reconciler apply
+              mdev-reconciler help plan
             """,
         version: MdevReconcilerCommand.version,
         subcommands: [PlanCommand.self, ApplyCommand.self, TypesCommand.self, ValidateCommand.self, StatusCommand.self, RunCommand.self]
     )
 
-    public static let version = "0.1.0-dev"
+    public static let version = "0.2.0"
 
     public init() {}
 
     /// Parses the process's arguments and runs the chosen command, awaiting asynchronous ones (`run`).
     public static func start() async {
         do {
-            var command = try parseAsRoot()
+            let commands = configuration.subcommands.map { $0.configuration.commandName ?? "" }
+            let arguments: [String]
+            do {
+                arguments = try ArgumentPreflight.prepare(Array(CommandLine.arguments.dropFirst()), commands: commands)
+            } catch {
+                Diagnostics().print("mdev-reconciler: error: \(error)")
+                Diagnostics().print("See 'mdev-reconciler --help' for the commands and their options.")
+                exit(withError: ExitCode.validationFailure)
+            }
+            var command = try parseAsRoot(arguments)
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {

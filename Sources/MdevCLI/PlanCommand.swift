@@ -4,7 +4,17 @@ import MdevModel
 /// `plan`: what `apply` would do. Writes nothing anywhere.
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plan", abstract: "Show what apply would change (a dry run: writes nothing).")
+        commandName: "plan", abstract: "Show what apply would change (a dry run: writes nothing).",
+        discussion: """
+            Reads the host and the config, and prints per parent the devices to create and to remove, and why a \
+            device stays. Exits 0 whatever the plan holds.
+
+            Examples:
+              mdev-reconciler plan
+              mdev-reconciler plan --config /etc/mdev-reconciler/config.yaml --format json
+              mdev-reconciler plan --config contrib/examples/kubevirt-docs-three-t4.yaml \\
+                  --host-root contrib/example-hosts/three-t4 --node-name node01
+            """)
 
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var host: HostOptions

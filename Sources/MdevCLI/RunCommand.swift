@@ -16,6 +16,10 @@ struct RunCommand: AsyncParsableCommand {
             config and labels files, to SIGHUP (reload now) and SIGTERM/SIGINT (stop, leaving every device as it \
             is). Talks to systemd (Type=notify, WatchdogSec=) and logs structured entries to the journal when \
             started by it.
+
+            Examples:
+              systemctl enable --now mdev-reconciler
+              mdev-reconciler run --log-target stderr --log-level debug
             """)
 
     @OptionGroup var configOptions: ConfigOptions
@@ -47,8 +51,14 @@ struct RunCommand: AsyncParsableCommand {
     var logTarget: String = "auto"
 
     func validate() throws {
-        guard debounce > 0, maxDelay >= debounce else { throw ValidationError("--max-delay must be at least --debounce, and both positive") }
-        guard writeTimeout > 0, sriovManageTimeout > 0 else { throw ValidationError("--write-timeout and --sriov-manage-timeout must be positive") }
+        for (name, value) in [("--debounce", debounce), ("--max-delay", maxDelay), ("--write-timeout", writeTimeout),
+                              ("--sriov-manage-timeout", sriovManageTimeout)] where value <= 0 {
+            throw ValidationError("\(name) must be positive, not \(value)")
+        }
+        guard maxDelay >= debounce else { throw ValidationError("--max-delay (\(maxDelay)) must be at least --debounce (\(debounce))") }
+        guard configOptions.config != ConfigFiles.standardInput else {
+            throw ValidationError("--config - (standard input) is for plan, apply and validate: the daemon re-reads its config, so it needs a file")
+        }
         guard ["auto", "udev", "kernel"].contains(udevGroup) else { throw ValidationError("--udev-group must be auto, udev or kernel") }
         guard ["auto", "journal", "stderr"].contains(logTarget) else { throw ValidationError("--log-target must be auto, journal or stderr") }
     }

@@ -12,6 +12,10 @@ struct StatusCommand: ParsableCommand {
         discussion: """
             Exits 2 when the daemon is not running (no status file, or its pid is gone) or its view and sysfs \
             disagree, 1 when the status file or sysfs cannot be read.
+
+            Examples:
+              mdev-reconciler status
+              mdev-reconciler status --format json
             """)
 
     @OptionGroup var host: HostOptions

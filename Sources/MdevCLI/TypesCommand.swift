@@ -4,7 +4,14 @@ import MdevSysfs
 /// `types`: every parent with its types and devices.
 struct TypesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "types", abstract: "List every parent with its types, free instances, descriptions and devices.")
+        commandName: "types", abstract: "List every parent with its types, free instances, descriptions and devices.",
+        discussion: """
+            The names and ids listed are what mediatedDeviceTypes takes.
+
+            Examples:
+              mdev-reconciler types
+              mdev-reconciler types --format json
+            """)
 
     @OptionGroup var host: HostOptions
     @Option(help: "Output format.") var format: OutputFormat = .text

@@ -38,7 +38,7 @@ public struct ConfigFiles: Sendable {
     /// - Throws: ``InputError`` (with file, line and column) for bad content, ``InputFileError`` for a file
     ///   that cannot be read.
     public func load() throws -> Loaded {
-        let result = try ConfigParser.parse(try Self.readText(configFile, what: "config file"), file: configFile)
+        let result = try ConfigParser.parse(try Self.readText(configFile, what: "config file"), file: Self.displayName(configFile))
         return Loaded(config: result.config, labels: try loadLabels(), warnings: result.warnings.map(\.description))
     }
 
@@ -53,22 +53,29 @@ public struct ConfigFiles: Sendable {
     /// beyond this is a mistake, and parsing it whole could take much memory and time.
     public static let sizeLimit = 1 << 20
 
-    /// The content of a text input file.
+    /// The path that stands for standard input (`--config -`).
+    public static let standardInput = "-"
+
+    /// How messages name `path`: standard input as `<stdin>`, as compilers name it.
+    public static func displayName(_ path: String) -> String { path == standardInput ? "<stdin>" : path }
+
+    /// The content of a text input file, or of standard input for ``standardInput``.
     public static func readText(_ path: String, what: String) throws(InputFileError) -> String {
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readBytes(path, limit: sizeLimit)
+            bytes = path == standardInput
+                ? try FileSystem.readStandardInput(limit: sizeLimit) : try FileSystem.readBytes(path, limit: sizeLimit)
         } catch {
             let reason = switch error.errno {
             case .noSuchFileOrDirectory: "does not exist"
             case .fileTooLarge: "is larger than \(sizeLimit / 1024) KiB, the most a \(what) may be"
             default: "cannot be read: \(error.errno.explanationForMdev)"
             }
-            throw InputFileError(description: "\(what) \(path) \(reason)")
+            throw InputFileError(description: "\(what) \(displayName(path)) \(reason)")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             let offset = Self.firstInvalidUTF8(bytes)
-            let location = SourceLocation(file: path, byteOffset: offset, in: bytes)
+            let location = SourceLocation(file: displayName(path), byteOffset: offset, in: bytes)
             throw InputFileError(description: "\(location): the \(what) is not UTF-8 text (byte \(offset + 1) is not)")
         }
         return text

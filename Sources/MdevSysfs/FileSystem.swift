@@ -38,6 +38,15 @@ public enum FileSystem {
         case S_IFDIR: throw SysfsError(.read, path, .isDirectory)
         default: throw SysfsError(.read, path, .illegalSeek)
         }
+        return try readToEnd(fd, path, limit: limit)
+    }
+
+    /// Standard input to its end, refused once it holds more than `limit` bytes (the config of a pipeline).
+    public static func readStandardInput(limit: Int? = nil) throws(SysfsError) -> [UInt8] {
+        try readToEnd(.standardInput, "standard input", limit: limit)
+    }
+
+    private static func readToEnd(_ fd: FileDescriptor, _ path: String, limit: Int?) throws(SysfsError) -> [UInt8] {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

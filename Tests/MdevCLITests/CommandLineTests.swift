@@ -1,4 +1,5 @@
 import Foundation
+import MdevCLI
 import MdevModel
 import MdevTestSupport
 import MdevSysfs
@@ -257,11 +258,54 @@ struct CommandLineTests {
         #expect(UUID(uuidString: written) != nil)
     }
 
-    @Test("--help works for every command", arguments: [[], ["plan"], ["apply"], ["types"], ["validate"]])
+    @Test("--help works for every command and shows examples of it", arguments: [
+        [], ["plan"], ["apply"], ["types"], ["validate"], ["status"], ["run"],
+    ])
     func help(command: [String]) throws {
         let result = try runCLI(command + ["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE: mdev-reconciler"))
+        let examples = result.stdout.components(separatedBy: "Examples:\n").dropFirst().first ?? ""
+        let example = command.first.map { $0 == "run" ? "mdev-reconciler run " : "mdev-reconciler \($0)" } ?? "mdev-reconciler "
+        #expect(examples.contains("  " + example), "\(result.stdout)")
+    }
+
+    @Test("Usage mistakes are errors that say what to type", arguments: [
+        (["help", "bogus"], "mdev-reconciler: error: no help for unknown command 'bogus' (commands: plan, apply, types, validate, status, run)"),
+        (["pln"], "mdev-reconciler: error: unknown command 'pln'; did you mean 'plan'?"),
+        (["aply", "--config", "x"], "mdev-reconciler: error: unknown command 'aply'; did you mean 'apply'?"),
+        (["help", "stauts"], "did you mean 'status'?"),
+        (["run", "--debounce", "-5"], "Error: --debounce must be positive, not -5"),
+        (["run", "--max-delay", "-1"], "Error: --max-delay must be positive, not -1"),
+        (["run", "--config", "-"], "Error: --config - (standard input) is for plan, apply and validate"),
+    ])
+    func usageMistakes(arguments: [String], message: String) throws {
+        let result = try runCLI(arguments)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("--config - reads the config from standard input; its errors name <stdin>")
+    func configFromStandardInput() throws {
+        let good = try runCLI(["validate", "--config", "-"] + threeT4, input: "contrib/examples/kubevirt-docs-three-t4.yaml")
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.hasPrefix("<stdin>: valid\nnode node01: wants"), "\(good.stdout)")
+        let plan = try runCLI(["plan", "--config", "-", "--format", "json"] + threeT4, input: "contrib/examples/kubevirt-docs-three-t4.yaml")
+        #expect(try JSONDecoder().decode(PlanJSON.self, from: Data(plan.stdout.utf8)).layout.count == 3)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "mediatedDevicesConfiguration:\n  mediatedDeviceType: [a]\n".write(toFile: directory + "/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try runCLI(["validate", "--config", "-"] + threeT4, input: directory + "/bad.yaml")
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasPrefix("mdev-reconciler: error: <stdin>:2:3: mediatedDevicesConfiguration.mediatedDeviceType: unknown key"), "\(bad.stderr)")
+    }
+
+    @Test("--version prints the version the package carries")
+    func version() throws {
+        let result = try runCLI(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout == MdevReconcilerCommand.version + "\n")
     }
 }
 

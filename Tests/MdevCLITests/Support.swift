@@ -21,8 +21,9 @@ func programEnvironment() -> [String: String] {
     return environment
 }
 
-/// Runs the built `mdev-reconciler` with `arguments`, from the repository root.
-func runCLI(_ arguments: [String]) throws -> CommandResult {
+/// Runs the built `mdev-reconciler` with `arguments`, from the repository root; standard input from the file
+/// `input` if given.
+func runCLI(_ arguments: [String], input: String? = nil) throws -> CommandResult {
     let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let binary = products.appendingPathComponent("mdev-reconciler")
     guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -30,7 +31,13 @@ func runCLI(_ arguments: [String]) throws -> CommandResult {
     }
     // Both pipes are read at the same time as the program runs: reading one after the other stalls a program
     // that fills the second (a sanitizer's report on stderr) while the first is still open.
-    let result = try ChildProcess(binary.path, arguments, environment: programEnvironment(), directory: repositoryRoot).output()
+    let child = if let input {
+        try ChildProcess("/bin/sh", ["-c", "exec \"$@\" < \"$0\"", input, binary.path] + arguments,
+                         environment: programEnvironment(), directory: repositoryRoot)
+    } else {
+        try ChildProcess(binary.path, arguments, environment: programEnvironment(), directory: repositoryRoot)
+    }
+    let result = child.output()
     return CommandResult(status: result.termination.status, stdout: result.stdout, stderr: result.stderr)
 }
 
