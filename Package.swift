@@ -18,7 +18,7 @@ let package = Package(
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
     ],
     targets: [
-        // Pure model, config and planner: no I/O at all. YAML is read by Debian's libyaml, linked statically.
+        // Pure model, config and planner: no I/O at all. YAML is read by Debian's libyaml.
         .target(name: "MdevModel", dependencies: ["CYAML"]),
         // Everything that touches sysfs, procfs and /etc: inventory, in-use scan, writes, apply.
         .target(
@@ -30,12 +30,15 @@ let package = Package(
         ),
         // C libraries from Debian, each in a module of its own.
         .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
+        // glibc functions the Glibc module leaves out (malloc_trim).
+        .systemLibrary(name: "CGlibcShims"),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon: event sources, the reconciler state machine and actor, systemd integration.
         .target(
             name: "MdevDaemon",
             dependencies: [
+                "CGlibcShims",
                 "CUdev",
                 "CSystemd",
                 "MdevModel",

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing mdev-reconciler needs on Debian 12, and nothing when it is all there.
 # Swift itself (6.1 or newer) must already be installed: Debian does not package it.
+#   contrib/setup.sh [package ...]   (also those Debian packages: the package build and the test bed pass theirs)
 set -euo pipefail
 
-packages=(pkg-config libudev-dev libsystemd-dev libyaml-dev)
+packages=(pkg-config libudev-dev libsystemd-dev libyaml-dev "$@")
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift is not on PATH; install Swift 6.1 or newer from swift.org first" >&2

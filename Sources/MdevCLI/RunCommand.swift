@@ -103,7 +103,10 @@ struct RunCommand: AsyncParsableCommand {
                 },
                 enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0) }),
             logger: logger)
-        let reconciler = Reconciler(clock: clock, timing: timing, host: hostReconciler, notifier: SystemdNotifier(), logger: logger)
+        // Once a pass leaves nothing to do, what it alone needed goes back (README, "Memory").
+        let reconciler = Reconciler(
+            clock: clock, timing: timing, host: hostReconciler, notifier: SystemdNotifier(), logger: logger,
+            whenSettled: { IdleMemory.release() })
         inputs.connect { reconciler.send($0) }
 
         // Every event source runs on this one serial queue, so events keep their order. They start before

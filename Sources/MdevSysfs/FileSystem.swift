@@ -38,7 +38,7 @@ public enum FileSystem {
         case S_IFDIR: throw SysfsError(.read, path, .isDirectory)
         default: throw SysfsError(.read, path, .illegalSeek)
         }
-        return try readToEnd(fd, path, limit: limit)
+        return try readToEnd(fd, path, limit: limit, shortReadIsEnd: true)
     }
 
     /// Standard input to its end, refused once it holds more than `limit` bytes (the config of a pipeline).
@@ -46,7 +46,10 @@ public enum FileSystem {
         try readToEnd(.standardInput, "standard input", limit: limit)
     }
 
-    private static func readToEnd(_ fd: FileDescriptor, _ path: String, limit: Int?) throws(SysfsError) -> [UInt8] {
+    /// - Parameter shortReadIsEnd: for a regular file (sysfs attributes included), a read that returns less
+    ///   than asked for reached the end: the read of nothing that would confirm it is skipped (a fifth of the
+    ///   system calls of reading a parent).
+    private static func readToEnd(_ fd: FileDescriptor, _ path: String, limit: Int?, shortReadIsEnd: Bool = false) throws(SysfsError) -> [UInt8] {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -57,6 +60,7 @@ public enum FileSystem {
             if count == 0 { break }
             bytes += buffer[0..<count]
             if let limit, bytes.count > limit { throw SysfsError(.read, path, .fileTooLarge) }
+            if shortReadIsEnd && count < buffer.count { break }
         }
         return bytes
     }

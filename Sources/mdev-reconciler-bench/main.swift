@@ -88,6 +88,37 @@ figures.append(Figure(
         _ = try await Applier(host: fresh) { plan($0, ["nvidia-222", "nvidia-228"]) }.apply()
     }, unit: "ms", goal: 200))
 
+// The shipped program as a whole process: the static binary (`--binary PATH`, default the one
+// contrib/debian/build.sh builds), its size once stripped as the package ships it, and `plan` on the
+// docs' three-T4 example from exec to exit.
+let binaryArgument = CommandLine.arguments.firstIndex(of: "--binary").map { CommandLine.arguments[$0 + 1] }
+let binary = binaryArgument ?? ".build-static/release/mdev-reconciler"
+
+/// Runs `arguments` to its end with its output discarded; its termination.
+func runQuietly(_ arguments: [String]) throws -> Spawn.Termination {
+    let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+    defer { close(null) }
+    return Spawn.waitForExit(try Spawn.start(arguments, stdout: null, stderr: null))
+}
+
+if FileSystem.exists(binary) {
+    let stripped = "/tmp/mdev-reconciler-bench-stripped-\(getpid())"
+    defer { unlink(stripped) }
+    if try runQuietly(["/usr/bin/strip", "-o", stripped, binary]) == .exited(0) {
+        var status = stat()
+        stat(stripped, &status)
+        figures.append(Figure(name: "static binary, stripped as packaged", value: Double(status.st_size) / 1_000_000, unit: "MB", goal: 20))
+    }
+    let plan = [binary, "plan", "--config", "contrib/examples/kubevirt-docs-three-t4.yaml", "--host-root", "contrib/example-hosts/three-t4",
+                "--node-name", "node01"]
+    guard try runQuietly(plan) == .exited(0) else { fatalError("\(plan.joined(separator: " ")) failed") }
+    figures.append(Figure(
+        name: "plan on three-t4 as a whole process (exec to exit)", value: try await median(runs: 41) { _ = try runQuietly(plan) },
+        unit: "ms", goal: 10))
+} else {
+    print("not measured: no \(binary) (contrib/debian/build.sh builds it; or --binary PATH)")
+}
+
 // The peak of this process's memory (VmHWM): not getrusage's ru_maxrss, which survives execve and so, under
 // `swift run`, is SwiftPM's own peak.
 let status = try FileSystem.readText("/proc/self/status")

@@ -16,16 +16,8 @@ timeout=${MDEV_TESTBED_TIMEOUT:-600}
 log() { echo "testbed: $*" >&2; }
 
 # 1. Packages. The guest runs Debian's kernel; its headers build the modules.
-packages=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio gcc make kmod xz-utils debootstrap e2fsprogs)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if ((${#missing[@]})); then
-    log "installing ${missing[*]}"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$repo/contrib/setup.sh" qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio gcc make kmod xz-utils \
+    debootstrap e2fsprogs >/dev/null
 kernel=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
 version=${kernel#/boot/vmlinuz-}
 modules=/lib/modules/$version
@@ -69,11 +61,17 @@ echo 'obj-m := mtty.o mdev_vgpu_sim.o' > "$build/Kbuild"
 make -s -C "$modules/build" M="$build" modules >"$build/make.log" 2>&1 || { cat "$build/make.log" >&2; exit 1; }
 gcc -static -O2 -Wall -o "$build/vfio-holder" "$here/holder/vfio-holder.c"
 
-# 4. The program, statically linked against the Swift runtime.
-log "building mdev-reconciler (release, static Swift runtime)"
-(cd "$repo" && swift build -c release --static-swift-stdlib --product mdev-reconciler --scratch-path "$repo/.build-static" >"$build/swift.log" 2>&1) \
-    || { tail -n 40 "$build/swift.log" >&2; exit 1; }
-binary=$repo/.build-static/release/mdev-reconciler
+# 4. The program as it ships: the Debian package (MDEV_TESTBED_DEB, as .ci/run passes it, or built now).
+#    The systemd guest installs that very file with dpkg; the busybox guest runs the binary it holds.
+deb=${MDEV_TESTBED_DEB:-}
+if [ -z "$deb" ]; then
+    log "building the Debian package"
+    deb=$("$repo/contrib/debian/build.sh" 2>"$build/build-deb.log") || { tail -n 40 "$build/build-deb.log" >&2; exit 1; }
+fi
+rm -rf "$build/deb-root"
+dpkg-deb -x "$deb" "$build/deb-root"
+binary=$build/deb-root/usr/sbin/mdev-reconciler
+log "package $(basename "$deb"), binary $(stat -c %s "$binary") bytes"
 
 # 5. The busybox guest: an initramfs with busybox, the modules, the binary and the libraries it links, the
 #    holder and the scenarios.
@@ -105,11 +103,13 @@ copy_libraries() {
     done
 }
 
-# 6. The systemd guest: a minimal Debian (debootstrap, cached) with the unit file, the catalog, the binary,
-#    the modules and a oneshot unit that runs the scenarios and powers off, on an ext4 disk image; booted
-#    with Debian's own initrd.
+# 6. The systemd guest: a minimal Debian (debootstrap, cached by its package list) with the package file,
+#    what the scenarios use beside it (man, bash completion, Debian's mdevctl to compare with, the shared
+#    libraries the package depends on), the modules and a oneshot unit that runs the scenarios and powers
+#    off, on an ext4 disk image; booted with Debian's own initrd.
+guest_packages=systemd,systemd-sysv,udev,dbus,kmod,procps,man-db,bash-completion,mdevctl,libyaml-0-2
 build_disk() {
-    local base=$cache/rootfs-bookworm root=$build/rootfs
+    local base=$cache/rootfs-bookworm-$(echo "$guest_packages" | md5sum | cut -c1-8) root=$build/rootfs
     if [ ! -d "$base" ]; then
         # The Debian mirror apt itself uses.
         local mirror
@@ -117,20 +117,17 @@ build_disk() {
         [ -n "$mirror" ] || mirror=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
         log "debootstrap bookworm (once)"
         rm -rf "$base.tmp"
-        debootstrap --variant=minbase --include=systemd,systemd-sysv,udev,dbus,kmod,procps bookworm "$base.tmp" "$mirror" \
+        debootstrap --variant=minbase --include="$guest_packages" bookworm "$base.tmp" "$mirror" \
             >"$cache/debootstrap.log" 2>&1 || { tail -n 20 "$cache/debootstrap.log" >&2; exit 1; }
         mv "$base.tmp" "$base"
     fi
     rm -rf "$root"
     cp -a "$base" "$root"
-    mkdir -p "$root/lib/modules/$version/extra" "$root/etc/mdev-reconciler" "$root/testbed" "$root/scenarios" \
-        "$root/usr/lib/systemd/catalog" "$root/etc/systemd/system/multi-user.target.wants"
+    mkdir -p "$root/lib/modules/$version/extra" "$root/testbed" "$root/scenarios" "$root/etc/systemd/system/multi-user.target.wants" \
+        "$root/etc/mdevctl.d"
     cp "${kernel_modules[@]}" "$root/lib/modules/$version/extra/"
-    install -m 0755 "$binary" "$root/usr/local/sbin/mdev-reconciler"
+    cp "$deb" "$root/testbed/mdev-reconciler.deb"
     install -m 0755 "$build/vfio-holder" "$root/usr/bin/vfio-holder"
-    copy_libraries "$root"
-    cp "$repo/systemd/mdev-reconciler.service" "$root/etc/systemd/system/"
-    cp "$repo/systemd/mdev-reconciler.catalog" "$root/usr/lib/systemd/catalog/"
     cp "$here/guest/systemd/mdev-testbed.service" "$root/etc/systemd/system/"
     ln -sf ../mdev-testbed.service "$root/etc/systemd/system/multi-user.target.wants/mdev-testbed.service"
     ln -sf /dev/null "$root/etc/systemd/system/serial-getty@ttyS0.service"

@@ -17,12 +17,20 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
     private let inputs: AsyncStream<ReconcilerInput>
     private var timer: Task<Void, Never>?
     private var graceTimer: Task<Void, Never>?
+    private let whenSettled: @Sendable () -> Void
 
     /// The phase, for tests and status.
     public var phase: ReconcilerPhase<C.Instant> { machine.phase }
 
-    public init(clock: C, timing: ReconcilerTiming, host: HostReconciler, notifier: any ServiceNotifier, logger: Logger) {
+    /// - Parameter whenSettled: called on the actor after a pass that leaves nothing to do now (idle, or
+    ///   waiting for a retry), once its effects are carried out: the daemon gives back memory there
+    ///   (``IdleMemory``).
+    public init(
+        clock: C, timing: ReconcilerTiming, host: HostReconciler, notifier: any ServiceNotifier, logger: Logger,
+        whenSettled: @escaping @Sendable () -> Void = {}
+    ) {
         self.clock = clock
+        self.whenSettled = whenSettled
         self.machine = ReconcilerStateMachine(timing: timing)
         self.host = host
         self.notifier = notifier
@@ -85,6 +93,12 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
             case .exit:
                 logger.event(.stopped, "stopped; every device stays as it is")
                 return true
+            }
+        }
+        if case .passFinished = input {
+            switch machine.phase {
+            case .idle, .backingOff: whenSettled()
+            default: break
             }
         }
         return false

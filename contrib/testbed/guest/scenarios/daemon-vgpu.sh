@@ -73,7 +73,11 @@ sleep 5
 after=$(threads)
 idle_switches=$(printf '%s\n---\n%s\n' "$before" "$after" | \
     awk '$1 == "---" { second = 1; next } !second { start[$1] = $2; next } { total += $2 - ($1 in start ? start[$1] : 0) } END { print total + 0 }')
-echo "FIGURE idle-rss-kib $rss0"
+rss_idle=$(awk '/VmRSS/ { print $2 }' /proc/$pid/status)
+anon_idle=$(awk '/RssAnon/ { print $2 }' /proc/$pid/status)
+echo "FIGURE converged-rss-kib $rss0"
+echo "FIGURE idle-rss-kib $rss_idle (goal <= 10240)"
+echo "FIGURE idle-rss-anon-kib $anon_idle (goal <= 4096)"
 echo "FIGURE idle-voluntary-context-switches-in-5s $idle_switches"
 # The floor is libdispatch's own: on Linux its workqueue monitor wakes once a second (a program that only
 # uses Dispatch and then sleeps shows the same 5 in 5 s). The daemon sets no timer of its own when idle; a

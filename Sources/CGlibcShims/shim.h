@@ -1,0 +1,7 @@
+#pragma once
+// glibc functions the Glibc module does not export, declared as glibc declares them. No system header is
+// included: a shim that includes one takes over its declarations in release (whole-module) builds.
+
+// <malloc.h>: returns free heap memory to the kernel; 1 if some was released. (size_t is unsigned long on
+// every 64-bit Linux this builds for.)
+int malloc_trim(unsigned long pad);
