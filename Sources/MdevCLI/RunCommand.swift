@@ -106,7 +106,10 @@ struct RunCommand: AsyncParsableCommand {
         // Once a pass leaves nothing to do, what it alone needed goes back (README, "Memory").
         let reconciler = Reconciler(
             clock: clock, timing: timing, host: hostReconciler, notifier: SystemdNotifier(), logger: logger,
-            whenSettled: { IdleMemory.release() })
+            whenSettled: { [logger] in
+                let release = IdleMemory.release()
+                logger.debug("settled: unmapped \(release.unmappedBytes / 1024) KiB of code\(release.trimmedHeap ? ", trimmed the heap" : "")")
+            })
         inputs.connect { reconciler.send($0) }
 
         // Every event source runs on this one serial queue, so events keep their order. They start before

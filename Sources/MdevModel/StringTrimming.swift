@@ -5,11 +5,12 @@ extension StringProtocol {
         func isSpace(_ scalar: Unicode.Scalar) -> Bool {
             scalar.isASCII ? scalar == " " || ("\t"..."\r").contains(scalar) : scalar.properties.isWhitespace
         }
-        let scalars = unicodeScalars
+        // A substring's scalars share the string's storage: the result is one copy of the kept bytes.
+        let scalars = Substring(self).unicodeScalars
         guard let first = scalars.firstIndex(where: { !isSpace($0) }),
               let last = scalars.lastIndex(where: { !isSpace($0) })
         else { return "" }
-        return String(String.UnicodeScalarView(scalars[first...last]))
+        return String(scalars[first...last])
     }
 
     /// The string with every space character replaced by `replacement`.

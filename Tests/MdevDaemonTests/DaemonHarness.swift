@@ -79,6 +79,8 @@ final class DaemonHarness: Sendable {
     let clock = TestClock<Duration>()
     let notifier: RecordingNotifier
     let logs = Recorder<RecordingLogHandler.Entry>()
+    /// One entry each time the reconciler called `whenSettled`.
+    let settled = Recorder<Void>()
     /// What the next config reload reads.
     let nextConfiguration: Shared<Result<ConfigFiles.Loaded, InputError>>
     let host: HostReconciler
@@ -125,7 +127,9 @@ final class DaemonHarness: Sendable {
                 configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01",
                 enableVirtualFunctions: enableVirtualFunctions),
             logger: logger)
-        reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger)
+        reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger) { [settled] in
+            settled.record(())
+        }
         // Weak: the reconciler owns the writer, whose late-write callback this is (no cycle to outlive a test).
         late.value = { [weak reconciler] in reconciler?.send(.writeReturned(parent: $0)) }
     }

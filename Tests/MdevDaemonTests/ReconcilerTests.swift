@@ -35,6 +35,37 @@ struct ReconcilerTests {
         try await daemon.waitForExit()
     }
 
+    @Test("The daemon settles once per burst of passes, when they leave nothing to do: not during a pass, not while debouncing")
+    func settlesOncePerBurst() async throws {
+        let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
+        try await daemon.start()
+        _ = try await daemon.settled.first(from: 0) { true }
+        #expect(daemon.settled.count == 1)
+        #expect(await daemon.reconciler.phase == .idle)
+        // A write held inside the kernel: the pass does not end, so the daemon does not settle.
+        daemon.control.close("0000:3b:00.0")
+        daemon.nextConfiguration.value = .success(DaemonHarness.configuration(["nvidia-228"]))
+        let writes = daemon.control.writesStarted.count
+        await daemon.reconciler.receive(.reloadRequested)
+        _ = try await daemon.control.writesStarted.first(from: writes) { $0 == "0000:3b:00.0" }
+        #expect(daemon.settled.count == 1)
+        #expect(await daemon.reconciler.phase == .reconciling)
+        // An event during the pass: once it ends the daemon is debouncing, not settled.
+        await daemon.reconciler.receive(.parentsTouched(["0000:3c:00.0"]))
+        try await daemon.pass { daemon.control.open("0000:3b:00.0") }
+        guard case .debouncing = await daemon.reconciler.phase else {
+            Issue.record("expected debouncing after the pass, found \(await daemon.reconciler.phase)")
+            try await daemon.stop()
+            return
+        }
+        #expect(daemon.settled.count == 1)
+        try await daemon.pass { await daemon.clock.advance(by: .milliseconds(150)) }
+        _ = try await daemon.settled.first(from: 1) { true }
+        #expect(daemon.settled.count == 2)
+        #expect(await daemon.reconciler.phase == .idle)
+        try await daemon.stop()
+    }
+
     @Test("removeForeignDevices through the daemon: another program's idle device is removed for the plan, a held one never",
           arguments: [false, true])
     func removeForeignDevices(enabled: Bool) async throws {

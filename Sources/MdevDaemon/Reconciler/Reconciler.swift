@@ -18,13 +18,15 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
     private var timer: Task<Void, Never>?
     private var graceTimer: Task<Void, Never>?
     private let whenSettled: @Sendable () -> Void
+    /// Whether a pass ended since `whenSettled` was last called.
+    private var passedSinceSettled = false
 
     /// The phase, for tests and status.
     public var phase: ReconcilerPhase<C.Instant> { machine.phase }
 
-    /// - Parameter whenSettled: called on the actor after a pass that leaves nothing to do now (idle, or
-    ///   waiting for a retry), once its effects are carried out: the daemon gives back memory there
-    ///   (``IdleMemory``).
+    /// - Parameter whenSettled: called on the actor once after passes, when they leave nothing to do now
+    ///   (idle, or waiting for a retry) and their effects are carried out: the daemon gives back memory
+    ///   there (``IdleMemory``).
     public init(
         clock: C, timing: ReconcilerTiming, host: HostReconciler, notifier: any ServiceNotifier, logger: Logger,
         whenSettled: @escaping @Sendable () -> Void = {}
@@ -95,9 +97,12 @@ public actor Reconciler<C: Clock> where C.Duration == Duration {
                 return true
             }
         }
-        if case .passFinished = input {
+        if case .passFinished = input { passedSinceSettled = true }
+        if passedSinceSettled {
             switch machine.phase {
-            case .idle, .backingOff: whenSettled()
+            case .idle, .backingOff:
+                passedSinceSettled = false
+                whenSettled()
             default: break
             }
         }
