@@ -34,6 +34,10 @@
  * NVIDIA's driver refuses it.
  *
  * /sys/class/nvidia/refused counts the writes refused with EPERM so far, so a test proves a refusal happened.
+ *
+ * A PCI driver named "nvidia" with no device table binds only what is handed to it (driver_override), so
+ * a physical function can be "bound to nvidia" as NVIDIA's GPUs are when sriov-manage -e is due; removing
+ * a device from it disables its functions, as the real driver's unload does.
  */
 #include <linux/delay.h>
 #include <linux/device.h>
@@ -713,16 +717,39 @@ static ssize_t refused_show(struct class *class, struct class_attribute *attr, c
 }
 static CLASS_ATTR_RO(refused);
 
+static int nvidia_stub_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	return 0;
+}
+
+static void nvidia_stub_remove(struct pci_dev *pdev)
+{
+	vendor_remove_functions(pdev);
+	pci_disable_sriov(pdev);
+}
+
+static struct pci_driver nvidia_stub_driver = {
+	.name = "nvidia",
+	.probe = nvidia_stub_probe,
+	.remove = nvidia_stub_remove,
+};
+
 static int __init sim_init(void)
 {
 	int ret;
 
-	ret = mdev_register_driver(&sim_driver);
+	ret = pci_register_driver(&nvidia_stub_driver);
 	if (ret)
 		return ret;
+	ret = mdev_register_driver(&sim_driver);
+	if (ret) {
+		pci_unregister_driver(&nvidia_stub_driver);
+		return ret;
+	}
 	sim_class = class_create(THIS_MODULE, SIM_CLASS_NAME);
 	if (IS_ERR(sim_class)) {
 		mdev_unregister_driver(&sim_driver);
+		pci_unregister_driver(&nvidia_stub_driver);
 		return PTR_ERR(sim_class);
 	}
 	ret = class_create_file(sim_class, &class_attr_control);
@@ -734,6 +761,7 @@ static int __init sim_init(void)
 	if (ret) {
 		class_destroy(sim_class);
 		mdev_unregister_driver(&sim_driver);
+		pci_unregister_driver(&nvidia_stub_driver);
 	}
 	return ret;
 }
@@ -751,6 +779,7 @@ static void __exit sim_exit(void)
 	class_remove_file(sim_class, &class_attr_control);
 	class_destroy(sim_class);
 	mdev_unregister_driver(&sim_driver);
+	pci_unregister_driver(&nvidia_stub_driver);
 }
 
 module_init(sim_init)

@@ -2,6 +2,7 @@
 # apply changes nothing, a type switch goes through the shared pool, and an empty list removes ours.
 # checks: 8
 . /lib.sh
+echo "FIGURE binary-bytes $(stat -c %s $BIN) (the package's, stripped; goal <= 20000000)"
 config=/etc/apply-mtty.yaml
 write_config $config mtty-2
 $BIN plan --config $config --node-name testbed --format json > /tmp/plan.json

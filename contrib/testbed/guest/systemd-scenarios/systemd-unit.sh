@@ -1,8 +1,8 @@
 # Under a real systemd (PID 1), udevd and journald, as the package installed it: the unit file,
 # Type=notify, StatusText, the journal's fields and catalog, systemctl reload, the in-use scan of another
-# user's process, a hotplug seen through udevd, the live security score, vendor-specific mode under the
-# hardened unit, and systemctl stop leaving every device in place.
-# checks: 33
+# user's process, a hotplug seen through udevd, the live security score, vendor-specific mode and the
+# sriov-manage path under the hardened unit, and systemctl stop leaving every device in place.
+# checks: 36
 . /lib.sh
 unit=mdev-reconciler.service
 journal() { journalctl -q --no-pager _SYSTEMD_UNIT=$unit "$@"; }
@@ -92,6 +92,36 @@ check "mtty keeps its devices" has_devices mtty mtty-1 24
 vf0=$(basename "$(readlink /sys/bus/pci/devices/$pf/virtfn0)")
 sim vendor-disable "$pf"
 check "functions removed under the unit are forgotten" wait_until 30 sh -c "journalctl -q --no-pager _SYSTEMD_UNIT=$unit | grep -q 'parent $vf0 is gone'"
+
+# The sriov-manage path under the hardened unit (mdevReconciler.enableVirtualFunctions): the physical
+# function is made an NVIDIA GPU without functions (bound to the test driver's "nvidia" PCI driver; its
+# vendor id read as NVIDIA's through a bind mount, which propagates into the unit's mount namespace), and
+# a stand-in for NVIDIA's sriov-manage at /usr/lib/nvidia enables the functions as the real one does. The
+# config edit that sets enableVirtualFunctions makes the running daemon run it, then configure them.
+echo "$pf" > /sys/bus/pci/devices/$pf/driver/unbind
+echo nvidia > /sys/bus/pci/devices/$pf/driver_override
+echo "$pf" > /sys/bus/pci/drivers/nvidia/bind
+echo 0x10de > /run/nvidia-vendor
+mount --bind /run/nvidia-vendor /sys/bus/pci/devices/$pf/vendor
+mkdir -p /usr/lib/nvidia
+printf '#!/bin/sh\n# A stand-in for NVIDIA'"'"'s sriov-manage: -e <GPU> enables its functions.\n[ "$1" = -e ] || exit 2\necho "vendor-enable $2 4" > /sys/class/nvidia/control\n' \
+    > /usr/lib/nvidia/sriov-manage
+chmod 0755 /usr/lib/nvidia/sriov-manage
+check "the GPU is bound to nvidia, reads as NVIDIA's and has no functions" \
+    all_of "[ \"\$(basename \"\$(readlink /sys/bus/pci/devices/$pf/driver)\")\" = nvidia ]" "[ \"\$(cat /sys/bus/pci/devices/$pf/vendor)\" = 0x10de ]" \
+    "[ \"\$(cat /sys/bus/pci/devices/$pf/sriov_numvfs)\" = 0 ]"
+mark=$(cursor)
+{ echo "mediatedDevicesConfiguration:"; echo "  mediatedDeviceTypes: [mtty-1, NVIDIA_SIM-2Q]"
+  echo "mdevReconciler:"; echo "  enableVirtualFunctions: true"; } > /etc/mdev-reconciler/config.yaml.tmp
+mv /etc/mdev-reconciler/config.yaml.tmp /etc/mdev-reconciler/config.yaml
+check "the unit runs sriov-manage -e for it" wait_until 60 journal_since "$mark" "enabled the virtual functions of $pf (sriov-manage -e $pf)"
+check "and configures the functions it enabled (4 × SIM-2Q)" wait_until 60 functions_with 2002 4
+sim vendor-disable "$pf"
+umount /sys/bus/pci/devices/$pf/vendor
+echo "$pf" > /sys/bus/pci/drivers/nvidia/unbind
+echo > /sys/bus/pci/devices/$pf/driver_override
+rm /usr/lib/nvidia/sriov-manage
+write_config /etc/mdev-reconciler/config.yaml mtty-1
 
 # The watchdog under systemd: with WatchdogSec=2s the daemon pings at half of it (WATCHDOG=1, which moves
 # the unit's watchdog timestamp) and is never restarted for missing one.
