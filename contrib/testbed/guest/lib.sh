@@ -2,6 +2,11 @@
 #   CHECK PASS <scenario>: <what>    or    CHECK FAIL <scenario>: <what> (<details>)
 SCENARIO=${SCENARIO:-$(basename "$0" .sh)}
 BIN=/usr/sbin/mdev-reconciler
+# The systemd guest's unit, its journal entries (journal [journalctl options and matches]) and the
+# journal's cursor now, for entries after it (journal --after-cursor=...).
+unit=mdev-reconciler.service
+journal() { journalctl -q --no-pager _SYSTEMD_UNIT=$unit "$@"; }
+cursor() { journalctl --no-pager -n 1 --show-cursor | sed -n 's/^-- cursor: //p'; }
 
 pass() { echo "CHECK PASS $SCENARIO: $1"; }
 fail() {

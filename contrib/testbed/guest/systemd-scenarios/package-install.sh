@@ -3,7 +3,6 @@
 # systemd's trigger, the config is a conffile and --version is the package's version. Leaves the unit stopped.
 # checks: 12
 . /lib.sh
-unit=mdev-reconciler.service
 deb=/testbed/mdev-reconciler.deb
 before=$(all_devices)
 check "dpkg -i installs the package" sh -c "dpkg -i $deb > /tmp/dpkg-i.log 2>&1 || { cat /tmp/dpkg-i.log; exit 1; }"

@@ -5,7 +5,6 @@
 # FIGURE lines with the ratios against the raw writes; nothing here is a timed check.
 # checks: 5
 . /lib.sh
-unit=mdev-reconciler.service
 create=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/create
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 remove_all() { for device in /sys/bus/mdev/devices/*; do [ -e "$device/remove" ] && echo 1 > "$device/remove"; done; }
@@ -62,14 +61,14 @@ write_config /etc/mdev-reconciler/config.yaml mtty-1
 rmmod mtty
 systemctl start $unit
 udevadm settle
-mark=$(journalctl --no-pager -n 1 --show-cursor | sed -n 's/^-- cursor: //p')
+mark=$(cursor)
 t0=$(now_ms)
 insmod /lib/modules/$(uname -r)/extra/mtty.ko
 t1=$(now_ms)
 check "the daemon converged from the parent's registration (24 devices)" wait_until 60 has_devices mtty mtty-1 24
 # The daemon's own timestamps, from the journal, in milliseconds.
 entry_ms() {
-    journalctl -q --no-pager -o short-unix _SYSTEMD_UNIT=$unit --after-cursor="$mark" | grep "$1" | sed -n "${2}p" | \
+    journal -o short-unix --after-cursor="$mark" | grep "$1" | sed -n "${2}p" | \
         awk '{ split($1, t, "."); printf "%.0f", t[1] * 1000 + substr(t[2] "000", 1, 3) }' | tr -d '\n'
 }
 # Converged: the daemon logs its creations once the parent's writes returned (polling sysfs from the shell

@@ -4,11 +4,7 @@
 # sriov-manage path under the hardened unit, and systemctl stop leaving every device in place.
 # checks: 36
 . /lib.sh
-unit=mdev-reconciler.service
-journal() { journalctl -q --no-pager _SYSTEMD_UNIT=$unit "$@"; }
 journal_has() { journal | grep -q "$1"; }
-# The journal's cursor now, and entries after it.
-cursor() { journalctl --no-pager -n 1 --show-cursor | sed -n 's/^-- cursor: //p'; }
 journal_since() { journal --after-cursor="$1" | grep -q "$2"; }
 
 check "systemd-analyze verify accepts the unit" systemd-analyze verify /usr/lib/systemd/system/$unit

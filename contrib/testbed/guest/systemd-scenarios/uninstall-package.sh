@@ -2,7 +2,6 @@
 # the state directory, and still touches no device.
 # checks: 8
 . /lib.sh
-unit=mdev-reconciler.service
 write_config /etc/mdev-reconciler/config.yaml mtty-2
 systemctl restart $unit
 wait_until 60 has_devices mtty mtty-2 12
