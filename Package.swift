@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(
             name: "MdevDaemonTests",
             dependencies: [
-                "MdevDaemon", "MdevModel", "MdevSysfs", "MdevTestSupport",
+                "CGlibcShims", "MdevDaemon", "MdevModel", "MdevSysfs", "MdevTestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
         ),

@@ -38,7 +38,9 @@ public enum FileSystem {
         case S_IFDIR: throw SysfsError(.read, path, .isDirectory)
         default: throw SysfsError(.read, path, .illegalSeek)
         }
-        return try readToEnd(fd, path, limit: limit, shortReadIsEnd: true)
+        // A file whose size is known (on disk; a sysfs attribute says 4096) ends at a short read. A procfs
+        // file says 0 and gives whole lines per read, fewer bytes than asked for, until its real end.
+        return try readToEnd(fd, path, limit: limit, shortReadIsEnd: status.st_size > 0)
     }
 
     /// Standard input to its end, refused once it holds more than `limit` bytes (the config of a pipeline).
@@ -46,9 +48,9 @@ public enum FileSystem {
         try readToEnd(.standardInput, "standard input", limit: limit)
     }
 
-    /// - Parameter shortReadIsEnd: for a regular file (sysfs attributes included), a read that returns less
-    ///   than asked for reached the end: the read of nothing that would confirm it is skipped (a fifth of the
-    ///   system calls of reading a parent).
+    /// - Parameter shortReadIsEnd: for a regular file of a known size (sysfs attributes included), a read that
+    ///   returns less than asked for reached the end: the read of nothing that would confirm it is skipped (a
+    ///   fifth of the system calls of reading a parent).
     private static func readToEnd(_ fd: FileDescriptor, _ path: String, limit: Int?, shortReadIsEnd: Bool = false) throws(SysfsError) -> [UInt8] {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -1,37 +1,59 @@
+import CGlibcShims
+import Glibc
 import Testing
 
 @testable import MdevDaemon
 
-@Suite("Idle memory: the code mappings a finished pass gives back")
+@Suite("Idle memory: the code pages a finished pass gives back")
 struct IdleMemoryTests {
-    static let maps = """
-        55e0c8a00000-55e0c8b00000 r--p 00000000 fe:01 1234   /usr/sbin/mdev-reconciler
-        55e0c8b00000-55e0c9a00000 r-xp 00100000 fe:01 1234   /usr/sbin/mdev-reconciler
-        55e0c9a00000-55e0c9b00000 r--p 01000000 fe:01 1234   /usr/sbin/mdev-reconciler
-        55e0c9b00000-55e0c9c00000 rw-p 01100000 fe:01 1234   /usr/sbin/mdev-reconciler
-        55e0c9c00000-55e0c9d00000 rw-p 00000000 00:00 0
-        7f0000000000-7f0000100000 r-xp 00000000 fe:01 99     /usr/lib/x86_64-linux-gnu/libc.so.6
-        7f0000200000-7f0000300000 r-xp 00000000 fe:01 77     /usr/sbin/mdev-reconciler-old
-        7f0000400000-7f0000500000 rwxp 00000000 fe:01 1234   /usr/sbin/mdev-reconciler
-        7f0000600000-7f0000700000 r-xp 00000000 fe:01 1235   /usr/sbin/mdev-reconciler (deleted)
-        7ffd00000000-7ffd00001000 r-xp 00000000 00:00 0      [vdso]
-        """
+    typealias Segment = IdleMemory.Segment
+    static let page = 4096
+    static let read = UInt32(PF_R), exec = UInt32(PF_X), write = UInt32(PF_W)
 
-    @Test("Only the executable's own private read-only code: not its data, not libraries, not writable code")
-    func codeMappings() {
-        #expect(IdleMemory.codeMappings(maps: Self.maps, executable: "/usr/sbin/mdev-reconciler")
-            == [0x55e0_c8b0_0000..<0x55e0_c9a0_0000])
-        // An executable replaced on disk (a package upgrade) is named as the kernel names it.
-        #expect(IdleMemory.codeMappings(maps: Self.maps, executable: "/usr/sbin/mdev-reconciler (deleted)")
-            == [0x7f00_0060_0000..<0x7f00_0070_0000])
-        #expect(IdleMemory.codeMappings(maps: "garbage\n-\n1-2 r-xp\n", executable: "/usr/sbin/mdev-reconciler").isEmpty)
+    /// A position-independent executable as lld lays it out: headers and read-only data, code, relro, data.
+    static let pie: [Segment] = [
+        Segment(type: UInt32(PT_PHDR), flags: read, virtualAddress: 0x40, memorySize: 0x2a0),
+        Segment(type: UInt32(PT_LOAD), flags: read, virtualAddress: 0, memorySize: 0x1_2345),
+        Segment(type: UInt32(PT_LOAD), flags: read | exec, virtualAddress: 0x1_3345, memorySize: 0x80_0000),
+        Segment(type: UInt32(PT_LOAD), flags: read | write, virtualAddress: 0x81_4345, memorySize: 0x1000),
+        Segment(type: UInt32(PT_GNU_STACK), flags: read | write | exec, virtualAddress: 0, memorySize: 0),
+    ]
+
+    @Test("Only loadable segments that are executable and never writable, in whole pages inside them, moved by the load bias")
+    func codeRanges() {
+        let bias: UInt = 0x5555_0000_0000
+        // The code segment starts mid-page (0x13345) and ends mid-page (0x813345): the pages it shares are kept.
+        #expect(IdleMemory.codeRanges(segments: Self.pie, headersAddress: bias + 0x40, pageSize: Self.page)
+            == [bias + 0x1_4000..<bias + 0x81_3000])
+        // Not position-independent: the headers are where they say, no bias.
+        #expect(IdleMemory.codeRanges(segments: Self.pie, headersAddress: 0x40, pageSize: Self.page)
+            == [0x1_4000..<0x81_3000])
+        // Writable code (text relocations) holds private data: never unmapped.
+        var writable = Self.pie
+        writable[2].flags |= Self.write
+        #expect(IdleMemory.codeRanges(segments: writable, headersAddress: bias + 0x40, pageSize: Self.page).isEmpty)
+        // Without PT_PHDR the bias is unknown; a segment smaller than a page has no whole page.
+        #expect(IdleMemory.codeRanges(segments: Array(Self.pie.dropFirst()), headersAddress: bias + 0x40, pageSize: Self.page).isEmpty)
+        var small = Self.pie
+        small[2].memorySize = 0x800
+        #expect(IdleMemory.codeRanges(segments: small, headersAddress: bias + 0x40, pageSize: Self.page).isEmpty)
+        // Headers that cannot be where they say (below their own offset), and an address space overflow.
+        #expect(IdleMemory.codeRanges(segments: Self.pie, headersAddress: 0x10, pageSize: Self.page).isEmpty)
+        #expect(IdleMemory.codeRanges(segments: Self.pie, headersAddress: UInt.max - 0x100, pageSize: Self.page).isEmpty)
     }
 
-    @Test("A release unmaps this process's code and the process runs on")
+    @Test("A release unmaps this process's own code (where a function of this test is) and the process runs on")
     func releaseInThisProcess() {
+        let ranges = IdleMemory.codeRanges(
+            segments: IdleMemory.executableSegments(), headersAddress: UInt(getauxval(UInt(AT_PHDR))),
+            pageSize: Int(sysconf(Int32(_SC_PAGESIZE))))
+        let function: @convention(c) () -> Int32 = { 7 }
+        let address = UInt(bitPattern: unsafeBitCast(function, to: UnsafeRawPointer.self))
+        #expect(ranges.contains { $0.contains(address) })
         let release = IdleMemory.release()
+        #expect(release.unmappedBytes == ranges.reduce(0) { $0 + Int($1.upperBound - $1.lowerBound) })
         #expect(release.unmappedBytes > 0)
-        // Code runs again after it: what this test runs next faults back in.
-        #expect(IdleMemory.codeMappings(maps: Self.maps, executable: "/usr/sbin/mdev-reconciler").count == 1)
+        // The code runs again after it: the unmapped pages fault back in.
+        #expect(function() == 7)
     }
 }

@@ -1,15 +1,19 @@
 import CGlibcShims
 import Glibc
-import MdevSysfs
 
 /// Gives back, after a pass, what the daemon holds only because of work it has finished.
 ///
 /// - Heap pages freed during the pass go back to the kernel (`malloc_trim`).
-/// - The daemon's own code pages are unmapped (`MADV_DONTNEED` on its executable's `r-xp` mappings, which
-///   hold no private data): argument parsing, config reading and the first pass fault in most of the
-///   binary's code, which the idle daemon never runs again. The pages stay in the page cache (the unit's
-///   cgroup memory, which counts the page cache, does not change, and the kernel may reclaim them
-///   first); whatever the next pass runs is mapped back by minor faults, without disk reads.
+/// - The daemon's own code pages are unmapped (`MADV_DONTNEED` on its executable's loadable segments that
+///   are executable and never writable, so they hold no private data): argument parsing, config reading
+///   and the first pass fault in most of the binary's code, which the idle daemon never runs again. The
+///   pages stay in the page cache (the unit's cgroup memory, which counts the page cache, does not change,
+///   and the kernel may reclaim them first); whatever the next pass runs is mapped back by minor faults,
+///   without disk reads.
+///
+/// The segments come from the program headers the kernel mapped at exec (the auxiliary vector's `AT_PHDR`
+/// and `AT_PHNUM`), not from `/proc/self/maps` and the executable's path, which need not agree (a binary
+/// replaced by an upgrade, overlay file systems, a `/proc` that is not the host's).
 ///
 /// The idle daemon's resident set is then what it uses while idle: its heap and stacks, the libraries'
 /// pages and the code of the wait itself.
@@ -22,15 +26,20 @@ public enum IdleMemory {
         public var trimmedHeap: Bool
     }
 
-    /// Releases the process's freed heap and its executable's code mappings.
+    /// One program header of an ELF executable, as far as finding its code needs.
+    struct Segment: Sendable, Hashable {
+        var type: UInt32
+        var flags: UInt32
+        var virtualAddress: UInt
+        var memorySize: UInt
+    }
+
+    /// Releases the process's freed heap and its executable's code pages.
     @discardableResult
-    public static func release(procSelf: String = "/proc/self") -> Release {
+    public static func release() -> Release {
         let trimmed = malloc_trim(0) == 1
-        guard let executable = try? FileSystem.readLink(procSelf + "/exe"),
-              let maps = try? FileSystem.readText(procSelf + "/maps")
-        else { return Release(unmappedBytes: 0, trimmedHeap: trimmed) }
         var unmapped = 0
-        for range in codeMappings(maps: maps, executable: executable) {
+        for range in codeRanges(segments: executableSegments(), headersAddress: UInt(getauxval(UInt(AT_PHDR))), pageSize: pageSize) {
             guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
             if madvise(start, Int(range.upperBound - range.lowerBound), MADV_DONTNEED) == 0 {
                 unmapped += Int(range.upperBound - range.lowerBound)
@@ -39,23 +48,37 @@ public enum IdleMemory {
         return Release(unmappedBytes: unmapped, trimmedHeap: trimmed)
     }
 
-    /// The address ranges of `executable`'s private, read-only, executable mappings in a `/proc/PID/maps`
-    /// text: the only mappings whose pages are the file's own, never written, so unmapping loses nothing.
-    static func codeMappings(maps: String, executable: String) -> [Range<UInt>] {
-        var ranges: [Range<UInt>] = []
-        for line in maps.split(separator: "\n") {
-            // "start-end perms offset dev inode   path"; the path is the rest of the line after five fields.
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[1] == "r-xp",
-                  String(fields[5].drop { $0 == " " }) == executable
-            else { continue }
-            let bounds = fields[0].split(separator: "-")
-            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
-                  start < end, start % UInt(pageSize) == 0, end % UInt(pageSize) == 0
-            else { continue }
-            ranges.append(start..<end)
+    /// The program headers of this process's executable, as the kernel mapped them.
+    static func executableSegments() -> [Segment] {
+        let count = Int(getauxval(UInt(AT_PHNUM)))
+        guard count > 0, let headers = UnsafePointer<Elf64_Phdr>(bitPattern: UInt(getauxval(UInt(AT_PHDR)))) else { return [] }
+        return (0..<count).map {
+            Segment(type: headers[$0].p_type, flags: headers[$0].p_flags,
+                    virtualAddress: UInt(headers[$0].p_vaddr), memorySize: UInt(headers[$0].p_memsz))
         }
-        return ranges
+    }
+
+    /// The address ranges of the loadable segments that are executable and not writable, in whole pages
+    /// inside each segment (a page shared with another segment is left alone).
+    ///
+    /// - Parameter headersAddress: where the program headers are mapped; with the `PT_PHDR` header's own
+    ///   address it gives the load bias of a position-independent executable (0 for one that is not). No
+    ///   `PT_PHDR` header: no bias is known, and nothing is returned.
+    static func codeRanges(segments: [Segment], headersAddress: UInt, pageSize: Int) -> [Range<UInt>] {
+        guard let headers = segments.first(where: { $0.type == UInt32(PT_PHDR) }), headersAddress >= headers.virtualAddress
+        else { return [] }
+        let bias = headersAddress - headers.virtualAddress
+        let page = UInt(pageSize)
+        return segments.compactMap { segment in
+            guard segment.type == UInt32(PT_LOAD), segment.flags & UInt32(PF_X) != 0, segment.flags & UInt32(PF_W) == 0
+            else { return nil }
+            let (base, baseOverflow) = bias.addingReportingOverflow(segment.virtualAddress)
+            let (start, startOverflow) = base.addingReportingOverflow(page - 1)
+            let (end, endOverflow) = base.addingReportingOverflow(segment.memorySize)
+            guard !baseOverflow, !startOverflow, !endOverflow else { return nil }
+            let first = start / page * page, last = end / page * page
+            return first < last ? first..<last : nil
+        }
     }
 
     private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
