@@ -5,7 +5,7 @@ import MdevSysfs
 /// `apply`: makes the host match the plan. Exit 0 only when it does.
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "apply",
+        commandName: "apply", _superCommandName: MdevReconcilerCommand.name,
         abstract: "Create and remove devices until the host matches the plan.",
         discussion: """
             Removes before creating on the same parent, and re-reads available_instances right before creating. \

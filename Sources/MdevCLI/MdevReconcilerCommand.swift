@@ -3,7 +3,7 @@ import ArgumentParser
 /// The `mdev-reconciler` command line.
 public struct MdevReconcilerCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "mdev-reconciler",
+        commandName: MdevReconcilerCommand.name,
         abstract: "Keeps a host's mediated devices (mdevs, NVIDIA vGPUs) as one declarative config says.",
         discussion: """
             The config uses KubeVirt's mediatedDevicesConfiguration schema. Exit status: 0 on success, \
@@ -22,6 +22,9 @@ public struct MdevReconcilerCommand: AsyncParsableCommand {
 
     public static let version = "0.2.0"
 
+    /// The program's name, which the subcommands name as their super-command (``SubcommandRoute``).
+    static let name = "mdev-reconciler"
+
     public init() {}
 
     /// Parses the process's arguments and runs the chosen command, awaiting asynchronous ones (`run`).
@@ -36,7 +39,7 @@ public struct MdevReconcilerCommand: AsyncParsableCommand {
                 Diagnostics().print("See 'mdev-reconciler --help' for the commands and their options.")
                 exit(withError: ExitCode.validationFailure)
             }
-            var command = try parseAsRoot(arguments)
+            var command = try SubcommandRoute.parse(arguments, root: self).command
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {

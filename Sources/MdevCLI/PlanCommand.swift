@@ -4,7 +4,7 @@ import MdevModel
 /// `plan`: what `apply` would do. Writes nothing anywhere.
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plan", abstract: "Show what apply would change (a dry run: writes nothing).",
+        commandName: "plan", _superCommandName: MdevReconcilerCommand.name, abstract: "Show what apply would change (a dry run: writes nothing).",
         discussion: """
             Reads the host and the config, and prints per parent the devices to create and to remove, and why a \
             device stays. Exits 0 whatever the plan holds.

@@ -9,7 +9,7 @@ import MdevSysfs
 /// `run`: the daemon.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run",
+        commandName: "run", _superCommandName: MdevReconcilerCommand.name,
         abstract: "Run as a daemon: keep the host as the config says, reacting to device events and config changes.",
         discussion: """
             Reacts to udev events (parents appearing and going, devices created and removed), to changes of the \

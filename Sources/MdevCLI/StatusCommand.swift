@@ -7,7 +7,7 @@ import MdevSysfs
 /// `status`: what the daemon last wrote, next to what sysfs shows now.
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status",
+        commandName: "status", _superCommandName: MdevReconcilerCommand.name,
         abstract: "Show the daemon's view of the host next to live sysfs, and where they disagree.",
         discussion: """
             Exits 2 when the daemon is not running (no status file, or its pid is gone) or its view and sysfs \

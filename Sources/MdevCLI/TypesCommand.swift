@@ -4,7 +4,7 @@ import MdevSysfs
 /// `types`: every parent with its types and devices.
 struct TypesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "types", abstract: "List every parent with its types, free instances, descriptions and devices.",
+        commandName: "types", _superCommandName: MdevReconcilerCommand.name, abstract: "List every parent with its types, free instances, descriptions and devices.",
         discussion: """
             The names and ids listed are what mediatedDeviceTypes takes.
 

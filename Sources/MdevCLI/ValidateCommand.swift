@@ -5,7 +5,7 @@ import MdevModel
 /// `validate`: checks the config and labels files and says which types this host would want.
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "validate", abstract: "Check the config (and labels) file; print the types this host would want.",
+        commandName: "validate", _superCommandName: MdevReconcilerCommand.name, abstract: "Check the config (and labels) file; print the types this host would want.",
         discussion: """
             Errors name FILE:LINE:COLUMN and the field; exits 1 on the first one.
 
