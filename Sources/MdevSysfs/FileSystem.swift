@@ -86,7 +86,13 @@ public enum FileSystem {
         guard let directory = opendir(path) else { throw SysfsError(.list, path, .current) }
         defer { closedir(directory) }
         var names: [String] = []
-        while let entry = readdir(directory) {
+        while true {
+            // readdir returns nil at the end and on an error, which only errno tells apart.
+            Glibc.errno = 0
+            guard let entry = readdir(directory) else {
+                if Glibc.errno != 0 { throw SysfsError(.list, path, .current) }
+                break
+            }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if name != "." && name != ".." { names.append(name) }
         }

@@ -25,18 +25,26 @@ public struct SysfsInventoryReader: Sendable {
         guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
         // A host without any mdev driver loaded has no class/mdev_bus: that is an empty host, not an error.
         let names = FileSystem.exists(bus) ? try FileSystem.list(bus).filter { !$0.hasPrefix(".") } : []
-        return try read(names, reportingGone: false)
+        return try read(names, present: nil)
     }
 
     /// Reads only the parents with these names; those no longer in `class/mdev_bus` are reported gone.
+    ///
+    /// Whether a parent is there is what the listing of `class/mdev_bus` says, as for a full reading, not
+    /// whether its link can be looked up: a kernel has been seen (6.1, in the test bed, under load) listing a
+    /// parent whose link it then failed to find for as long as the parent stayed registered. Such a parent
+    /// is not read whole, never gone.
     public func read(parents names: Set<String>) throws(SysfsError) -> InventoryReading {
         guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
-        return try read(names.sorted(), reportingGone: true)
+        let listed = FileSystem.exists(bus) ? Set(try FileSystem.list(bus)) : []
+        return try read(names.sorted(), present: listed)
     }
 
     private var bus: String { sysfsRoot.appending("class/mdev_bus") }
 
-    private func read(_ names: [String], reportingGone: Bool) throws(SysfsError) -> InventoryReading {
+    /// - Parameter present: for a partial reading, the entries of `class/mdev_bus`: a name asked for that is
+    ///   not one of them is gone. Nil for a full reading, whose names are those entries.
+    private func read(_ names: [String], present: Set<String>?) throws(SysfsError) -> InventoryReading {
         // /proc is scanned only when a parent read has devices, and then once for the whole reading.
         let scan = LazyHolderScan(scanner: holderScanner)
         var reading = InventoryReading(inventory: Inventory(parents: []))
@@ -45,7 +53,7 @@ public struct SysfsInventoryReader: Sendable {
         for name in names {
             let link = bus.appending(name)
             // Names come from events; only a name that is an entry of class/mdev_bus is a parent.
-            if reportingGone && (name.contains("/") || name.hasPrefix(".") || !FileSystem.isSymbolicLink(link)) {
+            if let present, name.contains("/") || name.hasPrefix(".") || !present.contains(name) {
                 reading.gone.insert(name)
                 continue
             }
@@ -54,8 +62,9 @@ public struct SysfsInventoryReader: Sendable {
             } catch where error.path.hasPrefix(holderScanner.procRoot) {
                 throw error  // Without /proc no device can be known free: nothing is read.
             } catch {
-                if reportingGone && !FileSystem.exists(link) {
-                    reading.gone.insert(name)  // It went away while being read.
+                // It went away while being read; a listing that fails says nothing, and nothing is gone.
+                if present != nil, let now = try? FileSystem.list(bus), !now.contains(name) {
+                    reading.gone.insert(name)
                 } else {
                     reading.warnings.append("parent \(name) left out: \(error)")
                     reading.incomplete[name] = "\(error)"

@@ -81,6 +81,29 @@ struct SysfsInventoryReaderTests {
         #expect(try reader(tree).read(parents: ["0000:3c:00.0"]).gone == ["0000:3c:00.0"])
     }
 
+    @Test("A parent class/mdev_bus lists is never gone, even when its link cannot be followed: it was not read whole")
+    func listedIsNeverGone() throws {
+        let tree = try SysfsTreeBuilder.temporary()
+        defer { tree.removeAll() }
+        try ExampleHosts.write(ExampleHosts.threeT4(), to: tree.root)
+        let known = try reader(tree).read().snapshot
+        // The kernel lists the entry, but looking it up fails (seen on 6.1 under load): here a link that leads nowhere.
+        let link = tree.sys + "/class/mdev_bus/0000:3d:00.0"
+        try FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "../../devices/nowhere")
+        let reading = try reader(tree).read(parents: ["0000:3b:00.0", "0000:3d:00.0"])
+        #expect(reading.gone.isEmpty)
+        #expect(reading.incomplete.keys.sorted() == ["0000:3d:00.0"])
+        #expect(reading.warnings.contains { $0.hasPrefix("parent 0000:3d:00.0 left out") })
+        // Merged into what was known, the card keeps its devices and its place, and nothing is planned on it.
+        let after = reading.applied(to: known, full: false)
+        #expect(after.inventory.parents.map(\.name) == ["0000:3b:00.0", "0000:3c:00.0", "0000:3d:00.0"])
+        #expect(after.inventory.parent(named: "0000:3d:00.0")?.readProblem != nil)
+        // Once it is no longer listed, it is gone.
+        try FileManager.default.removeItem(atPath: link)
+        #expect(try reader(tree).read(parents: ["0000:3d:00.0"]).gone == ["0000:3d:00.0"])
+    }
+
     @Test("A host without class/mdev_bus is empty; a missing sysfs root is an error")
     func emptyAndMissing() throws {
         let tree = try SysfsTreeBuilder.temporary()
