@@ -64,6 +64,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        IdleMemory.disableTransparentHugePages()
         let logger = Self.bootstrapLogging(
             level: logLevel, toJournal: logTarget == "journal" || (logTarget == "auto" && JournaldLogHandler.isStandardErrorJournal))
         let configFile = configOptions.config ?? host.environment.configFile
@@ -108,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
             clock: clock, timing: timing, host: hostReconciler, notifier: SystemdNotifier(), logger: logger,
             whenSettled: { [logger] in
                 let release = IdleMemory.release()
-                logger.debug("settled: unmapped \(release.unmappedBytes / 1024) KiB of code\(release.trimmedHeap ? ", trimmed the heap" : "")")
+                logger.debug("settled: unmapped \(release.unmappedBytes / 1024) KiB of code and constant data\(release.trimmedHeap ? ", trimmed the heap" : "")")
             })
         inputs.connect { reconciler.send($0) }
 

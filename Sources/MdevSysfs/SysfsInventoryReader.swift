@@ -31,9 +31,8 @@ public struct SysfsInventoryReader: Sendable {
     /// Reads only the parents with these names; those no longer in `class/mdev_bus` are reported gone.
     ///
     /// Whether a parent is there is what the listing of `class/mdev_bus` says, as for a full reading, not
-    /// whether its link can be looked up: a kernel has been seen (6.1, in the test bed, under load) listing a
-    /// parent whose link it then failed to find for as long as the parent stayed registered. Such a parent
-    /// is not read whole, never gone.
+    /// whether its link can be followed: a listed parent that cannot be read is not read whole, never gone,
+    /// and a listing that fails makes nothing gone.
     public func read(parents names: Set<String>) throws(SysfsError) -> InventoryReading {
         guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
         let listed = FileSystem.exists(bus) ? Set(try FileSystem.list(bus)) : []

@@ -19,32 +19,33 @@ struct IdleMemoryTests {
         Segment(type: UInt32(PT_GNU_STACK), flags: read | write | exec, virtualAddress: 0, memorySize: 0),
     ]
 
-    @Test("Only loadable segments that are executable and never writable, in whole pages inside them, moved by the load bias")
-    func codeRanges() {
+    @Test("Only loadable segments that are never writable (code, constant data), in whole pages inside them, moved by the load bias")
+    func readOnlyRanges() {
         let bias: UInt = 0x5555_0000_0000
-        // The code segment starts mid-page (0x13345) and ends mid-page (0x813345): the pages it shares are kept.
-        #expect(IdleMemory.codeRanges(segments: Self.pie, headersAddress: bias + 0x40, pageSize: Self.page)
-            == [bias + 0x1_4000..<bias + 0x81_3000])
+        // The constant data starts with the headers at 0 and ends mid-page (0x12345); the code starts mid-page
+        // (0x13345) and ends mid-page (0x813345): the pages they share with others are kept. The data stays.
+        let expected: [Range<UInt>] = [0..<0x1_2000, 0x1_4000..<0x81_3000]
+        #expect(IdleMemory.readOnlyRanges(segments: Self.pie, headersAddress: bias + 0x40, pageSize: Self.page)
+            == expected.map { bias + $0.lowerBound..<bias + $0.upperBound })
         // Not position-independent: the headers are where they say, no bias.
-        #expect(IdleMemory.codeRanges(segments: Self.pie, headersAddress: 0x40, pageSize: Self.page)
-            == [0x1_4000..<0x81_3000])
+        #expect(IdleMemory.readOnlyRanges(segments: Self.pie, headersAddress: 0x40, pageSize: Self.page) == expected)
         // Writable code (text relocations) holds private data: never unmapped.
         var writable = Self.pie
         writable[2].flags |= Self.write
-        #expect(IdleMemory.codeRanges(segments: writable, headersAddress: bias + 0x40, pageSize: Self.page).isEmpty)
+        #expect(IdleMemory.readOnlyRanges(segments: writable, headersAddress: 0x40, pageSize: Self.page) == [0..<0x1_2000])
         // Without PT_PHDR the bias is unknown; a segment smaller than a page has no whole page.
-        #expect(IdleMemory.codeRanges(segments: Array(Self.pie.dropFirst()), headersAddress: bias + 0x40, pageSize: Self.page).isEmpty)
+        #expect(IdleMemory.readOnlyRanges(segments: Array(Self.pie.dropFirst()), headersAddress: bias + 0x40, pageSize: Self.page).isEmpty)
         var small = Self.pie
         small[2].memorySize = 0x800
-        #expect(IdleMemory.codeRanges(segments: small, headersAddress: bias + 0x40, pageSize: Self.page).isEmpty)
+        #expect(IdleMemory.readOnlyRanges(segments: small, headersAddress: 0x40, pageSize: Self.page) == [0..<0x1_2000])
         // Headers that cannot be where they say (below their own offset), and an address space overflow.
-        #expect(IdleMemory.codeRanges(segments: Self.pie, headersAddress: 0x10, pageSize: Self.page).isEmpty)
-        #expect(IdleMemory.codeRanges(segments: Self.pie, headersAddress: UInt.max - 0x100, pageSize: Self.page).isEmpty)
+        #expect(IdleMemory.readOnlyRanges(segments: Self.pie, headersAddress: 0x10, pageSize: Self.page).isEmpty)
+        #expect(IdleMemory.readOnlyRanges(segments: Self.pie, headersAddress: UInt.max - 0x100, pageSize: Self.page).isEmpty)
     }
 
     @Test("A release unmaps this process's own code (where a function of this test is) and the process runs on")
     func releaseInThisProcess() {
-        let ranges = IdleMemory.codeRanges(
+        let ranges = IdleMemory.readOnlyRanges(
             segments: IdleMemory.executableSegments(), headersAddress: UInt(getauxval(UInt(AT_PHDR))),
             pageSize: Int(sysconf(Int32(_SC_PAGESIZE))))
         let function: @convention(c) () -> Int32 = { 7 }
@@ -55,5 +56,11 @@ struct IdleMemoryTests {
         #expect(release.unmappedBytes > 0)
         // The code runs again after it: the unmapped pages fault back in.
         #expect(function() == 7)
+    }
+
+    @Test("The daemon's memory is kept off transparent huge pages, which a release could not give back in part")
+    func noHugePages() {
+        IdleMemory.disableTransparentHugePages()
+        #expect(prctl(42 /* PR_GET_THP_DISABLE */, 0, 0, 0, 0) == 1)
     }
 }

@@ -78,6 +78,7 @@ anon_idle=$(awk '/RssAnon/ { print $2 }' /proc/$pid/status)
 echo "FIGURE converged-rss-kib $rss0"
 echo "FIGURE idle-rss-kib $rss_idle (goal <= 10240)"
 echo "FIGURE idle-rss-anon-kib $anon_idle (goal <= 4096)"
+echo "FIGURE idle-anon-huge-pages-kib $(awk '/^AnonHugePages/ { print $2 }' /proc/$pid/smaps_rollup)"
 echo "FIGURE idle-voluntary-context-switches-in-5s $idle_switches"
 # The floor is libdispatch's own: on Linux its workqueue monitor wakes once a second (a program that only
 # uses Dispatch and then sleeps shows the same 5 in 5 s). The daemon sets no timer of its own when idle; a
