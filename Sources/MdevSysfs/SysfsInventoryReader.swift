@@ -24,8 +24,7 @@ public struct SysfsInventoryReader: Sendable {
     public func read() throws(SysfsError) -> InventoryReading {
         guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
         // A host without any mdev driver loaded has no class/mdev_bus: that is an empty host, not an error.
-        let names = FileSystem.exists(bus) ? try FileSystem.list(bus).filter { !$0.hasPrefix(".") } : []
-        return try read(names, present: nil)
+        return try read(try busEntries(), present: nil)
     }
 
     /// Reads only the parents with these names; those no longer in `class/mdev_bus` are reported gone.
@@ -35,11 +34,16 @@ public struct SysfsInventoryReader: Sendable {
     /// and a listing that fails makes nothing gone.
     public func read(parents names: Set<String>) throws(SysfsError) -> InventoryReading {
         guard FileSystem.isDirectory(sysfsRoot) else { throw SysfsError(.list, sysfsRoot, .noSuchFileOrDirectory) }
-        let listed = FileSystem.exists(bus) ? Set(try FileSystem.list(bus)) : []
-        return try read(names.sorted(), present: listed)
+        return try read(names.sorted(), present: Set(try busEntries()))
     }
 
     private var bus: String { sysfsRoot.appending("class/mdev_bus") }
+
+    /// The parents' names: the entries of `class/mdev_bus`. A host without any mdev driver loaded has no
+    /// such directory: that is an empty host, not an error.
+    private func busEntries() throws(SysfsError) -> [String] {
+        FileSystem.exists(bus) ? try FileSystem.list(bus).filter { !$0.hasPrefix(".") } : []
+    }
 
     /// - Parameter present: for a partial reading, the entries of `class/mdev_bus`: a name asked for that is
     ///   not one of them is gone. Nil for a full reading, whose names are those entries.
@@ -52,7 +56,7 @@ public struct SysfsInventoryReader: Sendable {
         for name in names {
             let link = bus.appending(name)
             // Names come from events; only a name that is an entry of class/mdev_bus is a parent.
-            if let present, name.contains("/") || name.hasPrefix(".") || !present.contains(name) {
+            if let present, !present.contains(name) {
                 reading.gone.insert(name)
                 continue
             }
@@ -62,7 +66,7 @@ public struct SysfsInventoryReader: Sendable {
                 throw error  // Without /proc no device can be known free: nothing is read.
             } catch {
                 // It went away while being read; a listing that fails says nothing, and nothing is gone.
-                if present != nil, let now = try? FileSystem.list(bus), !now.contains(name) {
+                if present != nil, let now = try? busEntries(), !now.contains(name) {
                     reading.gone.insert(name)
                 } else {
                     reading.warnings.append("parent \(name) left out: \(error)")

@@ -45,9 +45,7 @@ struct IdleMemoryTests {
 
     @Test("A release unmaps this process's own code (where a function of this test is) and the process runs on")
     func releaseInThisProcess() {
-        let ranges = IdleMemory.readOnlyRanges(
-            segments: IdleMemory.executableSegments(), headersAddress: UInt(getauxval(UInt(AT_PHDR))),
-            pageSize: Int(sysconf(Int32(_SC_PAGESIZE))))
+        let ranges = IdleMemory.executableReadOnlyRanges()
         let function: @convention(c) () -> Int32 = { 7 }
         let address = UInt(bitPattern: unsafeBitCast(function, to: UnsafeRawPointer.self))
         #expect(ranges.contains { $0.contains(address) })

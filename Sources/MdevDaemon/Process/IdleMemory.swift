@@ -48,7 +48,7 @@ public enum IdleMemory {
     public static func release() -> Release {
         let trimmed = malloc_trim(0) == 1
         var unmapped = 0
-        for range in readOnlyRanges(segments: executableSegments(), headersAddress: UInt(getauxval(UInt(AT_PHDR))), pageSize: pageSize) {
+        for range in executableReadOnlyRanges() {
             guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
             if madvise(start, Int(range.upperBound - range.lowerBound), MADV_DONTNEED) == 0 {
                 unmapped += Int(range.upperBound - range.lowerBound)
@@ -57,14 +57,15 @@ public enum IdleMemory {
         return Release(unmappedBytes: unmapped, trimmedHeap: trimmed)
     }
 
-    /// The program headers of this process's executable, as the kernel mapped them.
-    static func executableSegments() -> [Segment] {
-        let count = Int(getauxval(UInt(AT_PHNUM)))
-        guard count > 0, let headers = UnsafePointer<Elf64_Phdr>(bitPattern: UInt(getauxval(UInt(AT_PHDR)))) else { return [] }
-        return (0..<count).map {
+    /// The read-only ranges of this process's executable, from the program headers the kernel mapped.
+    static func executableReadOnlyRanges() -> [Range<UInt>] {
+        let address = UInt(getauxval(UInt(AT_PHDR))), count = Int(getauxval(UInt(AT_PHNUM)))
+        guard count > 0, let headers = UnsafePointer<Elf64_Phdr>(bitPattern: address) else { return [] }
+        let segments = (0..<count).map {
             Segment(type: headers[$0].p_type, flags: headers[$0].p_flags,
                     virtualAddress: UInt(headers[$0].p_vaddr), memorySize: UInt(headers[$0].p_memsz))
         }
+        return readOnlyRanges(segments: segments, headersAddress: address, pageSize: pageSize)
     }
 
     /// The address ranges of the loadable segments that are not writable (code, and constant data), in whole
