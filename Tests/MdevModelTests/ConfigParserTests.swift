@@ -177,7 +177,7 @@ struct ConfigParserTests {
          "config.yaml:1:1: invalid YAML: the file nests mappings and lists too deeply (more than 1000 levels) (while parsing at line 1, column 1)"),
         // Settings.
         ("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [a]\nmdevReconciler:\n  removeForeign: true\n",
-         "config.yaml:4:3: mdevReconciler.removeForeign: unknown key 'removeForeign'; known keys: removeForeignDevices, enableVirtualFunctions"),
+         "config.yaml:4:3: mdevReconciler.removeForeign: unknown key 'removeForeign'; known keys: removeForeignDevices, enableVirtualFunctions, rebalance"),
         // Whole-file problems.
         ("", "config.yaml:1:1: the file is empty; expected 'mediatedDevicesConfiguration' or a KubeVirt CR"),
         ("- nvidia-222\n", "config.yaml:1:1: this is not a config file: expected a mapping with 'mediatedDevicesConfiguration' or a KubeVirt CR, found a list"),

@@ -6,15 +6,21 @@ import Testing
 
 /// Plans for a kernel's current inventory.
 func makePlan(
-    _ kernel: SimulatedKernel, types: [String], removeForeign: Bool = false, hostKey: HostKey = HostKey(nodeName: "node01")
+    _ kernel: SimulatedKernel, types: [String], removeForeign: Bool = false, hostKey: HostKey = HostKey(nodeName: "node01"),
+    remembered: RememberedLayout? = nil, rebalance: Bool = false, allowRemovalOfAll: Bool = false
 ) throws -> Plan {
-    try makePlan(kernel.readInventory().inventory, wanted: WantedTypes(types: types, source: .global), removeForeign: removeForeign, hostKey: hostKey)
+    try makePlan(kernel.readInventory().inventory, wanted: WantedTypes(types: types, source: .global), removeForeign: removeForeign,
+                 hostKey: hostKey, remembered: remembered, rebalance: rebalance, allowRemovalOfAll: allowRemovalOfAll)
 }
 
-func makePlan(_ inventory: Inventory, wanted: WantedTypes, removeForeign: Bool = false, hostKey: HostKey = HostKey(nodeName: "node01")) -> Plan {
+func makePlan(
+    _ inventory: Inventory, wanted: WantedTypes, removeForeign: Bool = false, hostKey: HostKey = HostKey(nodeName: "node01"),
+    remembered: RememberedLayout? = nil, rebalance: Bool = false, allowRemovalOfAll: Bool = false
+) -> Plan {
     Planner.plan(PlanningInput(
         inventory: inventory, wanted: wanted, hostKey: hostKey,
-        settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01"))
+        settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01", remembered: remembered,
+        rebalance: rebalance, allowRemovalOfAll: allowRemovalOfAll))
 }
 
 extension Plan {
@@ -180,9 +186,14 @@ struct PlannerExistingDeviceTests {
         for uuid in ours("0000:3b:00.0", "nvidia-228", 0..<2) { kernel.addDevice(uuid, type: "nvidia-228", on: "0000:3b:00.0") }
         kernel.addDevice(ours("0000:3c:00.0", "nvidia-228", 0..<1)[0], type: "nvidia-228", on: "0000:3c:00.0",
                          holders: [DeviceHolder(pid: 1, command: "qemu")])
-        let plan = try makePlan(kernel, types: ["nvidia-222", "nvidia-228"])
+        let plan = try makePlan(kernel, types: ["nvidia-222", "nvidia-228"], rebalance: true)
         #expect(plan.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: nvidia-228 ×2"])
         #expect(plan.blockedParents.isEmpty)
+        // Not asked to rebalance and with no layout remembered, both cards keep the type they hold.
+        let kept = try makePlan(kernel, types: ["nvidia-222", "nvidia-228"])
+        #expect(kept.layout == ["0000:3b:00.0: nvidia-228 ×2", "0000:3c:00.0: nvidia-228 ×2"])
+        #expect(kept.unserved.map(\.message) == ["nvidia-222: wanted, no card while the layout is kept"])
+        #expect(kept.rebalanceMoves.map(\.message) == ["rebalance would move 0000:3b:00.0 nvidia-228 → nvidia-222, removing 2 idle devices"])
     }
 
     @Test("enabled: false plans nothing; a parent with no wanted type loses only our devices")
@@ -194,7 +205,10 @@ struct PlannerExistingDeviceTests {
         kernel.addDevice(foreign, type: "nvidia-228", on: "0000:3b:00.0")
         let disabled = makePlan(try kernel.readInventory().inventory, wanted: WantedTypes(types: [], source: .disabled))
         #expect(!disabled.hasChanges)
+        // A V100 has nvidia-105, so the list is no typo: the T4, which has none of it, loses our device.
+        kernel.addParent(HardwareProfiles.v100("0000:86:00.0"))
         let unsupported = try makePlan(kernel, types: ["nvidia-105"])
+        #expect(unsupported.held == nil)
         #expect(unsupported.parents[0].type == nil)
         #expect(unsupported.parents[0].remove.map(\.uuid) == [mine])
         #expect(unsupported.parents[0].blockers.isEmpty)

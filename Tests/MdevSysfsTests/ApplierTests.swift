@@ -7,12 +7,26 @@ import Testing
 @testable import MdevSysfs
 
 /// An applier for `kernel` that plans for `types` with the given settings.
-func applier(_ kernel: SimulatedKernel, types: [String], removeForeign: Bool = false, hostKey: HostKey = HostKey(nodeName: "node01")) -> Applier {
+func applier(
+    _ kernel: SimulatedKernel, types: [String], removeForeign: Bool = false, hostKey: HostKey = HostKey(nodeName: "node01"),
+    remembered: RememberedLayout? = nil, rebalance: Bool = false
+) -> Applier {
     Applier(host: kernel) { inventory in
         Planner.plan(PlanningInput(
             inventory: inventory, wanted: WantedTypes(types: types, source: .global), hostKey: hostKey,
-            settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01"))
+            settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01", remembered: remembered,
+            rebalance: rebalance))
     }
+}
+
+/// Applies as `apply` does on a host whose layout record is `remembered`: planned with it, and updated
+/// with the layout the apply converged to.
+func applyRemembering(
+    _ kernel: SimulatedKernel, types: [String], remembered: inout RememberedLayout?, rebalance: Bool = false
+) async throws -> ApplyReport {
+    let report = try await applier(kernel, types: types, remembered: remembered, rebalance: rebalance).apply()
+    if let layout = report.layoutToRemember { remembered = layout }
+    return report
 }
 
 @Suite("Applying plans to a simulated kernel")
@@ -79,12 +93,13 @@ struct ApplierTests {
     @Test("Removing a type from the config and adding it back restores the layout (KubeVirt #8425)")
     func removeAndRestore() async throws {
         let kernel = ExampleHosts.threeT4().kernel
-        _ = try await applier(kernel, types: ["nvidia-222", "nvidia-228"]).apply()
+        var remembered: RememberedLayout?
+        _ = try await applyRemembering(kernel, types: ["nvidia-222", "nvidia-228"], remembered: &remembered)
         let first = kernel.layout
         let firstDevices = Set(kernel.devices.map(\.uuid))
-        #expect(try await applier(kernel, types: ["nvidia-222"]).apply().converged)
+        #expect(try await applyRemembering(kernel, types: ["nvidia-222"], remembered: &remembered).converged)
         #expect(kernel.layout.allSatisfy { $0.hasSuffix("nvidia-222 ×16") })
-        #expect(try await applier(kernel, types: ["nvidia-222", "nvidia-228"]).apply().converged)
+        #expect(try await applyRemembering(kernel, types: ["nvidia-222", "nvidia-228"], remembered: &remembered).converged)
         #expect(kernel.layout == first)
         // Derived UUIDs: the same layout comes back with the same devices.
         #expect(Set(kernel.devices.map(\.uuid)) == firstDevices)

@@ -11,10 +11,15 @@ struct PlannerPropertyTests {
     static let seeds: [UInt64] = Array(1...300)
     let key = HostKey(nodeName: "node01")
 
-    func plan(_ inventory: Inventory, _ types: [String], removeForeign: Bool = false) -> Plan {
+    /// The plan; by default the balanced one (a rebalance asked for), which is what balance is about.
+    func plan(
+        _ inventory: Inventory, _ types: [String], removeForeign: Bool = false, remembered: RememberedLayout? = nil,
+        rebalance: Bool = true
+    ) -> Plan {
         Planner.plan(PlanningInput(
             inventory: inventory, wanted: WantedTypes(types: types, source: .global), hostKey: key,
-            settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01"))
+            settings: ReconcilerSettings(removeForeignDevices: removeForeign), nodeName: "node01", remembered: remembered,
+            rebalance: rebalance))
     }
 
     /// Target cards per (model, type): what balance is about.
@@ -66,11 +71,11 @@ struct PlannerPropertyTests {
             let planned = parents.reduce(0) { $0 + $1.keep.filter { $0.type == type }.count + $1.create.count }
             #expect(planned <= spec.types.first { $0.id == type }!.maxInstances, "seed \(seed): card \(card)")
         }
-        let report = try await applier(kernel, types: host.types).apply()
+        let report = try await applier(kernel, types: host.types, rebalance: true).apply()
         #expect(report.failures.isEmpty, "seed \(seed): \(report.failures)")
         #expect(!report.finalPlan.hasChanges, "seed \(seed)")
         // Idempotent: another apply does nothing.
-        let again = try await applier(kernel, types: host.types).apply()
+        let again = try await applier(kernel, types: host.types, rebalance: true).apply()
         #expect(again.created.isEmpty && again.removed.isEmpty)
         // Foreign and in-use devices are all still there.
         let now = Set(kernel.devices.map(\.uuid))
@@ -97,10 +102,62 @@ struct PlannerPropertyTests {
           arguments: seeds.prefix(100))
     func removeForeign(seed: UInt64) async throws {
         let host = RandomHosts.make(seed: seed, hostKey: key)
-        let report = try await applier(host.kernel, types: host.types, removeForeign: true).apply()
+        let report = try await applier(host.kernel, types: host.types, removeForeign: true, rebalance: true).apply()
         #expect(report.finalPlan.blockedParents.allSatisfy { $0.blockers.allSatisfy { $0.kind == .inUse } })
         if host.initialDevices.allSatisfy({ $0.holders.isEmpty }) {
             #expect(report.converged, "seed \(seed)")
         }
+    }
+
+    /// Each parent's target type.
+    func targets(_ plan: Plan) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: plan.parents.compactMap { parent in parent.type.map { (parent.parent, $0) } })
+    }
+
+    @Test("An unchanged list: cards going never remove a device on a card that stays; coming back restores the balanced layout, without removals",
+          arguments: seeds.prefix(150))
+    func cardsGoAndComeBack(seed: UInt64) async throws {
+        let host = RandomHosts.make(seed: seed, hostKey: key)
+        let kernel = host.kernel
+        var remembered: RememberedLayout?
+        let first = try await applyRemembering(kernel, types: host.types, remembered: &remembered, rebalance: true)
+        // A list of only unknown types on a host with devices of ours is held: nothing changed, nothing to remember.
+        if first.finalPlan.held != nil {
+            #expect(first.removed.isEmpty && first.created.isEmpty && remembered == nil, "seed \(seed)")
+            return
+        }
+        try #require(remembered != nil, "seed \(seed): a converged apply leaves a layout to remember")
+        let balanced = targets(first.finalPlan)
+        // Not asked to rebalance, the remembered layout changes nothing.
+        #expect(!plan(try kernel.readInventory().inventory, host.types, remembered: remembered, rebalance: false).hasChanges, "seed \(seed)")
+        var random = SeededRandom(seed: seed &* 7919)
+        let cards = Set(first.finalPlan.parents.map(\.card)).sorted()
+        let gone = Set(cards.filter { _ in Bool.random(using: &random) })
+        let specs = kernel.state.withLock { $0.parents.filter { gone.contains($0.card ?? $0.name) } }
+        for spec in specs { kernel.removeParent(named: spec.name) }
+        let during = plan(try kernel.readInventory().inventory, host.types, remembered: remembered, rebalance: false)
+        #expect(during.parents.allSatisfy { $0.remove.isEmpty }, "seed \(seed): cards \(gone.sorted()) went; removals planned")
+        for parent in during.parents { #expect(parent.type == balanced[parent.parent], "seed \(seed): \(parent.parent) changed type") }
+        let applied = try await applyRemembering(kernel, types: host.types, remembered: &remembered)
+        #expect(applied.removed.isEmpty, "seed \(seed)")
+        // A parent whose device was held when its card went is still there: only those that went come back.
+        let stayed = Set(kernel.state.withLock { $0.parents.map(\.name) })
+        for spec in specs where !stayed.contains(spec.name) { kernel.addParent(spec) }
+        let back = try await applyRemembering(kernel, types: host.types, remembered: &remembered)
+        #expect(back.removed.isEmpty, "seed \(seed)")
+        #expect(targets(back.finalPlan) == balanced, "seed \(seed): cards \(gone.sorted()) came back")
+        #expect(kernel.state.withLock { $0.violations }.isEmpty)
+    }
+
+    @Test("A changed list plans the balanced layout: the plan a rebalance asked for makes", arguments: seeds.prefix(150))
+    func changedList(seed: UInt64) async throws {
+        let host = RandomHosts.make(seed: seed, hostKey: key)
+        var remembered: RememberedLayout?
+        _ = try await applyRemembering(host.kernel, types: host.types, remembered: &remembered, rebalance: true)
+        let changed = host.types.reversed() + ["nvidia-230"]
+        let inventory = try host.kernel.readInventory().inventory
+        let planned = plan(inventory, changed, remembered: remembered, rebalance: false)
+        #expect(planned.parents == plan(inventory, changed, rebalance: true).parents, "seed \(seed)")
+        #expect(planned.unserved.isEmpty && planned.rebalanceMoves.isEmpty, "seed \(seed)")
     }
 }

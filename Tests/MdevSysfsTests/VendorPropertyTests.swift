@@ -11,10 +11,11 @@ struct VendorPropertyTests {
     static let seeds: [UInt64] = Array(1...80)
     let key = HostKey(nodeName: "node01")
 
+    /// The balanced plan (a rebalance asked for): what balance is about.
     func plan(_ inventory: Inventory, _ types: [String]) -> Plan {
         Planner.plan(PlanningInput(
             inventory: inventory, wanted: WantedTypes(types: types, source: .global), hostKey: key, settings: ReconcilerSettings(),
-            nodeName: "node01"))
+            nodeName: "node01", rebalance: true))
     }
 
     /// Target GPUs per (model, type).

@@ -142,7 +142,14 @@ public enum ConfigParser {
             switch entry.key {
             case "removeForeignDevices": settings.removeForeignDevices = try entry.value.bool()
             case "enableVirtualFunctions": settings.enableVirtualFunctions = try entry.value.bool()
-            default: throw entry.keyField.error("unknown key \(entry.key.quoted); known keys: removeForeignDevices, enableVirtualFunctions")
+            case "rebalance":
+                let text = try entry.value.string()
+                guard let policy = RebalancePolicy(rawValue: text) else {
+                    throw entry.value.error("expected one of \(RebalancePolicy.allCases.map(\.rawValue.quoted).joined(separator: ", ")), found \(text.quoted)")
+                }
+                settings.rebalance = policy
+            default:
+                throw entry.keyField.error("unknown key \(entry.key.quoted); known keys: removeForeignDevices, enableVirtualFunctions, rebalance")
             }
         }
         return settings

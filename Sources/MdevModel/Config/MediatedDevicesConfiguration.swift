@@ -34,11 +34,23 @@ public struct ReconcilerSettings: Sendable, Hashable {
     /// Enable the SR-IOV virtual functions of NVIDIA GPUs that have none, with NVIDIA's `sriov-manage -e`.
     /// Off by default: enabling them is the host's business (NVIDIA's `nvidia-sriov.service`).
     public var enableVirtualFunctions: Bool
+    /// When devices of a wanted type may move to another card to restore the balance.
+    public var rebalance: RebalancePolicy
 
-    public init(removeForeignDevices: Bool = false, enableVirtualFunctions: Bool = false) {
+    public init(removeForeignDevices: Bool = false, enableVirtualFunctions: Bool = false, rebalance: RebalancePolicy = .onConfigChange) {
         self.removeForeignDevices = removeForeignDevices
         self.enableVirtualFunctions = enableVirtualFunctions
+        self.rebalance = rebalance
     }
+}
+
+/// `mdevReconciler.rebalance`: what may move devices of a wanted type off a card that is still there.
+public enum RebalancePolicy: String, Sendable, Hashable, CaseIterable {
+    /// A change of the wanted types (config or labels), or an explicit request (`apply --rebalance`,
+    /// `mdev-reconciler rebalance`). Hardware events only add: a card that goes away leaves its type unserved.
+    case onConfigChange
+    /// Also any change of the cards present: the layout is always the balanced one, as in KubeVirt.
+    case onHardwareChange
 }
 
 /// A whole config file: the KubeVirt block plus this program's settings.

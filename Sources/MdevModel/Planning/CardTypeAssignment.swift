@@ -8,6 +8,8 @@
 ///    layouts, the one chosen keeps the most devices that cannot be removed (in use, or foreign), then the
 ///    most devices overall, then the most cards on their fresh-layout type. Cards that keep nothing take
 ///    their fresh-layout type while it has room, then the types left over in list order.
+/// 3. Pinned cards (a remembered layout) keep their type; the rest of their model get step 2 over what the
+///    pinned cards leave of the model's fresh counts, so hardware that appears only adds.
 enum CardTypeAssignment {
     /// How much a card wants to keep a type: what it would keep in place by getting it.
     struct Keep {
@@ -18,27 +20,44 @@ enum CardTypeAssignment {
     }
 
     /// The target type reference of each card, in the order of `cards`.
-    /// - Parameter keep: what card `index` keeps if given `type`.
-    static func assign(cards: [Card], types: [String], keep: (_ index: Int, _ type: String) -> Keep) -> [String?] {
+    /// - Parameters:
+    ///   - pinned: cards whose type stays whatever the balance says, by index (a type the card supports).
+    ///     The other cards of a model share out what the fresh layout gives the model beyond the pinned
+    ///     cards' types, in ring order.
+    ///   - keep: what card `index` keeps if given `type`.
+    static func assign(
+        cards: [Card], types: [String], pinned: [Int: String] = [:], keep: (_ index: Int, _ type: String) -> Keep
+    ) -> [String?] {
         let fresh = ringLayout(cards: cards, types: types)
         var result = fresh
         let models = Dictionary(grouping: cards.indices, by: { cards[$0].modelKey })
         for members in models.values {
-            let slots = members.compactMap { fresh[$0] }
-            guard slots.count == members.count else { continue }  // A model that supports no wanted type.
-            let totalDevices = members.reduce(0) { sum, card in sum + cards[card].parents.reduce(0) { $0 + $1.devices.count } }
+            // The fresh layout's types of the model, in card order: the order the ring handed them out.
+            let freshTypes = members.compactMap { fresh[$0] }
+            guard freshTypes.count == members.count else { continue }  // A model that supports no wanted type.
+            var covered = members.compactMap { pinned[$0] }
+            for card in members where pinned[card] != nil { result[card] = pinned[card] }
+            let free = members.filter { pinned[$0] == nil }
+            // What the pinned cards do not cover yet; there are at least as many such types as free cards.
+            var slots: [String] = []
+            for type in freshTypes {
+                if let index = covered.firstIndex(of: type) { covered.remove(at: index) } else { slots.append(type) }
+            }
+            slots = Array(slots.prefix(free.count))
+            guard !free.isEmpty else { continue }
+            let totalDevices = free.reduce(0) { sum, card in sum + cards[card].parents.reduce(0) { $0 + $1.devices.count } }
             // Lexicographic weights: immovable devices ≫ devices ≫ staying on the fresh type.
-            let perDevice = members.count + 1
+            let perDevice = free.count + 1
             let perImmovable = (totalDevices + 1) * perDevice
-            let weights = members.map { card in
+            let weights = free.map { card in
                 slots.map { type in
                     let k = keep(card, type)
                     return k.immovable * perImmovable + k.devices * perDevice + (fresh[card] == type ? 1 : 0)
                 }
             }
             let columns = MaximumWeightAssignment.solve(weights)
-            for (row, card) in members.enumerated() { result[card] = slots[columns[row]] }
-            redistribute(members: members, fresh: fresh, types: types, result: &result) { keep($0, $1).devices == 0 }
+            for (row, card) in free.enumerated() { result[card] = slots[columns[row]] }
+            redistribute(members: free, fresh: fresh, types: types, result: &result) { keep($0, $1).devices == 0 }
         }
         return result
     }

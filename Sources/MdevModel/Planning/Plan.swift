@@ -8,11 +8,31 @@ public struct Plan: Sendable, Hashable, Encodable {
     public var wanted: WantedTypes
     /// One entry per parent, sorted by parent name.
     public var parents: [ParentPlan]
+    /// Wanted types the kept layout serves on fewer cards than a rebalance would (a card went away).
+    public var unserved: [UnservedType] = []
+    /// What a rebalance would change, card by card; empty when the layout is the balanced one.
+    public var rebalanceMoves: [CardMove] = []
+    /// Set when the wanted list names only types no card has: nothing is changed (``HeldTypes``).
+    public var held: HeldTypes?
+    /// The layout to remember once the host matches this plan; nil when the plan keeps what was remembered.
+    public var remembered: RememberedLayout?
 
     public init(node: String, wanted: WantedTypes, parents: [ParentPlan]) {
         self.node = node
         self.wanted = wanted
         self.parents = parents
+    }
+
+    enum CodingKeys: String, CodingKey { case node, wanted, parents, unserved, rebalance, held }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(node, forKey: .node)
+        try container.encode(wanted, forKey: .wanted)
+        try container.encode(parents, forKey: .parents)
+        try container.encode(unserved, forKey: .unserved)
+        try container.encode(rebalanceMoves, forKey: .rebalance)
+        try container.encodeIfPresent(held, forKey: .held)
     }
 
     /// Whether executing the plan would write anything.

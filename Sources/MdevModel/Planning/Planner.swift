@@ -7,13 +7,34 @@ public struct PlanningInput: Sendable {
     public var hostKey: HostKey
     public var settings: ReconcilerSettings
     public var nodeName: String
+    /// The layout of the last pass that converged; nil when none is known (none kept, lost or unreadable),
+    /// which means "no change known": cards holding devices of ours keep their type.
+    public var remembered: RememberedLayout?
+    /// A rebalance is asked for (`apply --rebalance`, `mdev-reconciler rebalance`): the balanced layout,
+    /// whatever is remembered.
+    public var rebalance: Bool
+    /// Plan removals even when no card supports any wanted type (`apply --allow-removal-of-all`).
+    public var allowRemovalOfAll: Bool
 
-    public init(inventory: Inventory, wanted: WantedTypes, hostKey: HostKey, settings: ReconcilerSettings, nodeName: String) {
+    public init(
+        inventory: Inventory, wanted: WantedTypes, hostKey: HostKey, settings: ReconcilerSettings, nodeName: String,
+        remembered: RememberedLayout? = nil, rebalance: Bool = false, allowRemovalOfAll: Bool = false
+    ) {
         self.inventory = inventory
         self.wanted = wanted
         self.hostKey = hostKey
         self.settings = settings
         self.nodeName = nodeName
+        self.remembered = remembered
+        self.rebalance = rebalance
+        self.allowRemovalOfAll = allowRemovalOfAll
+    }
+
+    /// Whether the balanced layout is planned afresh: a rebalance asked for or always wanted, or a wanted
+    /// list other than the remembered layout's. Otherwise cards keep their types (``RememberedLayout``).
+    public var rebalances: Bool {
+        rebalance || settings.rebalance == .onHardwareChange
+            || remembered.map { $0.wantedDigest != RememberedLayout.digest(of: wanted) } ?? false
     }
 }
 
@@ -34,35 +55,103 @@ public enum Planner {
         let removable = { (parent: Parent, device: MdevDevice) in
             !device.isInUse && (input.settings.removeForeignDevices || ownership[parent.name]!.isOurs(device))
         }
-        var targets = [String?](repeating: nil, count: cards.count)
-        if input.wanted.isManaging {
-            targets = CardTypeAssignment.assign(cards: cards, types: input.wanted.types) { index, reference in
-                var keep = CardTypeAssignment.Keep()
-                for parent in cards[index].parents {
-                    guard let type = parent.type(matching: reference) else { continue }
-                    for device in parent.devices where device.type == type.id {
-                        keep.devices += 1
-                        if !removable(parent, device) { keep.immovable += 1 }
-                    }
+        let hasOurs = input.inventory.parents.contains { parent in parent.devices.contains { ownership[parent.name]!.isOurs($0) } }
+        let types = input.wanted.types
+        func parentPlans(_ targets: [String?]) -> [ParentPlan] {
+            var parents: [ParentPlan] = []
+            for (card, target) in zip(cards, targets) {
+                // The functions of one GPU share its model: its name is worked out once per card.
+                let model = card.parents.first?.modelName
+                var cardPlans = card.parents.map { parent in
+                    input.wanted.isManaging
+                        ? fill(parent, model: model, with: target.flatMap { parent.type(matching: $0) }, ownership: ownership[parent.name]!,
+                               removable: removable, hostKey: input.hostKey)
+                        : untouched(parent, model: model)
                 }
-                return keep
+                if let target, card.parents.count > 1 { limitToCard(&cardPlans, card: card, reference: target) }
+                parents += cardPlans
+            }
+            return parents.sorted { $0.parent < $1.parent }
+        }
+        let untouchedPlan = { (held: HeldTypes?) in
+            var plan = Plan(node: input.nodeName, wanted: input.wanted, parents: cards.flatMap { card in
+                card.parents.map { untouched($0, model: card.parents.first?.modelName) }
+            }.sorted { $0.parent < $1.parent })
+            plan.held = held
+            plan.remembered = input.remembered
+            return plan
+        }
+        guard input.wanted.isManaging else { return untouchedPlan(nil) }
+        // A list naming only types no card here has is a likely typo: it never empties a host by itself.
+        if !types.isEmpty, hasOurs, !input.allowRemovalOfAll, !types.contains(where: { type in cards.contains { $0.supports(type) } }) {
+            return untouchedPlan(HeldTypes(types: types))
+        }
+        let keep = { (index: Int, reference: String) in
+            var keep = CardTypeAssignment.Keep()
+            for parent in cards[index].parents {
+                guard let type = parent.type(matching: reference) else { continue }
+                for device in parent.devices where device.type == type.id {
+                    keep.devices += 1
+                    if !removable(parent, device) { keep.immovable += 1 }
+                }
+            }
+            return keep
+        }
+        let balanced = CardTypeAssignment.assign(cards: cards, types: types, keep: keep)
+        var targets = balanced
+        let present = Set(cards.map(\.name))
+        // What the layout leaves to remember: every present card's type, and, while it is kept, the types of
+        // cards that went away.
+        var remembered = input.remembered.flatMap { input.rebalances ? nil : $0.cards.filter { !present.contains($0.key) } } ?? [:]
+        if !input.rebalances {
+            targets = CardTypeAssignment.assign(cards: cards, types: types, pinned: pins(cards, input, ownership: ownership), keep: keep)
+        }
+        for (card, target) in zip(cards, targets) where target != nil { remembered[card.name] = target }
+        var plan = Plan(node: input.nodeName, wanted: input.wanted, parents: parentPlans(targets))
+        plan.remembered = RememberedLayout(wantedDigest: RememberedLayout.digest(of: input.wanted), cards: remembered)
+        if targets != balanced {
+            let rebalanced = parentPlans(balanced)
+            plan.unserved = unserved(types: types, kept: targets, balanced: balanced, gone: remembered.filter { !present.contains($0.key) })
+            plan.rebalanceMoves = zip(cards, zip(targets, balanced)).compactMap { card, pair in
+                guard pair.0 != pair.1, let to = pair.1 else { return nil }
+                let removing = rebalanced.filter { $0.card == card.name }.reduce(0) { $0 + $1.remove.count }
+                return CardMove(card: card.name, from: pair.0, to: to, removing: removing)
             }
         }
-        var parents: [ParentPlan] = []
-        for (card, target) in zip(cards, targets) {
-            // The functions of one GPU share its model: its name is worked out once per card.
-            let model = card.parents.first?.modelName
-            var cardPlans = card.parents.map { parent in
-                let type = target.flatMap { parent.type(matching: $0) }
-                return input.wanted.isManaging
-                    ? fill(parent, model: model, with: type, ownership: ownership[parent.name]!, removable: removable, hostKey: input.hostKey)
-                    : untouched(parent, model: model)
+        return plan
+    }
+
+    /// The cards whose type stays while the layout is kept: those the remembered layout names with a type the
+    /// card still supports; with no layout known, each card holding devices of ours of a wanted type keeps
+    /// the wanted type it holds most devices of (the first in the list among equals).
+    static func pins(_ cards: [Card], _ input: PlanningInput, ownership: [String: DeviceOwnership]) -> [Int: String] {
+        var pins: [Int: String] = [:]
+        for (index, card) in cards.enumerated() {
+            if let remembered = input.remembered {
+                if let type = remembered.cards[card.name], input.wanted.types.contains(type), card.supports(type) { pins[index] = type }
+                continue
             }
-            if let target, card.parents.count > 1 { limitToCard(&cardPlans, card: card, reference: target) }
-            parents += cardPlans
+            var best: (type: String, count: Int)?
+            for type in input.wanted.types {
+                let count = card.parents.reduce(0) { sum, parent in
+                    guard let id = parent.type(matching: type)?.id else { return sum }
+                    return sum + parent.devices.filter { $0.type == id && ownership[parent.name]!.isOurs($0) }.count
+                }
+                if count > (best?.count ?? 0) { best = (type, count) }
+            }
+            if let best { pins[index] = best.type }
         }
-        parents.sort { $0.parent < $1.parent }
-        return Plan(node: input.nodeName, wanted: input.wanted, parents: parents)
+        return pins
+    }
+
+    /// The wanted types the kept layout gives fewer cards than the balanced one, in list order.
+    static func unserved(types: [String], kept: [String?], balanced: [String?], gone: [String: String]) -> [UnservedType] {
+        types.compactMap { type in
+            let wanted = balanced.filter { $0 == type }.count
+            let served = kept.filter { $0 == type }.count
+            guard served < wanted else { return nil }
+            return UnservedType(type: type, wantedCards: wanted, servedCards: served, goneCards: gone.filter { $0.value == type }.keys.sorted())
+        }
     }
 
     private static func fill(

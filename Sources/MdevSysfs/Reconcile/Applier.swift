@@ -72,8 +72,11 @@ public struct ApplyReport: Sendable {
     public var finalPlan: Plan
     /// What the readings left out (the same warnings `plan` prints).
     public var warnings: [String]
+    /// The layout to remember (``ReconcilePass/layoutToRemember``).
+    public var layoutToRemember: RememberedLayout?
 
     init(_ pass: ReconcilePass) {
+        layoutToRemember = pass.layoutToRemember
         created = pass.created
         removed = pass.removed
         failures = pass.failures

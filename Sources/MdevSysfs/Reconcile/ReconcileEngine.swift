@@ -146,6 +146,13 @@ public struct ReconcilePass: Sendable {
         if !outcome.failures.isEmpty { failed.insert(outcome.parent) }
     }
 
+    /// The layout to remember after this pass: the plan's, when the host matches it (no changes left, no
+    /// write failed or stuck; a parent blocked by a device in use still counts, its target is decided).
+    /// Nil when the pass did not get there, or when the plan keeps the remembered layout as it is.
+    public var layoutToRemember: RememberedLayout? {
+        plan.hasChanges || !failed.isEmpty || !stuck.isEmpty ? nil : plan.remembered
+    }
+
     /// Every device created, in order.
     public var created: [PlannedDevice] { outcomes.flatMap(\.created) }
     /// Every device removed, in order.

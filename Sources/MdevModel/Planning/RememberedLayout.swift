@@ -1,0 +1,28 @@
+/// The layout of the last pass that converged, and the wanted list it was made for (by digest): what keeps
+/// a card's type while the hardware changes. The daemon and `apply` keep it in the state directory.
+///
+/// While the wanted list's digest is the one recorded, every card named here keeps its type (a card that
+/// went away gets it back when it returns), and only cards not named take the types that restore the
+/// per-model counts. A changed list, or a rebalance asked for, plans the balanced layout afresh.
+public struct RememberedLayout: Sendable, Hashable, Codable {
+    public var version = 1
+    /// ``digest(of:)`` of the wanted list the layout was made for.
+    public var wantedDigest: String
+    /// Each card's type reference (as the wanted list names it), cards that went away included.
+    public var cards: [String: String]
+
+    public init(wantedDigest: String, cards: [String: String]) {
+        self.wantedDigest = wantedDigest
+        self.cards = cards
+    }
+
+    /// The digest of a wanted list: SHA-256 over its references in order, one per line, in hex. Where the
+    /// list came from (global list or node entries) does not count: the same types are the same wish.
+    public static func digest(of wanted: WantedTypes) -> String {
+        let text = wanted.isManaging ? wanted.types.map { $0 + "\n" }.joined() : "disabled\n"
+        return SHA256.hash(Array(text.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
