@@ -13,6 +13,11 @@ struct ApplyCommand: AsyncParsableCommand {
             mdevReconciler.removeForeignDevices is set. Exits 2 with a per-parent summary when the host does not \
             match the plan afterwards.
 
+            Cards keep the types of the layout remembered in the state directory while the wanted list is the \
+            same: a card that went away leaves its type unserved until it comes back or --rebalance is given. A \
+            list that names only types no card has, while devices of this program exist, changes nothing and \
+            exits 1 (a likely typo), unless --allow-removal-of-all is given.
+
             Examples:
               mdev-reconciler apply
               kubectl get kubevirt kubevirt -n kubevirt -o yaml \\
@@ -22,13 +27,19 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var host: HostOptions
     @Option(help: "Output format of the resulting plan.") var format: OutputFormat = .text
+    @Flag(help: "Restore the balanced layout, moving idle devices of wanted types between cards if need be.") var rebalance = false
+    @Flag(help: "Remove every device of this program even when no card has any wanted type (otherwise taken for a typo).")
+    var allowRemovalOfAll = false
 
     func run() async throws {
         var converged = true
+        var held = false
         try await reportingErrors {
             let diagnostics = Diagnostics()
-            let context = try HostContext.load(
-                host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: true)
+            var context = try HostContext.load(
+                host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: true,
+                rebalance: rebalance)
+            context.allowRemovalOfAll = allowRemovalOfAll
             if context.loaded.config.settings.enableVirtualFunctions {
                 for outcome in host.makeEnabler().enable() { diagnostics.print("\(outcome)") }
             }
@@ -38,6 +49,12 @@ struct ApplyCommand: AsyncParsableCommand {
             for device in report.removed { diagnostics.print(Self.describe(device, created: false, in: report)) }
             for device in report.created { diagnostics.print(Self.describe(device, created: true, in: report)) }
             print(try PlanRenderer.render(report.finalPlan, format: format))
+            if let typo = report.finalPlan.held {
+                diagnostics.print("mdev-reconciler: error: \(typo.message)")
+                held = true
+                return
+            }
+            Self.remember(report, context: context, diagnostics: diagnostics)
             converged = report.converged
             if !converged {
                 diagnostics.print("mdev-reconciler: the host does not match the plan:")
@@ -48,7 +65,19 @@ struct ApplyCommand: AsyncParsableCommand {
                 }
             }
         }
+        if held { throw ExitCode.failure }
         if !converged { throw ExitCode(2) }
+    }
+
+    /// Saves the layout the apply converged to, and marks a rebalance request as carried out.
+    static func remember(_ report: ApplyReport, context: HostContext, diagnostics: Diagnostics) {
+        guard let layout = report.layoutToRemember else { return }
+        do {
+            if layout != context.remembered { try context.record.save(layout) }
+            if context.rebalance && context.record.isRebalanceRequested { try context.record.clearRequest() }
+        } catch {
+            diagnostics.warning("cannot update the layout record: \(error)")
+        }
     }
 }
 

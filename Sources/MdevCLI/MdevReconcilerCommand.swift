@@ -17,7 +17,10 @@ public struct MdevReconcilerCommand: AsyncParsableCommand {
               mdev-reconciler help plan
             """,
         version: MdevReconcilerCommand.version,
-        subcommands: [PlanCommand.self, ApplyCommand.self, TypesCommand.self, ValidateCommand.self, StatusCommand.self, RunCommand.self]
+        subcommands: [
+            PlanCommand.self, ApplyCommand.self, TypesCommand.self, ValidateCommand.self, StatusCommand.self, RunCommand.self,
+            RebalanceCommand.self,
+        ]
     )
 
     public static let version = "0.2.0"

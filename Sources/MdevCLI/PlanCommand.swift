@@ -6,8 +6,9 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", _superCommandName: MdevReconcilerCommand.name, abstract: "Show what apply would change (a dry run: writes nothing).",
         discussion: """
-            Reads the host and the config, and prints per parent the devices to create and to remove, and why a \
-            device stays. Exits 0 whatever the plan holds.
+            Reads the host, the config and the layout record (read-only), and prints per parent the devices to \
+            create and to remove, why a device stays, which wanted types the kept layout leaves unserved and what \
+            a rebalance would do. Exits 0 whatever the plan holds.
 
             Examples:
               mdev-reconciler plan
@@ -19,12 +20,14 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var host: HostOptions
     @Option(help: "Output format.") var format: OutputFormat = .text
+    @Flag(help: "Plan the balanced layout, as apply --rebalance would.") var rebalance = false
 
     func run() throws {
         try reportingErrors {
             let diagnostics = Diagnostics()
             let context = try HostContext.load(
-                host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: false)
+                host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: false,
+                rebalance: rebalance)
             let reading = try context.host.readInventory()
             for warning in reading.warnings { diagnostics.warning(warning) }
             print(try PlanRenderer.render(context.plan(reading.inventory), format: format))

@@ -26,12 +26,19 @@ enum PlanRenderer {
         for parent in plan.blockedParents {
             for blocker in parent.blockers { lines.append("blocked \(parent.parent): \(blocker.message)") }
         }
+        lines += layoutLines(plan)
         let creates = plan.parents.reduce(0) { $0 + $1.create.count }
         let removes = plan.parents.reduce(0) { $0 + $1.remove.count }
         lines.append("")
         lines.append("\(counted(plan.parents.count, "parent")): \(counted(creates, "device")) to create, \(removes) to remove, "
             + "\(plan.blockedParents.count) blocked")
         return lines.joined(separator: "\n")
+    }
+
+    /// What the kept layout leaves unserved and what a rebalance would do, or why the plan holds the host.
+    static func layoutLines(_ plan: Plan) -> [String] {
+        if let held = plan.held { return ["held: \(held.message)"] }
+        return plan.unserved.map { "unserved \($0.message)" } + plan.rebalanceMoves.map(\.message)
     }
 
     /// One row per card: a card of several parents (an SR-IOV GPU's virtual functions) is summed up in one

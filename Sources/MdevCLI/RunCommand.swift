@@ -92,6 +92,7 @@ struct RunCommand: AsyncParsableCommand {
         let inputs = InputRelay()
         let clock = ContinuousClock()
         let status = StatusFile(path: host.environment.statusFile)
+        let layoutRecord = LayoutRecord(stateDirectory: host.environment.stateDirectory)
         let hostReconciler = HostReconciler(
             configuration: loaded,
             dependencies: .init(
@@ -102,7 +103,8 @@ struct RunCommand: AsyncParsableCommand {
                 publishStatus: { [logger] in
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
                 },
-                enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0) }),
+                enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0) },
+                layoutRecord: layoutRecord),
             logger: logger)
         // Once a pass leaves nothing to do, what it alone needed goes back (README, "Memory").
         let reconciler = Reconciler(
@@ -120,8 +122,9 @@ struct RunCommand: AsyncParsableCommand {
         let watcher: FileChangeWatcher
         do {
             monitor = try UdevMonitor(group: udevGroup == "auto" ? nil : udevGroup, udevControl: host.environment.udevControl, queue: queue)
-            // A directory that does not exist yet (no labels file is used so far) is waited for.
-            watcher = try FileChangeWatcher(files: [configFile, files.labelsFile], queue: queue)
+            // A directory that does not exist yet (no labels file is used so far) is waited for. A rebalance
+            // request (`mdev-reconciler rebalance`) is read with the config.
+            watcher = try FileChangeWatcher(files: [configFile, files.labelsFile, layoutRecord.requestPath], queue: queue)
         } catch {
             Diagnostics().print("mdev-reconciler: error: \(error)")
             throw ExitCode.failure

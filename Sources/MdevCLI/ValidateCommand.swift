@@ -7,7 +7,8 @@ struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate", _superCommandName: MdevReconcilerCommand.name, abstract: "Check the config (and labels) file; print the types this host would want.",
         discussion: """
-            Errors name FILE:LINE:COLUMN and the field; exits 1 on the first one.
+            Errors name FILE:LINE:COLUMN and the field; exits 1 on the first one. On a host with mdev parents, \
+            each wanted type no card there has is a warning naming the closest real type.
 
             Examples:
               mdev-reconciler validate
@@ -26,6 +27,12 @@ struct ValidateCommand: ParsableCommand {
             for warning in loaded.warnings { diagnostics.print(warning) }
             print("\(ConfigFiles.displayName(file)): valid")
             print("node \(host.resolvedNodeName): \(PlanRenderer.describe(loaded.wanted))")
+            // Against the host's cards, when it has any: a config checked elsewhere is not warned about.
+            guard let inventory = try? host.makeHost(recording: false).readInventory().inventory, !inventory.parents.isEmpty else { return }
+            for type in loaded.wanted.types {
+                guard let message = TypeSuggestion.warning(for: type, on: inventory) else { continue }
+                diagnostics.print(loaded.typePositions[type].map { "\($0.warning(message))" } ?? "mdev-reconciler: warning: \(message)")
+            }
         }
     }
 }

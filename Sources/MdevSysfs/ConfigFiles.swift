@@ -23,11 +23,25 @@ public struct ConfigFiles: Sendable {
         public var config: ReconcilerConfig
         public var labels: HostLabels
         public var warnings: [String]
+        /// Where each type reference is first named, for warnings about a type (``validate``); not part of
+        /// what the config says, so two configs that differ only in layout are equal.
+        public var typePositions: [String: FieldPosition] = [:]
 
-        public init(config: ReconcilerConfig, labels: HostLabels, warnings: [String] = []) {
+        public init(config: ReconcilerConfig, labels: HostLabels, warnings: [String] = [], typePositions: [String: FieldPosition] = [:]) {
             self.config = config
             self.labels = labels
             self.warnings = warnings
+            self.typePositions = typePositions
+        }
+
+        public static func == (lhs: Loaded, rhs: Loaded) -> Bool {
+            lhs.config == rhs.config && lhs.labels == rhs.labels && lhs.warnings == rhs.warnings
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(config)
+            hasher.combine(labels)
+            hasher.combine(warnings)
         }
 
         /// The types this host wants under this config and labels.
@@ -39,7 +53,8 @@ public struct ConfigFiles: Sendable {
     ///   that cannot be read.
     public func load() throws -> Loaded {
         let result = try ConfigParser.parse(try Self.readText(configFile, what: "config file"), file: Self.displayName(configFile))
-        return Loaded(config: result.config, labels: try loadLabels(), warnings: result.warnings.map(\.description))
+        return Loaded(
+            config: result.config, labels: try loadLabels(), warnings: result.warnings.map(\.description), typePositions: result.typePositions)
     }
 
     /// Built-in labels plus the labels file's: the default one only if it exists, a given one always.

@@ -159,6 +159,11 @@ public enum FileSystem {
         guard mkdir(path, 0o755) == 0 || Errno.current == .fileExists else { throw SysfsError(.createDirectory, path, .current) }
     }
 
+    /// Removes the file at `path`; one that is not there is no error.
+    public static func removeFile(_ path: String) throws(SysfsError) {
+        guard unlink(path) == 0 || Errno.current == .noSuchFileOrDirectory else { throw SysfsError(.remove, path, .current) }
+    }
+
     /// Whether anything is at `path` (a link is followed).
     public static func exists(_ path: String) -> Bool {
         (try? Stat(FilePath(path))) != nil

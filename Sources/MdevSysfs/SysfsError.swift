@@ -3,7 +3,7 @@ import SystemPackage
 /// A failed file operation under sysfs or procfs: what was done, to which path, and the kernel's errno.
 public struct SysfsError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Operation: String, Sendable {
-        case read, write, list, readLink = "readlink", resolve = "realpath", open, rename, createDirectory = "mkdir"
+        case read, write, list, readLink = "readlink", resolve = "realpath", open, rename, createDirectory = "mkdir", remove = "unlink"
     }
 
     public var operation: Operation

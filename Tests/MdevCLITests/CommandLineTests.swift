@@ -111,6 +111,9 @@ struct CommandLineTests {
         #expect(current.hasPrefix("1156"))
         let record = try FileSystem.readText(directory + "/host/var/lib/mdev-reconciler/nvidia-vgpu.json")
         #expect(record.contains("\"0000:4e:00.4\""))
+        // The layout it converged to is remembered, per GPU, by the references the config uses.
+        let layout = LayoutRecord(stateDirectory: directory + "/host/var/lib/mdev-reconciler").load().layout
+        #expect(layout?.cards == ["0000:3d:00.0": "NVIDIA_L40S-4Q", "0000:4e:00.0": "nvidia-1156"])
         // Applied again: the vGPUs are recognised from the record, nothing is written.
         let again = try runCLI(["apply"] + arguments)
         #expect(again.status == 0, "\(again.stderr)")
@@ -271,7 +274,7 @@ struct CommandLineTests {
     }
 
     @Test("Usage mistakes are errors that say what to type", arguments: [
-        (["help", "bogus"], "mdev-reconciler: error: no help for unknown command 'bogus' (commands: plan, apply, types, validate, status, run)"),
+        (["help", "bogus"], "mdev-reconciler: error: no help for unknown command 'bogus' (commands: plan, apply, types, validate, status, run, rebalance)"),
         (["pln"], "mdev-reconciler: error: unknown command 'pln'; did you mean 'plan'?"),
         (["aply", "--config", "x"], "mdev-reconciler: error: unknown command 'aply'; did you mean 'apply'?"),
         (["help", "stauts"], "did you mean 'status'?"),

@@ -104,6 +104,7 @@ final class DaemonHarness: Sendable {
         kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil,
         vendor: VendorVGPUBackend? = nil, settings: ReconcilerSettings = .init(),
         enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
+        layoutRecord: LayoutRecord? = nil,
         wrapHost: (any ReconcileEngine.Host) -> any ReconcileEngine.Host = { $0 }
     ) {
         self.kernel = kernel
@@ -125,7 +126,7 @@ final class DaemonHarness: Sendable {
                 host: wrapHost(vendor.map { CombinedHost(mdev: control, vendor: $0) } ?? control), writer: writer,
                 loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
                 configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01",
-                enableVirtualFunctions: enableVirtualFunctions),
+                enableVirtualFunctions: enableVirtualFunctions, layoutRecord: layoutRecord),
             logger: logger)
         reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger) { [settled] in
             settled.record(())

@@ -6,6 +6,10 @@ public enum JournalEvent: String, Sendable, CaseIterable {
     case created, removed, keptInUse, blocked, failed, configLoaded, configRejected, parentAppeared, parentGone, stuck
     case started, stopped
     case virtualFunctionsEnabled, virtualFunctionsNotEnabled
+    /// A wanted type the kept layout serves on fewer cards than a rebalance would (a card went away).
+    case unserved
+    /// A wanted list of only types no card has: a likely typo, held (devices kept, previous config in force).
+    case configHeld
 
     /// The journal's `MESSAGE_ID` for this kind: 128 bits in hex, fixed forever.
     public var messageID: String {
@@ -24,14 +28,16 @@ public enum JournalEvent: String, Sendable, CaseIterable {
         case .stopped: "2ba38ae3c82d461db53c951d9546026e"
         case .virtualFunctionsEnabled: "eb381495c98c4bd1b78edc62159eb2c1"
         case .virtualFunctionsNotEnabled: "d473b12457204fbdb8e43cc4ead1fdb1"
+        case .unserved: "532139fed9584ca390cdebf58e90d110"
+        case .configHeld: "f3dafe38bb6545aa94c06638b339c54b"
         }
     }
 
     /// How severe an entry of this kind is.
     public var level: Logger.Level {
         switch self {
-        case .failed, .configRejected, .stuck, .virtualFunctionsNotEnabled: .error
-        case .blocked, .keptInUse, .parentGone: .warning
+        case .failed, .configRejected, .stuck, .virtualFunctionsNotEnabled, .configHeld: .error
+        case .blocked, .keptInUse, .parentGone, .unserved: .warning
         case .created, .removed, .configLoaded, .parentAppeared, .started, .stopped, .virtualFunctionsEnabled: .notice
         }
     }

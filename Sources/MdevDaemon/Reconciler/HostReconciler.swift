@@ -22,13 +22,18 @@ public actor HostReconciler {
         /// Enables the SR-IOV virtual functions of GPUs that have none, among the named devices or all (nil);
         /// called only while `mdevReconciler.enableVirtualFunctions` is set.
         public var enableVirtualFunctions: @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome]
+        /// Where the layout of the last converged pass and rebalance requests are kept; nil keeps the layout in
+        /// memory only (and no request can come).
+        public var layoutRecord: LayoutRecord?
 
         public init(
             host: any ReconcileEngine.Host, writer: any ParentWriting,
             loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
             nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in },
-            enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] }
+            enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
+            layoutRecord: LayoutRecord? = nil
         ) {
+            self.layoutRecord = layoutRecord
             self.host = host
             self.writer = writer
             self.loadConfiguration = loadConfiguration
@@ -63,11 +68,27 @@ public actor HostReconciler {
     private var lastPlan: Plan?
     /// The last enablement outcome logged per GPU, so a GPU that keeps failing the same way is logged once.
     private var enablement: [String: VirtualFunctionEnabler.Outcome] = [:]
+    /// The layout of the last pass that converged (``RememberedLayout``); nil while none is known.
+    public private(set) var remembered: RememberedLayout?
+    /// A rebalance is asked for and not yet carried out: passes plan the balanced layout until one converges.
+    public private(set) var rebalancing = false
+    /// Why the last config read was held as a likely typo, while the previous one stays in force.
+    public private(set) var configHeld: String?
+    /// Unserved-type messages already logged, so each is logged once while it lasts.
+    private var loggedUnserved: Set<String> = []
+    /// Whether the plan holding the host (``HeldTypes``) was logged since it began.
+    private var loggedHeld = false
 
     public init(configuration: ConfigFiles.Loaded, dependencies: Dependencies, logger: Logger) {
         self.configuration = configuration
         self.dependencies = dependencies
         self.logger = logger
+        if let record = dependencies.layoutRecord {
+            let loaded = record.load()
+            remembered = loaded.layout
+            if let problem = loaded.problem { logger.warning("\(problem)") }
+            rebalancing = record.isRebalanceRequested
+        }
     }
 
     /// Lets writes in flight finish but starts no more: the daemon is stopping.
@@ -118,6 +139,8 @@ public actor HostReconciler {
         let final = pass.plan
         lastPlan = final
         logBlockers(final)
+        if final.held == nil, let layout = pass.layoutToRemember { remember(layout) }
+        logLayout(final)
         outcome.blockedInUse = Set(final.parents.filter { $0.readProblem != nil || $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
         return finish(outcome, status: makeStatus(plan: final))
     }
@@ -137,22 +160,69 @@ public actor HostReconciler {
 
     /// The engine for the config in force.
     private var engine: ReconcileEngine {
-        ReconcileEngine(host: dependencies.host, writer: dependencies.writer) {
-            [wanted = configuration.wanted, settings = configuration.config.settings, hostKey = dependencies.hostKey,
-             nodeName = dependencies.nodeName] inventory in
-            Planner.plan(PlanningInput(inventory: inventory, wanted: wanted, hostKey: hostKey, settings: settings, nodeName: nodeName))
+        ReconcileEngine(host: dependencies.host, writer: dependencies.writer) { [planner = planner(for: configuration)] in planner($0) }
+    }
+
+    /// The planner for `configuration`, with the layout remembered and a rebalance if one is asked for.
+    private func planner(for configuration: ConfigFiles.Loaded) -> @Sendable (Inventory) -> Plan {
+        { [wanted = configuration.wanted, settings = configuration.config.settings, hostKey = dependencies.hostKey,
+           nodeName = dependencies.nodeName, remembered, rebalancing] inventory in
+            Planner.plan(PlanningInput(
+                inventory: inventory, wanted: wanted, hostKey: hostKey, settings: settings, nodeName: nodeName, remembered: remembered,
+                rebalance: rebalancing))
         }
     }
 
+    /// Keeps the layout a pass converged to, in memory and in the record; a rebalance asked for is then done.
+    private func remember(_ layout: RememberedLayout) {
+        if layout != remembered {
+            remembered = layout
+            do { try dependencies.layoutRecord?.save(layout) } catch { logger.warning("cannot write the layout record: \(error)") }
+        }
+        guard rebalancing else { return }
+        rebalancing = false
+        logger.info("the rebalance asked for is done: the layout is the balanced one")
+        do { try dependencies.layoutRecord?.clearRequest() } catch { logger.warning("cannot remove the rebalance request: \(error)") }
+    }
+
+    /// Journals each unserved type once while it lasts, with what a rebalance would do for it.
+    private func logLayout(_ plan: Plan) {
+        let messages = Dictionary(plan.unserved.map { unserved in
+            let moves = plan.rebalanceMoves.filter { $0.to == unserved.type }.map(\.message)
+            let message = ([unserved.message] + moves).joined(separator: "; ") + " (mdev-reconciler rebalance to restore the balance)"
+            return (message, unserved.type)
+        }, uniquingKeysWith: { first, _ in first })
+        for (message, type) in messages.sorted(by: { $0.key < $1.key }) where !loggedUnserved.contains(message) {
+            logger.event(.unserved, "\(message)", [JournalField.type: type])
+        }
+        loggedUnserved = Set(messages.keys)
+        if let held = plan.held, !loggedHeld {
+            logger.event(.configHeld, "config held: \(held.message)", [JournalField.configFile: dependencies.configFile])
+        }
+        loggedHeld = plan.held != nil
+    }
+
     private func reloadConfiguration() {
+        if let record = dependencies.layoutRecord, record.isRebalanceRequested, !rebalancing {
+            rebalancing = true
+            logger.info("a rebalance is asked for (\(record.requestPath)): planning the balanced layout")
+        }
         do {
             let loaded = try dependencies.loadConfiguration()
             for warning in loaded.warnings { logger.warning("\(warning)") }
+            // A list of only types no card has would empty the host: likely a typo, so the config in force stays.
+            if loaded != configuration, let held = planner(for: loaded)(inventory).held {
+                configHeld = held.message
+                logger.event(.configHeld, "config held, generation \(configGeneration) stays in force: \(held.message)",
+                             [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
+                return
+            }
             if loaded != configuration {
                 configGeneration += 1
                 configuration = loaded
             }
             configError = nil
+            configHeld = nil
             logger.event(.configLoaded, "config generation \(configGeneration) in force: \(PlanDescription.wanted(loaded.wanted))",
                          [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
         } catch {
@@ -255,7 +325,8 @@ public actor HostReconciler {
         DaemonStatus(
             pid: getpid(), updated: Date(), node: dependencies.nodeName, configFile: dependencies.configFile,
             configGeneration: configGeneration, configError: configError, wanted: configuration.wanted, hostError: hostError,
-            passes: passes,
+            passes: passes, held: configHeld ?? plan.held?.message, unserved: plan.unserved.map(\.message),
+            rebalance: plan.rebalanceMoves.map(\.message), rebalancing: rebalancing,
             parents: plan.parents.map { parent in
                 DaemonStatus.ParentStatus(
                     parent: parent.parent, card: parent.card == parent.parent ? nil : parent.card, model: parent.model, type: parent.type, devices: parent.keep + parent.remove,

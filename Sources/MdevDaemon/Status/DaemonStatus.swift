@@ -19,12 +19,25 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
     public var hostError: String?
     /// Passes run since start.
     public var passes: Int
+    /// Why a config was held as a likely typo (it names only types no card has), devices kept.
+    public var held: String?
+    /// Wanted types the kept layout serves on fewer cards than a rebalance would (absent in earlier versions' files).
+    public var unserved: [String]?
+    /// What a rebalance would change (absent in earlier versions' files).
+    public var rebalance: [String]?
+    /// A rebalance is asked for and not done yet.
+    public var rebalancing: Bool?
     public var parents: [ParentStatus]
 
     public init(
         pid: Int32, updated: Date, node: String, configFile: String, configGeneration: Int, configError: String?,
-        wanted: WantedTypes, hostError: String? = nil, passes: Int, parents: [ParentStatus]
+        wanted: WantedTypes, hostError: String? = nil, passes: Int, held: String? = nil, unserved: [String] = [],
+        rebalance: [String] = [], rebalancing: Bool = false, parents: [ParentStatus]
     ) {
+        self.held = held
+        self.unserved = unserved
+        self.rebalance = rebalance
+        self.rebalancing = rebalancing
         self.pid = pid
         self.updated = updated
         self.node = node

@@ -8,6 +8,8 @@ public enum ConfigParser {
     public struct Result: Sendable {
         public var config: ReconcilerConfig
         public var warnings: [InputWarning]
+        /// Where each type reference of the lists in use is first named.
+        public var typePositions: [String: FieldPosition] = [:]
     }
 
     static let blockKey = "mediatedDevicesConfiguration"
@@ -56,8 +58,10 @@ public enum ConfigParser {
             let where_ = isCR ? "spec.configuration.\(blockKey)" : "'\(blockKey)'"
             throw root.error("no \(where_) found; this file configures no mediated devices")
         }
-        let mediatedDevices = try parseBlock(block, warnings: &warnings)
-        return Result(config: ReconcilerConfig(mediatedDevices: mediatedDevices, settings: settings), warnings: warnings)
+        var positions: [String: FieldPosition] = [:]
+        let mediatedDevices = try parseBlock(block, warnings: &warnings, positions: &positions)
+        return Result(
+            config: ReconcilerConfig(mediatedDevices: mediatedDevices, settings: settings), warnings: warnings, typePositions: positions)
     }
 
     /// A name as config keys are written (`mediatedDeviceTypes`), not a line of some other file.
@@ -88,7 +92,9 @@ public enum ConfigParser {
         return try configuration.mapping().first(where: { $0.key == blockKey })?.value
     }
 
-    private static func parseBlock(_ block: YAMLField, warnings: inout [InputWarning]) throws(InputError) -> MediatedDevicesConfiguration {
+    private static func parseBlock(
+        _ block: YAMLField, warnings: inout [InputWarning], positions: inout [String: FieldPosition]
+    ) throws(InputError) -> MediatedDevicesConfiguration {
         var enabled = true
         var types = TypeLists()
         var nodeEntries: [NodeMediatedDeviceTypes] = []
@@ -100,20 +106,24 @@ public enum ConfigParser {
             case "mediatedDeviceTypes", "mediatedDevicesTypes": try types.read(entry)
             case "nodeMediatedDeviceTypes":
                 nodeField = value
-                for entry in try value.sequence() { nodeEntries.append(try parseNodeEntry(entry, warnings: &warnings)) }
+                for entry in try value.sequence() {
+                    nodeEntries.append(try parseNodeEntry(entry, warnings: &warnings, positions: &positions))
+                }
             default:
                 throw entry.keyField.error(
                     "unknown key \(key.quoted); known keys: enabled, mediatedDeviceTypes, mediatedDevicesTypes, nodeMediatedDeviceTypes")
             }
         }
-        let global = types.resolved(warnings: &warnings)
+        let global = types.resolved(warnings: &warnings, positions: &positions)
         if let nodeField, !nodeEntries.isEmpty, global.isEmpty {
             throw nodeField.error("nodeMediatedDeviceTypes needs a global mediatedDeviceTypes list; KubeVirt does not support it alone")
         }
         return MediatedDevicesConfiguration(enabled: enabled, mediatedDeviceTypes: global, nodeMediatedDeviceTypes: nodeEntries)
     }
 
-    private static func parseNodeEntry(_ entry: YAMLField, warnings: inout [InputWarning]) throws(InputError) -> NodeMediatedDeviceTypes {
+    private static func parseNodeEntry(
+        _ entry: YAMLField, warnings: inout [InputWarning], positions: inout [String: FieldPosition]
+    ) throws(InputError) -> NodeMediatedDeviceTypes {
         var selector: [Label] = []
         var types = TypeLists()
         for item in try entry.mapping() {
@@ -132,7 +142,7 @@ public enum ConfigParser {
                 throw item.keyField.error("unknown key \(key.quoted); known keys: nodeSelector, mediatedDeviceTypes, mediatedDevicesTypes")
             }
         }
-        return NodeMediatedDeviceTypes(nodeSelector: selector, mediatedDeviceTypes: types.resolved(warnings: &warnings))
+        return NodeMediatedDeviceTypes(nodeSelector: selector, mediatedDeviceTypes: types.resolved(warnings: &warnings, positions: &positions))
     }
 
     private static func parseSettings(_ field: YAMLField) throws(InputError) -> ReconcilerSettings {
@@ -160,27 +170,35 @@ public enum ConfigParser {
 /// which is used only when the current one is absent or empty.
 private struct TypeLists {
     var current: [String] = []
+    var currentPositions: [FieldPosition] = []
     /// The deprecated list and its key, where warnings point.
-    var deprecated: (types: [String], key: YAMLField)?
+    var deprecated: (types: [String], positions: [FieldPosition], key: YAMLField)?
 
     mutating func read(_ entry: YAMLField.Entry) throws(InputError) {
         var types: [String] = []
+        var positions: [FieldPosition] = []
         for item in try entry.value.sequence() {
             let name = try item.string()
             if let problem = MdevTypeReference.problem(with: name) { throw item.error(problem) }
             types.append(name)
+            positions.append(FieldPosition(location: item.location, field: item.path))
         }
-        if entry.key == "mediatedDevicesTypes" { deprecated = (types, entry.keyField) } else { current = types }
+        if entry.key == "mediatedDevicesTypes" { deprecated = (types, positions, entry.keyField) } else { (current, currentPositions) = (types, positions) }
     }
 
-    func resolved(warnings: inout [InputWarning]) -> [String] {
-        guard let deprecated else { return current }
-        if current.isEmpty {
-            warnings.append(deprecated.key.warning("'mediatedDevicesTypes' is deprecated; rename it to 'mediatedDeviceTypes'"))
-            return deprecated.types
+    /// The list in use, its items' positions added to `positions` (where a type is first named).
+    func resolved(warnings: inout [InputWarning], positions: inout [String: FieldPosition]) -> [String] {
+        var used = (current, currentPositions)
+        if let deprecated {
+            if current.isEmpty {
+                warnings.append(deprecated.key.warning("'mediatedDevicesTypes' is deprecated; rename it to 'mediatedDeviceTypes'"))
+                used = (deprecated.types, deprecated.positions)
+            } else {
+                warnings.append(deprecated.key.warning("'mediatedDevicesTypes' is deprecated and ignored because 'mediatedDeviceTypes' is set"))
+            }
         }
-        warnings.append(deprecated.key.warning("'mediatedDevicesTypes' is deprecated and ignored because 'mediatedDeviceTypes' is set"))
-        return current
+        for (type, position) in zip(used.0, used.1) where positions[type] == nil { positions[type] = position }
+        return used.0
     }
 }
 

@@ -61,6 +61,21 @@ public struct InputError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A warning about an input file that does not stop it from being used (a deprecated spelling).
+/// Where a value is in its file, and its field path: what a later warning about it names.
+public struct FieldPosition: Sendable, Hashable {
+    public var location: SourceLocation
+    public var field: String
+
+    public init(location: SourceLocation, field: String) {
+        self.location = location
+        self.field = field
+    }
+
+    public func warning(_ message: String) -> InputWarning {
+        InputWarning(location: location, field: field, message: message)
+    }
+}
+
 public struct InputWarning: Sendable, Hashable, CustomStringConvertible {
     public var location: SourceLocation
     public var field: String
