@@ -118,6 +118,17 @@ struct RememberedLayoutTests {
         #expect(plan.remembered?.cards["0000:3b:00.0"] == "nvidia-222")
     }
 
+    @Test("A record that disagrees with the devices of a card loses: what a card serves is not removed because of a record")
+    func recordDisagrees() throws {
+        let (kernel, remembered) = try convergedThreeT4()
+        var wrong = remembered
+        wrong.cards["0000:3b:00.0"] = "nvidia-228"
+        wrong.cards["0000:3c:00.0"] = "nvidia-222"
+        let plan = try makePlan(kernel, types: docsTypes, remembered: wrong)
+        #expect(!plan.hasChanges)
+        #expect(plan.remembered == remembered)
+    }
+
     @Test("A list naming only types no card has holds every device; an explicit empty list or --allow-removal-of-all removes")
     func typoHolds() throws {
         let (kernel, _) = try convergedThreeT4()

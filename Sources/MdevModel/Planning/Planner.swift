@@ -121,16 +121,13 @@ public enum Planner {
         return plan
     }
 
-    /// The cards whose type stays while the layout is kept: those the remembered layout names with a type the
-    /// card still supports; with no layout known, each card holding devices of ours of a wanted type keeps
-    /// the wanted type it holds most devices of (the first in the list among equals).
+    /// The cards whose type stays while the layout is kept. A card holding devices of ours of a wanted type
+    /// keeps the one it holds most devices of (the first in the list among equals): what it serves now, whatever
+    /// a record says. A card holding none (back after going away, or after a driver reload) gets the type the
+    /// remembered layout names for it, if the card has it. Cards with neither share out what is left.
     static func pins(_ cards: [Card], _ input: PlanningInput, ownership: [String: DeviceOwnership]) -> [Int: String] {
         var pins: [Int: String] = [:]
         for (index, card) in cards.enumerated() {
-            if let remembered = input.remembered {
-                if let type = remembered.cards[card.name], input.wanted.types.contains(type), card.supports(type) { pins[index] = type }
-                continue
-            }
             var best: (type: String, count: Int)?
             for type in input.wanted.types {
                 let count = card.parents.reduce(0) { sum, parent in
@@ -139,7 +136,11 @@ public enum Planner {
                 }
                 if count > (best?.count ?? 0) { best = (type, count) }
             }
-            if let best { pins[index] = best.type }
+            if let best {
+                pins[index] = best.type
+            } else if let type = input.remembered?.cards[card.name], input.wanted.types.contains(type), card.supports(type) {
+                pins[index] = type
+            }
         }
         return pins
     }

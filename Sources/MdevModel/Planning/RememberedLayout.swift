@@ -1,9 +1,10 @@
 /// The layout of the last pass that converged, and the wanted list it was made for (by digest): what keeps
 /// a card's type while the hardware changes. The daemon and `apply` keep it in the state directory.
 ///
-/// While the wanted list's digest is the one recorded, every card named here keeps its type (a card that
-/// went away gets it back when it returns), and only cards not named take the types that restore the
-/// per-model counts. A changed list, or a rebalance asked for, plans the balanced layout afresh.
+/// While the wanted list's digest is the one recorded, cards keep their types: a card holding devices of
+/// ours keeps the type it holds, an empty card named here (back after going away) gets its type back, and only
+/// the other cards take the types that restore the per-model counts. A changed list, or a rebalance asked
+/// for, plans the balanced layout afresh.
 public struct RememberedLayout: Sendable, Hashable, Codable {
     public var version = 1
     /// ``digest(of:)`` of the wanted list the layout was made for.
