@@ -71,4 +71,36 @@ struct VendorPropertyTests {
         let after = try host.backend.readInventory().inventory
         #expect(balance(report.finalPlan, after) == balance(firstPlan, before), "seed \(seed)")
     }
+
+    @Test("An unchanged list: GPUs going never reconfigure a function of a GPU that stays; coming back restores the layout, with no clear",
+          arguments: seeds)
+    func gpusGoAndComeBack(seed: UInt64) async throws {
+        let host = try RandomVendorHosts.make(seed: seed, hostKey: key)
+        var remembered: RememberedLayout?
+        let apply = { (rebalance: Bool) in
+            let report = try await Applier(host: host.backend) { [remembered, key] in
+                Planner.plan(PlanningInput(
+                    inventory: $0, wanted: WantedTypes(types: host.types, source: .global), hostKey: key, settings: ReconcilerSettings(),
+                    nodeName: "node01", remembered: remembered, rebalance: rebalance))
+            }.apply()
+            if let layout = report.layoutToRemember { remembered = layout }
+            return report
+        }
+        let first = try await apply(true)
+        guard first.finalPlan.held == nil else { return }
+        let targets = { (plan: Plan) in Dictionary(grouping: plan.parents, by: \.card).compactMapValues { $0.first?.type } }
+        let balanced = targets(first.finalPlan)
+        var random = SeededRandom(seed: seed &* 7919)
+        let gpus = host.gpus.state.withLock { $0.gpus }
+        let gone = gpus.filter { _ in Bool.random(using: &random) }
+        for gpu in gone { host.gpus.removeGPU(named: gpu.name) }
+        let during = try await apply(false)
+        #expect(during.removed.isEmpty, "seed \(seed): GPUs \(gone.map(\.name)) went; functions cleared")
+        for (card, type) in targets(during.finalPlan) { #expect(balanced[card] == type, "seed \(seed): \(card) changed type") }
+        for gpu in gone { host.gpus.addGPU(gpu) }
+        let back = try await apply(false)
+        #expect(back.removed.isEmpty, "seed \(seed)")
+        #expect(targets(back.finalPlan) == balanced, "seed \(seed): GPUs \(gone.map(\.name)) came back")
+        #expect(host.gpus.state.withLock { $0.violations }.isEmpty, "seed \(seed)")
+    }
 }
