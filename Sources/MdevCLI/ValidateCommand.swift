@@ -16,6 +16,9 @@ struct ValidateCommand: ParsableCommand {
               mdev-reconciler validate --config - < new-config.yaml
             """)
 
+    /// The most wanted types no card has that are named one by one, with a suggestion.
+    static let suggestionLimit = 20
+
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var host: HostOptions
 
@@ -29,9 +32,14 @@ struct ValidateCommand: ParsableCommand {
             print("node \(host.resolvedNodeName): \(PlanRenderer.describe(loaded.wanted))")
             // Against the host's cards, when it has any: a config checked elsewhere is not warned about.
             guard let inventory = try? host.makeHost(recording: false).readInventory().inventory, !inventory.parents.isEmpty else { return }
-            for type in loaded.wanted.types {
+            // Each with a suggestion, up to a screenful; a list of thousands of unknown types gets a count.
+            let unknown = loaded.wanted.types.filter { type in !inventory.parents.contains { $0.type(matching: type) != nil } }
+            for type in unknown.prefix(Self.suggestionLimit) {
                 guard let message = TypeSuggestion.warning(for: type, on: inventory) else { continue }
                 diagnostics.print(loaded.typePositions[type].map { "\($0.warning(message))" } ?? "mdev-reconciler: warning: \(message)")
+            }
+            if unknown.count > Self.suggestionLimit {
+                diagnostics.warning("\(unknown.count - Self.suggestionLimit) more wanted types no card on this host has")
             }
         }
     }
