@@ -212,6 +212,7 @@ public actor HostReconciler {
             for warning in loaded.warnings { logger.warning("\(warning)") }
             // A list of only types no card has would empty the host: likely a typo, so the config in force stays.
             if loaded != configuration, let held = planner(for: loaded)(inventory).held {
+                configError = nil
                 configHeld = held.message
                 logger.event(.configHeld, "config held, generation \(configGeneration) stays in force: \(held.message)",
                              [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
