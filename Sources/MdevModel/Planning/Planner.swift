@@ -32,9 +32,11 @@ public struct PlanningInput: Sendable {
 
     /// Whether the balanced layout is planned afresh: a rebalance asked for or always wanted, or a wanted
     /// list other than the remembered layout's. Otherwise cards keep their types (``RememberedLayout``).
-    public var rebalances: Bool {
-        rebalance || settings.rebalance == .onHardwareChange
-            || remembered.map { $0.wantedDigest != RememberedLayout.digest(of: wanted) } ?? false
+    public var rebalances: Bool { rebalances(wantedDigest: RememberedLayout.digest(of: wanted)) }
+
+    /// ``rebalances`` with the wanted list's digest worked out already.
+    func rebalances(wantedDigest: String) -> Bool {
+        rebalance || settings.rebalance == .onHardwareChange || remembered.map { $0.wantedDigest != wantedDigest } ?? false
     }
 }
 
@@ -100,15 +102,19 @@ public enum Planner {
         let balanced = CardTypeAssignment.assign(cards: cards, types: types, keep: keep)
         var targets = balanced
         let present = Set(cards.map(\.name))
+        let digest = RememberedLayout.digest(of: input.wanted)
+        let rebalances = input.rebalances(wantedDigest: digest)
         // What the layout leaves to remember: every present card's type, and, while it is kept, the types of
         // cards that went away.
-        var remembered = input.remembered.flatMap { input.rebalances ? nil : $0.cards.filter { !present.contains($0.key) } } ?? [:]
-        if !input.rebalances {
-            targets = CardTypeAssignment.assign(cards: cards, types: types, pinned: pins(cards, input, ownership: ownership), keep: keep)
+        var remembered = input.remembered.flatMap { rebalances ? nil : $0.cards.filter { !present.contains($0.key) } } ?? [:]
+        // With nothing pinned (a host with no devices of ours and no card remembered) the kept layout is the
+        // balanced one: the same assignment, not made twice.
+        if !rebalances, hasOurs || input.remembered != nil, case let pinned = pins(cards, input, ownership: ownership), !pinned.isEmpty {
+            targets = CardTypeAssignment.assign(cards: cards, types: types, pinned: pinned, keep: keep)
         }
         for (card, target) in zip(cards, targets) where target != nil { remembered[card.name] = target }
         var plan = Plan(node: input.nodeName, wanted: input.wanted, parents: parentPlans(targets))
-        plan.remembered = RememberedLayout(wantedDigest: RememberedLayout.digest(of: input.wanted), cards: remembered)
+        plan.remembered = RememberedLayout(wantedDigest: digest, cards: remembered)
         if targets != balanced {
             let rebalanced = parentPlans(balanced)
             plan.unserved = unserved(types: types, kept: targets, balanced: balanced, gone: remembered.filter { !present.contains($0.key) })
