@@ -1,8 +1,8 @@
 # Under a real systemd (PID 1), udevd and journald, as the package installed it: the unit file,
 # Type=notify, StatusText, the journal's fields and catalog, systemctl reload, the in-use scan of another
-# user's process, a hotplug seen through udevd, the live security score, vendor-specific mode and the
+# user's process, a hotplug seen through udevd, the layout record and a rebalance request, the live security score, vendor-specific mode and the
 # sriov-manage path under the hardened unit, and systemctl stop leaving every device in place.
-# checks: 36
+# checks: 38
 . /lib.sh
 journal_has() { journal | grep -q "$1"; }
 journal_since() { journal --after-cursor="$1" | grep -q "$2"; }
@@ -71,6 +71,14 @@ rmmod mtty
 check "a driver unloading is seen through udevd" wait_until 30 journal_has "parent mtty is gone"
 insmod /lib/modules/$(uname -r)/extra/mtty.ko
 check "and loading again refills the parent" wait_until 60 has_devices mtty mtty-1 24
+
+# The layout record and a rebalance request under the hardened unit: written to its StateDirectory, and the
+# request file watched there.
+check "the converged layout is recorded in the StateDirectory" wait_until 20 grep -q '"mtty" : "mtty-1"' /var/lib/mdev-reconciler/layout.json
+mark=$(cursor)
+$BIN rebalance >/dev/null
+check "a rebalance request reaches the unit, which carries it out and removes the request" \
+    all_of "wait_until 30 journal_since '$mark' 'the rebalance asked for is done'" "[ ! -e /var/lib/mdev-reconciler/rebalance-requested ]"
 
 # The vendor-specific mode under the hardened unit: virtual functions enabled while it runs are configured
 # through /sys/bus/pci/devices, recorded in its StateDirectory, and journaled with their GPU.
