@@ -26,7 +26,8 @@ enum PlanRenderer {
         for parent in plan.blockedParents {
             for blocker in parent.blockers { lines.append("blocked \(parent.parent): \(blocker.message)") }
         }
-        lines += layoutLines(plan)
+        lines += layoutLines(
+            held: plan.held?.message, unserved: plan.unserved.map(\.message), rebalance: plan.rebalanceMoves.map(\.message))
         let creates = plan.parents.reduce(0) { $0 + $1.create.count }
         let removes = plan.parents.reduce(0) { $0 + $1.remove.count }
         lines.append("")
@@ -35,10 +36,11 @@ enum PlanRenderer {
         return lines.joined(separator: "\n")
     }
 
-    /// What the kept layout leaves unserved and what a rebalance would do, or why the plan holds the host.
-    static func layoutLines(_ plan: Plan) -> [String] {
-        if let held = plan.held { return ["held: \(held.message)"] }
-        return plan.unserved.map { "unserved \($0.message)" } + plan.rebalanceMoves.map(\.message)
+    /// Why a config is held, what the kept layout leaves unserved and what a rebalance would do: the lines
+    /// `plan` and `status` print. (A plan that holds the host has nothing unserved; the daemon may hold a new
+    /// config while the one in force leaves a type unserved.)
+    static func layoutLines(held: String?, unserved: [String], rebalance: [String]) -> [String] {
+        (held.map { ["held: \($0)"] } ?? []) + unserved.map { "unserved \($0)" } + rebalance
     }
 
     /// One row per card: a card of several parents (an SR-IOV GPU's virtual functions) is summed up in one

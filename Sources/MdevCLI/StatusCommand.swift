@@ -119,8 +119,7 @@ struct StatusReport: Encodable {
             for reason in parent.blocked { lines.append("blocked \(parent.parent): \(reason)") }
             if let error = parent.lastError { lines.append("error \(parent.parent): \(error)") }
         }
-        if let held = daemon.held { lines.append("held: \(held)") }
-        lines += (daemon.unserved ?? []).map { "unserved \($0)" } + (daemon.rebalance ?? [])
+        lines += PlanRenderer.layoutLines(held: daemon.held, unserved: daemon.unserved ?? [], rebalance: daemon.rebalance ?? [])
         if daemon.rebalancing == true { lines.append("a rebalance is asked for and not done yet") }
         lines.append("")
         lines += disagreements.isEmpty ? ["sysfs agrees with the daemon's last pass"] : disagreements.map { "disagrees: \($0)" }

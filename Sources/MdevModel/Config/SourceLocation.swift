@@ -60,7 +60,6 @@ public struct InputError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A warning about an input file that does not stop it from being used (a deprecated spelling).
 /// Where a value is in its file, and its field path: what a later warning about it names.
 public struct FieldPosition: Sendable, Hashable {
     public var location: SourceLocation
@@ -76,6 +75,7 @@ public struct FieldPosition: Sendable, Hashable {
     }
 }
 
+/// A warning about an input file that does not stop it from being used (a deprecated spelling).
 public struct InputWarning: Sendable, Hashable, CustomStringConvertible {
     public var location: SourceLocation
     public var field: String

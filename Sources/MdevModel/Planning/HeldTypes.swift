@@ -1,7 +1,7 @@
 /// A wanted list none of whose types any card of the host has, while devices of ours exist: a likely typo,
 /// so the plan changes nothing. An explicit empty list, `enabled: false`, or `apply --allow-removal-of-all`
 /// is how devices are all removed on purpose.
-public struct HeldTypes: Sendable, Hashable, Encodable {
+public struct HeldTypes: Sendable, Hashable, MessageCarrying {
     /// The wanted types, none of which any card has.
     public var types: [String]
 
@@ -12,13 +12,5 @@ public struct HeldTypes: Sendable, Hashable, Encodable {
     public var message: String {
         "no card on this host has any wanted type (\(types.joined(separator: ", "))): a likely typo, so no device is removed; "
             + "an empty list, enabled: false or apply --allow-removal-of-all removes them"
-    }
-
-    enum CodingKeys: String, CodingKey { case types, message }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(types, forKey: .types)
-        try container.encode(message, forKey: .message)
     }
 }

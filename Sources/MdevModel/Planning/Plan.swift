@@ -30,9 +30,9 @@ public struct Plan: Sendable, Hashable, Encodable {
         try container.encode(node, forKey: .node)
         try container.encode(wanted, forKey: .wanted)
         try container.encode(parents, forKey: .parents)
-        try container.encode(unserved, forKey: .unserved)
-        try container.encode(rebalanceMoves, forKey: .rebalance)
-        try container.encodeIfPresent(held, forKey: .held)
+        try container.encode(unserved.map(WithMessage.init), forKey: .unserved)
+        try container.encode(rebalanceMoves.map(WithMessage.init), forKey: .rebalance)
+        try container.encodeIfPresent(held.map(WithMessage.init), forKey: .held)
     }
 
     /// Whether executing the plan would write anything.

@@ -31,10 +31,8 @@ public struct PlanningInput: Sendable {
     }
 
     /// Whether the balanced layout is planned afresh: a rebalance asked for or always wanted, or a wanted
-    /// list other than the remembered layout's. Otherwise cards keep their types (``RememberedLayout``).
-    public var rebalances: Bool { rebalances(wantedDigest: RememberedLayout.digest(of: wanted)) }
-
-    /// ``rebalances`` with the wanted list's digest worked out already.
+    /// list (whose digest is `wantedDigest`) other than the remembered layout's. Otherwise cards keep their
+    /// types (``RememberedLayout``).
     func rebalances(wantedDigest: String) -> Bool {
         rebalance || settings.rebalance == .onHardwareChange || remembered.map { $0.wantedDigest != wantedDigest } ?? false
     }
@@ -65,10 +63,8 @@ public enum Planner {
                 // The functions of one GPU share its model: its name is worked out once per card.
                 let model = card.parents.first?.modelName
                 var cardPlans = card.parents.map { parent in
-                    input.wanted.isManaging
-                        ? fill(parent, model: model, with: target.flatMap { parent.type(matching: $0) }, ownership: ownership[parent.name]!,
-                               removable: removable, hostKey: input.hostKey)
-                        : untouched(parent, model: model)
+                    fill(parent, model: model, with: target.flatMap { parent.type(matching: $0) }, ownership: ownership[parent.name]!,
+                         removable: removable, hostKey: input.hostKey)
                 }
                 if let target, card.parents.count > 1 { limitToCard(&cardPlans, card: card, reference: target) }
                 parents += cardPlans
@@ -118,10 +114,11 @@ public enum Planner {
         if targets != balanced {
             let rebalanced = parentPlans(balanced)
             plan.unserved = unserved(types: types, kept: targets, balanced: balanced, gone: remembered.filter { !present.contains($0.key) })
+            // Both layouts give a type to the same cards (those of a model some wanted type fits).
             plan.rebalanceMoves = zip(cards, zip(targets, balanced)).compactMap { card, pair in
-                guard pair.0 != pair.1, let to = pair.1 else { return nil }
+                guard pair.0 != pair.1, let from = pair.0, let to = pair.1 else { return nil }
                 let removing = rebalanced.filter { $0.card == card.name }.reduce(0) { $0 + $1.remove.count }
-                return CardMove(card: card.name, from: pair.0, to: to, removing: removing)
+                return CardMove(card: card.name, from: from, to: to, removing: removing)
             }
         }
         return plan

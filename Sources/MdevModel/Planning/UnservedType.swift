@@ -1,6 +1,6 @@
 /// A wanted type the kept layout gives fewer cards than a fresh host would get, because a card went away
 /// (or no layout was known and the cards kept what they hold). A rebalance would serve it.
-public struct UnservedType: Sendable, Hashable, Encodable {
+public struct UnservedType: Sendable, Hashable, MessageCarrying {
     /// The type reference, as the wanted list names it.
     public var type: String
     /// Cards the balanced layout gives it.
@@ -24,29 +24,18 @@ public struct UnservedType: Sendable, Hashable, Encodable {
         let served = servedCards == 0 ? "no card" : "\(servedCards) of \(wantedCards) cards"
         return "\(type): wanted, \(served)\(since)"
     }
-
-    enum CodingKeys: String, CodingKey { case type, wantedCards, servedCards, goneCards, message }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(type, forKey: .type)
-        try container.encode(wantedCards, forKey: .wantedCards)
-        try container.encode(servedCards, forKey: .servedCards)
-        try container.encode(goneCards, forKey: .goneCards)
-        try container.encode(message, forKey: .message)
-    }
 }
 
 /// What a rebalance would change on one card: its type, and the idle devices of ours that go with it.
-public struct CardMove: Sendable, Hashable, Encodable {
+public struct CardMove: Sendable, Hashable, MessageCarrying {
     public var card: String
-    /// The type reference the card has in the kept layout; nil when it has none.
-    public var from: String?
+    /// The type reference the card has in the kept layout.
+    public var from: String
     public var to: String
     /// Devices the rebalanced plan removes from the card (idle, and ours unless foreign devices may go).
     public var removing: Int
 
-    public init(card: String, from: String?, to: String, removing: Int) {
+    public init(card: String, from: String, to: String, removing: Int) {
         self.card = card
         self.from = from
         self.to = to
@@ -56,17 +45,6 @@ public struct CardMove: Sendable, Hashable, Encodable {
     /// `rebalance would move 0000:86:00.0 nvidia-222 → nvidia-228, removing 16 idle devices`.
     public var message: String {
         let devices = removing == 1 ? "1 idle device" : "\(removing) idle devices"
-        return "rebalance would move \(card) \(from ?? "(no type)") → \(to), removing \(devices)"
-    }
-
-    enum CodingKeys: String, CodingKey { case card, from, to, removing, message }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(card, forKey: .card)
-        try container.encode(from, forKey: .from)
-        try container.encode(to, forKey: .to)
-        try container.encode(removing, forKey: .removing)
-        try container.encode(message, forKey: .message)
+        return "rebalance would move \(card) \(from) → \(to), removing \(devices)"
     }
 }
