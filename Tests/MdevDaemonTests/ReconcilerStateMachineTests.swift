@@ -41,7 +41,7 @@ struct ReconcilerStateMachineTests {
     func start() {
         var machine = Machine(timing: timing)
         #expect(machine.phase == .starting)
-        #expect(machine.handle(.start, now: ms(0)) == [.startPass(PassRequest(fullRescan: true))])
+        #expect(machine.handle(.start, now: ms(0)) == [.startPass(PassRequest(fullRescan: true, triggers: [.start]))])
         #expect(machine.phase == .reconciling)
         #expect(machine.handle(.passFinished(PassOutcome(summary: "s")), now: ms(5)) == [.notify(.ready(status: "s")), .announce(.started)])
         #expect(machine.phase == .idle)
@@ -70,7 +70,7 @@ struct ReconcilerStateMachineTests {
         #expect(machine.handle(.parentsTouched(["a"]), now: ms(1120)) == [.setTimer(ms(1220))])
         // A timer that fires early (before the pushed deadline) does nothing.
         #expect(machine.handle(.timerFired, now: ms(1150)) == [])
-        #expect(machine.handle(.timerFired, now: ms(1220)) == [.startPass(PassRequest(parents: ["a", "b"])), .setTimer(nil)])
+        #expect(machine.handle(.timerFired, now: ms(1220)) == [.startPass(PassRequest(parents: ["a", "b"], triggers: [.event])), .setTimer(nil)])
         #expect(machine.phase == .reconciling)
     }
 
@@ -99,26 +99,26 @@ struct ReconcilerStateMachineTests {
         #expect(machine.phase == .reconciling)
         #expect(machine.handle(.passFinished(PassOutcome()), now: ms(1200)) == [.setTimer(ms(1300)), status])
         #expect(machine.phase == .debouncing(since: ms(1150), deadline: ms(1300)))
-        #expect(machine.handle(.timerFired, now: ms(1300)) == [.startPass(PassRequest(parents: ["b"])), .setTimer(nil)])
+        #expect(machine.handle(.timerFired, now: ms(1300)) == [.startPass(PassRequest(parents: ["b"], triggers: [.event])), .setTimer(nil)])
     }
 
     @Test("A config change rereads config and rescans after the debounce window")
     func configChanged() {
         var machine = started()
         #expect(machine.handle(.configChanged, now: ms(500)) == [.setTimer(ms(600))])
-        #expect(machine.handle(.timerFired, now: ms(600)) == [.startPass(PassRequest(fullRescan: true, reloadConfig: true)), .setTimer(nil)])
+        #expect(machine.handle(.timerFired, now: ms(600)) == [.startPass(PassRequest(fullRescan: true, reloadConfig: true, triggers: [.configChange])), .setTimer(nil)])
     }
 
     @Test("SIGHUP reloads now: RELOADING, then a full pass without waiting for the window")
     func reload() {
         var machine = started()
         #expect(machine.handle(.reloadRequested, now: ms(500)) == [
-            .notify(.reloading), .announce(.reloadRequested), .startPass(PassRequest(fullRescan: true, reloadConfig: true)),
+            .notify(.reloading), .announce(.reloadRequested), .startPass(PassRequest(fullRescan: true, reloadConfig: true, triggers: [.reload])),
         ])
         #expect(machine.reloadInProgress)
         // During a pass, SIGHUP waits for it and then runs at once; READY=1 follows the pass that carries it out.
         #expect(machine.handle(.reloadRequested, now: ms(510)) == [.notify(.reloading), .announce(.reloadRequested)])
-        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(520)) == [.startPass(PassRequest(fullRescan: true, reloadConfig: true)), status])
+        #expect(machine.handle(.passFinished(PassOutcome()), now: ms(520)) == [.startPass(PassRequest(fullRescan: true, reloadConfig: true, triggers: [.reload])), status])
         #expect(machine.phase == .reconciling)
         #expect(machine.handle(.passFinished(PassOutcome(summary: "r")), now: ms(530)) == [.notify(.ready(status: "r"))])
         #expect(!machine.reloadInProgress)
@@ -128,7 +128,7 @@ struct ReconcilerStateMachineTests {
     func eventsLost() {
         var machine = started()
         _ = machine.handle(.eventsLost, now: ms(0))
-        #expect(machine.handle(.timerFired, now: ms(100)) == [.startPass(PassRequest(fullRescan: true)), .setTimer(nil)])
+        #expect(machine.handle(.timerFired, now: ms(100)) == [.startPass(PassRequest(fullRescan: true, triggers: [.event])), .setTimer(nil)])
     }
 
     @Test("Failed parents back off exponentially (1 s, 2 s, 4 s, capped at 8 s) and reset once they succeed")
@@ -137,7 +137,7 @@ struct ReconcilerStateMachineTests {
         #expect(machine.phase == .backingOff(until: ms(1000)))
         var now = 1000
         for delay in [2000, 4000, 8000, 8000] {
-            #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: ["a"])), .setTimer(nil)])
+            #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: ["a"], triggers: [.backoff])), .setTimer(nil)])
             #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": .persistent])), now: ms(now)) == [.setTimer(ms(now + delay)), status])
             #expect(machine.phase == .backingOff(until: ms(now + delay)))
             now += delay
@@ -165,7 +165,7 @@ struct ReconcilerStateMachineTests {
             #expect(machine.handle(.passFinished(PassOutcome(failed: ["a": retryClass])), now: ms(now)).first == .setTimer(ms(now + delay)),
                     "attempt \(attempt)")
             now += delay
-            #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: ["a"])), .setTimer(nil)])
+            #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: ["a"], triggers: [.backoff])), .setTimer(nil)])
         }
     }
 
@@ -175,7 +175,7 @@ struct ReconcilerStateMachineTests {
         _ = machine.handle(.start, now: ms(0))
         #expect(machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(0)) == [.setTimer(ms(1000)), ready, .announce(.started)])
         #expect(machine.phase == .backingOff(until: ms(1000)))
-        #expect(machine.handle(.timerFired, now: ms(1000)) == [.startPass(PassRequest(fullRescan: true)), .setTimer(nil)])
+        #expect(machine.handle(.timerFired, now: ms(1000)) == [.startPass(PassRequest(fullRescan: true, triggers: [.backoff])), .setTimer(nil)])
         #expect(machine.handle(.passFinished(PassOutcome(readFailed: true)), now: ms(1000)) == [.setTimer(ms(3000)), status])
         _ = machine.handle(.timerFired, now: ms(3000))
         #expect(machine.handle(.passFinished(PassOutcome()), now: ms(3000)) == [status])
@@ -196,7 +196,7 @@ struct ReconcilerStateMachineTests {
             let delay = Int((at.offset - Duration.milliseconds(now)) / .milliseconds(1))
             delays.append(delay)
             now += delay
-            #expect(machine.handle(.timerFired, now: ms(now)).first == .startPass(PassRequest(fullRescan: true)))
+            #expect(machine.handle(.timerFired, now: ms(now)).first == .startPass(PassRequest(fullRescan: true, triggers: [.backoff])))
         }
         #expect(delays == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300].map { $0 * 1000 })
     }
@@ -215,7 +215,7 @@ struct ReconcilerStateMachineTests {
         var now = 1000
         var blocked: Set<String> = ["a", "b"]
         for delay in [2000, 4000, 4000] {
-            #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: blocked)), .setTimer(nil)])
+            #expect(machine.handle(.timerFired, now: ms(now)) == [.startPass(PassRequest(parents: blocked, triggers: [.backoff])), .setTimer(nil)])
             blocked = ["a"]
             _ = machine.handle(.passFinished(PassOutcome(blockedInUse: ["a"])), now: ms(now))
             #expect(machine.phase == .backingOff(until: ms(now + delay)))
@@ -233,7 +233,7 @@ struct ReconcilerStateMachineTests {
         #expect(machine.handle(.parentsTouched(["b"]), now: ms(950)) == [])
         #expect(machine.phase == .debouncing(since: ms(950), deadline: ms(1050)))
         #expect(machine.handle(.timerFired, now: ms(1000)) == [.setTimer(ms(1050))])
-        #expect(machine.handle(.timerFired, now: ms(1050)) == [.startPass(PassRequest(parents: ["a", "b"])), .setTimer(nil)])
+        #expect(machine.handle(.timerFired, now: ms(1050)) == [.startPass(PassRequest(parents: ["a", "b"], triggers: [.event, .backoff])), .setTimer(nil)])
     }
 
     @Test("A stuck parent is skipped by later passes until its write returns, which touches it")
@@ -241,11 +241,11 @@ struct ReconcilerStateMachineTests {
         var machine = started(outcome: PassOutcome(stuck: ["a"]))
         #expect(machine.stuck == ["a"])
         _ = machine.handle(.eventsLost, now: ms(10))
-        #expect(machine.handle(.timerFired, now: ms(110)) == [.startPass(PassRequest(fullRescan: true, skipping: ["a"])), .setTimer(nil)])
+        #expect(machine.handle(.timerFired, now: ms(110)) == [.startPass(PassRequest(fullRescan: true, skipping: ["a"], triggers: [.event])), .setTimer(nil)])
         _ = machine.handle(.passFinished(PassOutcome()), now: ms(120))
         #expect(machine.handle(.writeReturned(parent: "a"), now: ms(200)) == [.announce(.writeReturned(parent: "a")), .setTimer(ms(300))])
         #expect(machine.stuck.isEmpty)
-        #expect(machine.handle(.timerFired, now: ms(300)) == [.startPass(PassRequest(parents: ["a"])), .setTimer(nil)])
+        #expect(machine.handle(.timerFired, now: ms(300)) == [.startPass(PassRequest(parents: ["a"], triggers: [.event])), .setTimer(nil)])
     }
 
     @Test("Stop: at once when not reconciling; after the pass when reconciling; nothing after stopped", arguments: ["idle", "debouncing", "backingOff", "starting"])
@@ -309,5 +309,22 @@ struct ReconcilerStateMachineTests {
         let backoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
         #expect((0..<7).map { backoff.delay(attempt: $0) } == [1, 2, 4, 8, 16, 30, 30].map { Duration.seconds($0) })
         #expect(backoff.delay(attempt: 1000) == .seconds(30))
+    }
+
+    @Test("A pass counts under one trigger: a config change debounced with events is a config change; a retry with an event, an event")
+    func passTrigger() {
+        var machine = started()
+        _ = machine.handle(.parentsTouched(["a"]), now: ms(500))
+        _ = machine.handle(.configChanged, now: ms(520))
+        let effects = machine.handle(.timerFired, now: ms(620))
+        guard case .startPass(let request) = effects.first else {
+            Issue.record("no pass started: \(effects)")
+            return
+        }
+        #expect(request.triggers == [.event, .configChange])
+        #expect(request.trigger == .configChange)
+        #expect(PassRequest(triggers: [.backoff, .event]).trigger == .event)
+        #expect(PassRequest(triggers: [.reload, .configChange]).trigger == .reload)
+        #expect(PassRequest(triggers: [.backoff]).trigger == .backoff)
     }
 }

@@ -10,12 +10,23 @@ public struct PassRequest: Sendable, Hashable {
     public var parents: Set<String> = []
     /// Parents with a write past its deadline: read, but never written to until the write returns.
     public var skipping: Set<String> = []
+    /// What asked for the pass: every input merged into it (a debounced burst can hold several).
+    public var triggers: Set<PassTrigger> = []
 
-    public init(fullRescan: Bool = false, reloadConfig: Bool = false, parents: Set<String> = [], skipping: Set<String> = []) {
+    public init(
+        fullRescan: Bool = false, reloadConfig: Bool = false, parents: Set<String> = [], skipping: Set<String> = [],
+        triggers: Set<PassTrigger> = []
+    ) {
         self.fullRescan = fullRescan
         self.reloadConfig = reloadConfig
         self.parents = parents
         self.skipping = skipping
+        self.triggers = triggers
+    }
+
+    /// The one trigger the pass is counted under (``PassTrigger/precedence``): the first of its triggers in that order.
+    public var trigger: PassTrigger {
+        PassTrigger.precedence.first { triggers.contains($0) } ?? .event
     }
 
     var isEmpty: Bool { !fullRescan && !reloadConfig && parents.isEmpty }
@@ -173,23 +184,28 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
         case .start:
             guard phase == .starting else { break }
             pending.fullRescan = true
+            pending.triggers.insert(.start)
             effects += startPass()
         case .parentsTouched(let parents):
             pending.parents.formUnion(parents)
+            pending.triggers.insert(.event)
             effects += noteWork(now: now)
         case .configChanged:
             pending.reloadConfig = true
             pending.fullRescan = true
+            pending.triggers.insert(.configChange)
             effects += noteWork(now: now)
         case .reloadRequested:
             pending.reloadConfig = true
             pending.fullRescan = true
+            pending.triggers.insert(.reload)
             pendingImmediately = true
             reloadInProgress = true
             effects += [.notify(.reloading), .announce(.reloadRequested)]
             effects += noteWork(now: now)
         case .eventsLost:
             pending.fullRescan = true
+            pending.triggers.insert(.event)
             effects += noteWork(now: now)
         case .timerFired:
             effects += timerFired(now: now)
@@ -198,6 +214,7 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
         case .writeReturned(let parent):
             stuck.remove(parent)
             pending.parents.insert(parent)
+            pending.triggers.insert(.event)
             effects.append(.announce(.writeReturned(parent: parent)))
             effects += noteWork(now: now)
         case .stopRequested:
@@ -251,8 +268,10 @@ public struct ReconcilerStateMachine<Instant: InstantProtocol & Sendable> where 
             self.inUseDue = nil
         }
         pending.parents.formUnion(due)
+        if !due.isEmpty { pending.triggers.insert(.backoff) }
         if let rescanDue, rescanDue <= now {
             pending.fullRescan = true
+            pending.triggers.insert(.backoff)
             self.rescanDue = nil
         }
         switch phase {
