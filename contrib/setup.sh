@@ -4,7 +4,9 @@
 #   contrib/setup.sh [package ...]   (also those Debian packages: the package build and the test bed pass theirs)
 set -euo pipefail
 
-packages=(pkg-config libudev-dev libsystemd-dev libyaml-dev "$@")
+# The build's libraries, then the checkers the tests run on the program's output: promtool (prometheus) on
+# the metrics file, virt-xml-validate (libvirt-clients, which needs xmllint from libxml2-utils) on <hostdev>.
+packages=(pkg-config libudev-dev libsystemd-dev libyaml-dev prometheus libvirt-clients libxml2-utils "$@")
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift is not on PATH; install Swift 6.1 or newer from swift.org first" >&2

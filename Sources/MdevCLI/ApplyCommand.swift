@@ -1,4 +1,6 @@
 import ArgumentParser
+import FoundationEssentials
+import MdevDaemon
 import MdevModel
 import MdevSysfs
 
@@ -30,6 +32,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Restore the balanced layout, moving idle devices of wanted types between cards if need be.") var rebalance = false
     @Flag(help: "Remove every device of this program even when no card has any wanted type (otherwise taken for a typo).")
     var allowRemovalOfAll = false
+    @Option(help: ArgumentHelp(
+        "Write the Prometheus metrics of this apply to FILE (as the daemon does), for node_exporter's textfile collector.", valueName: "FILE"))
+    var metricsFile: String?
 
     func run() async throws {
         var converged = true
@@ -43,7 +48,11 @@ struct ApplyCommand: AsyncParsableCommand {
             if context.loaded.config.settings.enableVirtualFunctions {
                 for outcome in host.makeEnabler().enable() { diagnostics.print("\(outcome)") }
             }
+            let started = ContinuousClock.now
             let report = try await Applier(host: context.host) { [context] in context.plan($0) }.apply()
+            if let metricsFile {
+                try Self.writeMetrics(report, duration: .now - started, hostKey: context.hostKey, to: MetricsFile(path: metricsFile))
+            }
             // The same warnings `plan` prints for what the readings left out.
             for warning in report.warnings { diagnostics.warning(warning) }
             for device in report.removed { diagnostics.print(Self.describe(device, created: false, in: report)) }
@@ -67,6 +76,17 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if held { throw ExitCode.failure }
         if !converged { throw ExitCode(2) }
+    }
+
+    /// Writes what the daemon's metrics file says after a pass, for this apply's one pass.
+    static func writeMetrics(_ report: ApplyReport, duration: Duration, hostKey: HostKey, to file: MetricsFile) throws {
+        var counters = PassCounters(triggers: [.apply])
+        counters.record(trigger: .apply, duration: duration, failures: report.failures, converged: report.hostMatchesPlan, at: Date())
+        var metrics = HostMetrics(version: MdevReconcilerCommand.version, running: nil, counters: counters)
+        metrics.devices = HostDevice.list(report.inventory, hostKey: hostKey)
+        metrics.plan = report.finalPlan
+        metrics.configHeld = report.finalPlan.held != nil
+        try file.write(metrics)
     }
 
     /// Saves the layout the apply converged to, and marks a rebalance request as carried out.

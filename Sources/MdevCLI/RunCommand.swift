@@ -42,6 +42,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The udev monitor group: udev, kernel, or auto (udev when udevd runs).", valueName: "GROUP"))
     var udevGroup: String = "auto"
 
+    @Option(help: ArgumentHelp(
+        "Write Prometheus metrics to FILE after every pass, at start and at stop, for node_exporter's textfile collector (the packaged unit: \(MetricsFile.debianCollectorPath)).",
+        valueName: "FILE"))
+    var metricsFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -93,6 +98,7 @@ struct RunCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let status = StatusFile(path: host.environment.statusFile)
         let layoutRecord = LayoutRecord(stateDirectory: host.environment.stateDirectory)
+        let metrics = MetricsPublisher(file: metricsFile.map(MetricsFile.init(path:)), logger: logger)
         let hostReconciler = HostReconciler(
             configuration: loaded,
             dependencies: .init(
@@ -104,7 +110,7 @@ struct RunCommand: AsyncParsableCommand {
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
                 },
                 enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0) },
-                layoutRecord: layoutRecord),
+                layoutRecord: layoutRecord, publishMetrics: { metrics.publish($0) }, version: MdevReconcilerCommand.version),
             logger: logger)
         // Once a pass leaves nothing to do, what it alone needed goes back (README, "Memory").
         let reconciler = Reconciler(
@@ -138,7 +144,12 @@ struct RunCommand: AsyncParsableCommand {
         signals.start(reload: { inputs.send(.reloadRequested) }, stop: { inputs.send(.stopRequested) })
         logger.info(
             "starting: node \(files.nodeName), config \(configFile), udev \(monitor.group) group, host key from \(hostKey.origin.rawValue)")
+        // The metrics file says the daemon runs from before the first pass, and that it stopped once it has.
+        metrics.publish(await hostReconciler.metrics)
         await reconciler.run()
+        var last = await hostReconciler.metrics
+        last.running = false
+        metrics.publish(last)
         monitor.stop()
         watcher.stop()
         signals.stop()

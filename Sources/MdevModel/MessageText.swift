@@ -24,6 +24,23 @@ extension StringProtocol {
     }
 }
 
+extension StringProtocol {
+    /// The text for inside double quotes where backslash escapes are read (a YAML double-quoted scalar, a
+    /// Prometheus label value): backslash, double quote and line feed escaped.
+    public var escapingForDoubleQuotes: String {
+        var escaped = ""
+        for character in self {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+}
+
 /// The rules of ``StringProtocol/quoted``.
 public enum MessageText {
     /// How many characters of a value a message quotes.

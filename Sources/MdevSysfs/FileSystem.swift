@@ -132,10 +132,15 @@ public enum FileSystem {
     }
 
     /// Writes `bytes` to a new file beside `path`, flushes it, and renames it over `path` (creating the
-    /// directory first): a reader sees the old file or the new one, never half of one, even after a crash.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SysfsError) {
+    /// directory first, unless `createDirectory` is false): a reader sees the old file or the new one, never
+    /// half of one, even after a crash.
+    /// - Parameter mode: the file's permissions whatever the umask (a file another user's program reads);
+    ///   nil leaves them to the umask.
+    public static func writeAtomically(
+        _ bytes: [UInt8], to path: String, createDirectory: Bool = true, mode: FilePermissions? = nil
+    ) throws(SysfsError) {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !directory.isEmpty { try createDirectories(directory) }
+        if createDirectory && !directory.isEmpty { try createDirectories(directory) }
         let temporary = path + ".new"
         let fd: FileDescriptor
         do {
@@ -144,6 +149,7 @@ public enum FileSystem {
         } catch { throw SysfsError(.open, temporary, error) }
         do {
             _ = try fd.closeAfter {
+                if let mode, fchmod(fd.rawValue, mode.rawValue) != 0 { throw Errno.current }
                 _ = try fd.writeAll(bytes)
                 guard fsync(fd.rawValue) == 0 else { throw Errno.current }
             }

@@ -81,6 +81,8 @@ final class DaemonHarness: Sendable {
     let logs = Recorder<RecordingLogHandler.Entry>()
     /// One entry each time the reconciler called `whenSettled`.
     let settled = Recorder<Void>()
+    /// The metrics published after each pass, in order.
+    let metrics = Recorder<HostMetrics>()
     /// What the next config reload reads.
     let nextConfiguration: Shared<Result<ConfigFiles.Loaded, InputError>>
     let host: HostReconciler
@@ -126,7 +128,8 @@ final class DaemonHarness: Sendable {
                 host: wrapHost(vendor.map { CombinedHost(mdev: control, vendor: $0) } ?? control), writer: writer,
                 loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
                 configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01",
-                enableVirtualFunctions: enableVirtualFunctions, layoutRecord: layoutRecord),
+                enableVirtualFunctions: enableVirtualFunctions, layoutRecord: layoutRecord,
+                publishMetrics: { [metrics] in metrics.record($0) }, version: "test"),
             logger: logger)
         reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger) { [settled] in
             settled.record(())

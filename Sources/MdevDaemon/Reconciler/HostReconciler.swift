@@ -25,15 +25,21 @@ public actor HostReconciler {
         /// Where the layout of the last converged pass and rebalance requests are kept; nil keeps the layout in
         /// memory only (and no request can come).
         public var layoutRecord: LayoutRecord?
+        /// Receives the metrics after every pass (the metrics file, when `--metrics-file` is given).
+        public var publishMetrics: @Sendable (HostMetrics) -> Void
+        /// The program's version, for the metrics' `build_info`.
+        public var version: String
 
         public init(
             host: any ReconcileEngine.Host, writer: any ParentWriting,
             loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
             nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in },
             enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
-            layoutRecord: LayoutRecord? = nil
+            layoutRecord: LayoutRecord? = nil, publishMetrics: @escaping @Sendable (HostMetrics) -> Void = { _ in }, version: String = ""
         ) {
             self.layoutRecord = layoutRecord
+            self.publishMetrics = publishMetrics
+            self.version = version
             self.host = host
             self.writer = writer
             self.loadConfiguration = loadConfiguration
@@ -78,6 +84,8 @@ public actor HostReconciler {
     private var loggedUnserved: Set<String> = []
     /// Whether the plan holding the host (``HeldTypes``) was logged since it began.
     private var loggedHeld = false
+    /// What the metrics count since start.
+    public private(set) var counters = PassCounters(triggers: [.start, .event, .reload, .configChange, .backoff])
 
     public init(configuration: ConfigFiles.Loaded, dependencies: Dependencies, logger: Logger) {
         self.configuration = configuration
@@ -99,9 +107,28 @@ public actor HostReconciler {
     /// The status as of the last pass.
     public var status: DaemonStatus { makeStatus(plan: lastPlan ?? plan()) }
 
+    /// The metrics as of the last pass (``HostMetrics``), the daemon running.
+    public var metrics: HostMetrics {
+        var metrics = HostMetrics(version: dependencies.version, running: true, counters: counters)
+        metrics.devices = HostDevice.list(inventory, hostKey: dependencies.hostKey)
+        metrics.plan = lastPlan
+        metrics.configGeneration = configGeneration
+        metrics.configLoadFailed = configError != nil
+        metrics.configHeld = configHeld != nil || lastPlan?.held != nil
+        metrics.hostReadFailed = hostError != nil
+        metrics.stuck = stuck
+        return metrics
+    }
+
     /// Runs one pass.
     public func run(_ request: PassRequest) async -> PassOutcome {
         passes += 1
+        let started = ContinuousClock.now
+        /// Counts the pass and publishes the metrics once its outcome is known.
+        func count(failures: [ApplyReport.Failure], converged: Bool) {
+            counters.record(trigger: request.trigger, duration: .now - started, failures: failures, converged: converged, at: Date())
+            dependencies.publishMetrics(metrics)
+        }
         if request.reloadConfig { reloadConfiguration() }
         var outcome = PassOutcome()
         if configuration.config.settings.enableVirtualFunctions && (request.fullRescan || !request.parents.isEmpty) {
@@ -122,6 +149,7 @@ public actor HostReconciler {
             logger.error("cannot read the host, retrying: \(error)")
             hostError = "cannot read the host: \(error)"
             outcome.readFailed = true
+            count(failures: [], converged: false)
             return finish(outcome, status: status)
         }
         hostError = nil
@@ -142,6 +170,7 @@ public actor HostReconciler {
         if final.held == nil, let layout = pass.layoutToRemember { remember(layout) }
         logLayout(final)
         outcome.blockedInUse = Set(final.parents.filter { $0.readProblem != nil || $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
+        count(failures: pass.failures, converged: pass.hostMatchesPlan)
         return finish(outcome, status: makeStatus(plan: final))
     }
 

@@ -74,9 +74,15 @@ public struct ApplyReport: Sendable {
     public var warnings: [String]
     /// The layout to remember (``ReconcilePass/layoutToRemember``).
     public var layoutToRemember: RememberedLayout?
+    /// The host as the last reading left it.
+    public var inventory: Inventory
+    /// Whether the host matches the plan (``ReconcilePass/hostMatchesPlan``: blocked parents allowed).
+    public var hostMatchesPlan: Bool
 
     init(_ pass: ReconcilePass) {
         layoutToRemember = pass.layoutToRemember
+        inventory = pass.inventory
+        hostMatchesPlan = pass.hostMatchesPlan
         created = pass.created
         removed = pass.removed
         failures = pass.failures

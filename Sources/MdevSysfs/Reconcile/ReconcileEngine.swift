@@ -150,7 +150,13 @@ public struct ReconcilePass: Sendable {
     /// write failed or stuck; a parent blocked by a device in use still counts, its target is decided).
     /// Nil when the pass did not get there, or when the plan keeps the remembered layout as it is.
     public var layoutToRemember: RememberedLayout? {
-        plan.hasChanges || !failed.isEmpty || !stuck.isEmpty ? nil : plan.remembered
+        hostMatchesPlan ? plan.remembered : nil
+    }
+
+    /// Whether the host matches the plan after the pass: no changes left, no write failed or stuck (a parent
+    /// blocked by a device in use still counts: its target is decided).
+    public var hostMatchesPlan: Bool {
+        !plan.hasChanges && failed.isEmpty && stuck.isEmpty
     }
 
     /// Every device created, in order.
