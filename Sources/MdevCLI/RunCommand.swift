@@ -98,7 +98,9 @@ struct RunCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let status = StatusFile(path: host.environment.statusFile)
         let layoutRecord = LayoutRecord(stateDirectory: host.environment.stateDirectory)
-        let metrics = MetricsPublisher(file: metricsFile.map(MetricsFile.init(path:)), logger: logger)
+        let metrics = metricsFile.map { MetricsPublisher(file: MetricsFile(path: $0), logger: logger) }
+        var publishMetrics: (@Sendable (HostMetrics) -> Void)?
+        if let metrics { publishMetrics = { metrics.publish($0) } }
         let hostReconciler = HostReconciler(
             configuration: loaded,
             dependencies: .init(
@@ -110,7 +112,7 @@ struct RunCommand: AsyncParsableCommand {
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
                 },
                 enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0) },
-                layoutRecord: layoutRecord, publishMetrics: { metrics.publish($0) }, version: MdevReconcilerCommand.version),
+                layoutRecord: layoutRecord, publishMetrics: publishMetrics, version: MdevReconcilerCommand.version),
             logger: logger)
         // Once a pass leaves nothing to do, what it alone needed goes back (README, "Memory").
         let reconciler = Reconciler(
@@ -145,11 +147,13 @@ struct RunCommand: AsyncParsableCommand {
         logger.info(
             "starting: node \(files.nodeName), config \(configFile), udev \(monitor.group) group, host key from \(hostKey.origin.rawValue)")
         // The metrics file says the daemon runs from before the first pass, and that it stopped once it has.
-        metrics.publish(await hostReconciler.metrics)
+        if let metrics { metrics.publish(await hostReconciler.metrics) }
         await reconciler.run()
-        var last = await hostReconciler.metrics
-        last.running = false
-        metrics.publish(last)
+        if let metrics {
+            var last = await hostReconciler.metrics
+            last.running = false
+            metrics.publish(last)
+        }
         monitor.stop()
         watcher.stop()
         signals.stop()

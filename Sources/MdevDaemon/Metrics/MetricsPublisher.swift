@@ -5,19 +5,17 @@ import MdevSysfs
 /// (a collector directory that does not exist would otherwise be reported at every pass) and once when it
 /// works again.
 public final class MetricsPublisher: Sendable {
-    private let file: MetricsFile?
+    private let file: MetricsFile
     private let logger: Logger
     /// The last failure reported, until a write succeeds.
     private let lastFailure = LockedValue<String?>(nil)
 
-    /// - Parameter file: nil publishes nothing (no `--metrics-file`).
-    public init(file: MetricsFile?, logger: Logger) {
+    public init(file: MetricsFile, logger: Logger) {
         self.file = file
         self.logger = logger
     }
 
     public func publish(_ metrics: HostMetrics) {
-        guard let file else { return }
         do {
             try file.write(metrics)
             if lastFailure.withLock({ $0.take() }) != nil { logger.info("the metrics file \(file.path) is written again") }

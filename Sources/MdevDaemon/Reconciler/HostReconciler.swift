@@ -25,8 +25,8 @@ public actor HostReconciler {
         /// Where the layout of the last converged pass and rebalance requests are kept; nil keeps the layout in
         /// memory only (and no request can come).
         public var layoutRecord: LayoutRecord?
-        /// Receives the metrics after every pass (the metrics file, when `--metrics-file` is given).
-        public var publishMetrics: @Sendable (HostMetrics) -> Void
+        /// Receives the metrics after every pass (the metrics file of `--metrics-file`); nil: none are made.
+        public var publishMetrics: (@Sendable (HostMetrics) -> Void)?
         /// The program's version, for the metrics' `build_info`.
         public var version: String
 
@@ -35,7 +35,7 @@ public actor HostReconciler {
             loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
             nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in },
             enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
-            layoutRecord: LayoutRecord? = nil, publishMetrics: @escaping @Sendable (HostMetrics) -> Void = { _ in }, version: String = ""
+            layoutRecord: LayoutRecord? = nil, publishMetrics: (@Sendable (HostMetrics) -> Void)? = nil, version: String = ""
         ) {
             self.layoutRecord = layoutRecord
             self.publishMetrics = publishMetrics
@@ -127,7 +127,7 @@ public actor HostReconciler {
         /// Counts the pass and publishes the metrics once its outcome is known.
         func count(failures: [ApplyReport.Failure], converged: Bool) {
             counters.record(trigger: request.trigger, duration: .now - started, failures: failures, converged: converged, at: Date())
-            dependencies.publishMetrics(metrics)
+            dependencies.publishMetrics?(metrics)
         }
         if request.reloadConfig { reloadConfiguration() }
         var outcome = PassOutcome()
