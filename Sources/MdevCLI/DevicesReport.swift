@@ -20,7 +20,7 @@ enum DevicesReport {
             ])
         }
         let free = devices.filter { !$0.isInUse }.count
-        return table.rendered + "\n\n\(devices.count) devices, \(free) free"
+        return table.rendered + "\n\n\(PlanRenderer.counted(devices.count, "device")), \(free) free"
     }
 
     struct Entry: Encodable {

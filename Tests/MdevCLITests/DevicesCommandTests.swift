@@ -56,7 +56,7 @@ struct DevicesCommandTests {
         let json = try devices(host, ["--format", "json"])
         #expect(json.status == 0)
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
-        #expect(text.stdout.contains("\(entries.count) devices"))
+        #expect(text.stdout.contains("\(entries.count) device"))
         let libvirt = try devices(host, ["--format", "libvirt"])
         #expect(libvirt.status == 0)
         #expect(try validateWithLibvirt(libvirt.stdout) == entries.count)
@@ -74,8 +74,8 @@ struct DevicesCommandTests {
         let free = try devices(host, ["--free"])
         #expect(free.stdout.contains(foreign) && !free.stdout.contains(inUse))
         #expect(try devices(host, ["--type", "GRID_T4-1Q"]).stdout.contains(foreign))
-        #expect(try devices(host, ["--type", "GRID T4-1Q"]).stdout.hasSuffix("1 devices, 1 free\n"))
-        #expect(try devices(host, ["--parent", "0000:3b:00.0"]).stdout.hasSuffix("1 devices, 0 free\n"))
+        #expect(try devices(host, ["--type", "GRID T4-1Q"]).stdout.hasSuffix("1 device, 1 free\n"))
+        #expect(try devices(host, ["--parent", "0000:3b:00.0"]).stdout.hasSuffix("1 device, 0 free\n"))
         #expect(try devices(host, ["--parent", "0000:99:00.0"]).stdout.hasSuffix("0 devices, 0 free\n"))
 
         let json = try devices(host, ["--format", "json", "--free"])
@@ -113,7 +113,7 @@ struct DevicesCommandTests {
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("0000:3d:00.4  nvidia-1147 (NVIDIA L40S-1Q)  0000:3d:00.4  0000:3d:00.0  no    -"))
         #expect(text.stdout.hasSuffix("3 devices, 3 free\n"))
-        #expect(try devices(host, ["--parent", "0000:4e:00.0"]).stdout.hasSuffix("1 devices, 1 free\n"))
+        #expect(try devices(host, ["--parent", "0000:4e:00.0"]).stdout.hasSuffix("1 device, 1 free\n"))
 
         let libvirt = try devices(host, ["--format", "libvirt", "--parent", "0000:4e:00.0"]).stdout
         #expect(libvirt.contains("""

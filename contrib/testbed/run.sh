@@ -104,10 +104,10 @@ copy_libraries() {
 }
 
 # 6. The systemd guest: a minimal Debian (debootstrap, cached by its package list) with the package file,
-#    what the scenarios use beside it (man, bash completion, Debian's mdevctl to compare with, the shared
-#    libraries the package depends on), the modules and a oneshot unit that runs the scenarios and powers
-#    off, on an ext4 disk image; booted with Debian's own initrd.
-guest_packages=systemd,systemd-sysv,udev,dbus,kmod,procps,man-db,bash-completion,mdevctl,libyaml-0-2
+#    what the scenarios use beside it (man, bash completion, Debian's mdevctl to compare with, Debian's
+#    node_exporter to scrape the metrics, the shared libraries the package depends on), the modules and a
+#    oneshot unit that runs the scenarios and powers off, on an ext4 disk image; booted with Debian's own initrd.
+guest_packages=systemd,systemd-sysv,udev,dbus,kmod,procps,man-db,bash-completion,mdevctl,libyaml-0-2,prometheus-node-exporter
 build_disk() {
     local base=$cache/rootfs-bookworm-$(echo "$guest_packages" | md5sum | cut -c1-8) root=$build/rootfs
     if [ ! -d "$base" ]; then
