@@ -50,14 +50,16 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             let started = ContinuousClock.now
             let report = try await Applier(host: context.host) { [context] in context.plan($0) }.apply()
-            if let metricsFile {
-                try Self.writeMetrics(report, duration: .now - started, hostKey: context.hostKey, to: MetricsFile(path: metricsFile))
-            }
+            let duration = ContinuousClock.now - started
             // The same warnings `plan` prints for what the readings left out.
             for warning in report.warnings { diagnostics.warning(warning) }
             for device in report.removed { diagnostics.print(Self.describe(device, created: false, in: report)) }
             for device in report.created { diagnostics.print(Self.describe(device, created: true, in: report)) }
             print(try PlanRenderer.render(report.finalPlan, format: format))
+            // After what the apply did is printed: a metrics file that cannot be written is an error of its own.
+            if let metricsFile {
+                try Self.writeMetrics(report, duration: duration, hostKey: context.hostKey, to: MetricsFile(path: metricsFile))
+            }
             if let typo = report.finalPlan.held {
                 diagnostics.print("mdev-reconciler: error: \(typo.message)")
                 held = true

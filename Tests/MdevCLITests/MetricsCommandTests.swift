@@ -32,6 +32,15 @@ struct MetricsCommandTests {
         #expect(values[#"mdev_reconciler_free_devices{type="nvidia-230",type_name="GRID T4-1Q"}"#] == 1)
         #expect(values["mdev_reconciler_pass_duration_seconds_count"] == 1)
         #expect(values.keys.contains { $0.hasPrefix("mdev_reconciler_build_info{version=") })
+
+        // A file that cannot be written is an error of its own, after what the apply did was printed.
+        let unwritable = try runCLI([
+            "apply", "--config", "contrib/examples/kubevirt-cr.yaml", "--host-root", directory + "/host", "--node-name", "node01",
+            "--metrics-file", directory + "/none/mdev-reconciler.prom",
+        ])
+        #expect(unwritable.status == 1)
+        #expect(unwritable.stdout.contains("0000:3b:00.0"))
+        #expect(unwritable.stderr.hasSuffix("mdev-reconciler: error: open \(directory)/none/mdev-reconciler.prom.new: No such file or directory\n"))
     }
 
     @Test("run --metrics-file: written at start, after each pass and at stop; a missing directory is said once")
