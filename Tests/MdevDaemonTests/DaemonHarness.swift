@@ -81,7 +81,8 @@ final class DaemonHarness: Sendable {
     let logs = Recorder<RecordingLogHandler.Entry>()
     /// One entry each time the reconciler called `whenSettled`.
     let settled = Recorder<Void>()
-    /// The metrics published after each pass, in order.
+    /// The metrics published after each pass, in order (only with `recordMetrics`: as in production, no
+    /// metrics are made unless asked for).
     let metrics = Recorder<HostMetrics>()
     /// What the next config reload reads.
     let nextConfiguration: Shared<Result<ConfigFiles.Loaded, InputError>>
@@ -106,7 +107,7 @@ final class DaemonHarness: Sendable {
         kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil,
         vendor: VendorVGPUBackend? = nil, settings: ReconcilerSettings = .init(),
         enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
-        layoutRecord: LayoutRecord? = nil,
+        layoutRecord: LayoutRecord? = nil, recordMetrics: Bool = false,
         wrapHost: (any ReconcileEngine.Host) -> any ReconcileEngine.Host = { $0 }
     ) {
         self.kernel = kernel
@@ -122,6 +123,8 @@ final class DaemonHarness: Sendable {
         let writer = ParentWriter(clock: clock, deadline: timing.writeDeadline) { parent in
             late.value?(parent)
         }
+        var publishMetrics: (@Sendable (HostMetrics) -> Void)?
+        if recordMetrics { publishMetrics = { [metrics] in metrics.record($0) } }
         host = HostReconciler(
             configuration: initial,
             dependencies: .init(
@@ -129,7 +132,7 @@ final class DaemonHarness: Sendable {
                 loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
                 configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01",
                 enableVirtualFunctions: enableVirtualFunctions, layoutRecord: layoutRecord,
-                publishMetrics: { [metrics] in metrics.record($0) }, version: "test"),
+                publishMetrics: publishMetrics, version: "test"),
             logger: logger)
         reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger) { [settled] in
             settled.record(())

@@ -59,7 +59,7 @@ struct MetricsDaemonTests {
     @Test("ENOSPC, convergence and an in-use block are counted as they happened")
     func knownSequence() async throws {
         let kernel = ExampleHosts.threeT4().kernel
-        let daemon = DaemonHarness(kernel: kernel, types: docsTypes, wrapHost: { FaultyHost($0, fault: .errno(.noSpace), at: 0) })
+        let daemon = DaemonHarness(kernel: kernel, types: docsTypes, recordMetrics: true, wrapHost: { FaultyHost($0, fault: .errno(.noSpace), at: 0) })
         try await daemon.start()
         var values = try samples(daemon)
         #expect(daemon.metrics.count == 1)
