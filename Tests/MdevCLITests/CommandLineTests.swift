@@ -274,7 +274,7 @@ struct CommandLineTests {
     }
 
     @Test("Usage mistakes are errors that say what to type", arguments: [
-        (["help", "bogus"], "mdev-reconciler: error: no help for unknown command 'bogus' (commands: plan, apply, types, validate, status, run, rebalance, devices)"),
+        (["help", "bogus"], "mdev-reconciler: error: no help for unknown command 'bogus' (commands: plan, apply, types, validate, status, run, rebalance, devices, nvml)"),
         (["pln"], "mdev-reconciler: error: unknown command 'pln'; did you mean 'plan'?"),
         (["aply", "--config", "x"], "mdev-reconciler: error: unknown command 'aply'; did you mean 'apply'?"),
         (["help", "stauts"], "did you mean 'status'?"),

@@ -23,7 +23,7 @@ func programEnvironment() -> [String: String] {
 
 /// Runs the built `mdev-reconciler` with `arguments`, from the repository root; standard input from the file
 /// `input` if given.
-func runCLI(_ arguments: [String], input: String? = nil) throws -> CommandResult {
+func runCLI(_ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> CommandResult {
     let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let binary = products.appendingPathComponent("mdev-reconciler")
     guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -31,11 +31,12 @@ func runCLI(_ arguments: [String], input: String? = nil) throws -> CommandResult
     }
     // Both pipes are read at the same time as the program runs: reading one after the other stalls a program
     // that fills the second (a sanitizer's report on stderr) while the first is still open.
+    let environment = programEnvironment().merging(extra) { $1 }
     let child = if let input {
         try ChildProcess("/bin/sh", ["-c", "exec \"$@\" < \"$0\"", input, binary.path] + arguments,
-                         environment: programEnvironment(), directory: repositoryRoot)
+                         environment: environment, directory: repositoryRoot)
     } else {
-        try ChildProcess(binary.path, arguments, environment: programEnvironment(), directory: repositoryRoot)
+        try ChildProcess(binary.path, arguments, environment: environment, directory: repositoryRoot)
     }
     let result = child.output()
     return CommandResult(status: result.termination.status, stdout: result.stdout, stderr: result.stderr)

@@ -1,0 +1,246 @@
+import CNVML
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// A call into NVML that did not succeed: the function and NVML's own words for the result
+/// (`nvmlErrorString`), or that the library lacks the function.
+public struct NVMLError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var function: String
+    /// The `nvmlReturn_t` value; nil when the library has no such function.
+    public var code: UInt32?
+    public var message: String
+
+    public var description: String { "\(function): \(message)" }
+
+    /// NVML_ERROR_NOT_SUPPORTED: the GPU (or its mode) has no such thing, which is an answer, not a fault.
+    public var isNotSupported: Bool { code == NVML_ERROR_NOT_SUPPORTED.rawValue }
+}
+
+/// NVIDIA's management library, opened at run time (`dlopen`) and initialised: the one way into NVML.
+/// Only the functions ``CNVML`` lists are resolved; one the driver's library lacks fails its own calls.
+///
+/// NVML is thread-safe (NVIDIA's documentation), and the function table never changes once resolved.
+public final class NVMLLibrary: @unchecked Sendable {
+    /// The library every NVIDIA vGPU host has: it comes with the driver.
+    public static let defaultPath = "libnvidia-ml.so.1"
+    /// The environment variable that points the program at another library. It exists for the tests (a
+    /// fake NVML, `contrib/nvml-fake`); a host has no use for it.
+    public static let overrideVariable = "MDEV_RECONCILER_NVML_LIBRARY"
+
+    /// Why NVML cannot be used at all: no library (any host without NVIDIA's driver), or one that would not
+    /// initialise.
+    public struct Unavailable: Error, Sendable, Hashable, CustomStringConvertible {
+        public var library: String
+        public var reason: String
+        public var description: String { "NVML is not available (\(library)): \(reason)" }
+    }
+
+    public let path: String
+    private let functions: UnsafePointer<cnvml_functions>
+
+    private var initialised = false
+
+    private init(path: String, functions: UnsafePointer<cnvml_functions>) {
+        self.path = path
+        self.functions = functions
+    }
+
+    /// Ends this use of NVML (nvmlShutdown balances nvmlInit_v2); the library stays loaded.
+    deinit {
+        if initialised { _ = functions.pointee.shutdown?() }
+        cnvml_release(functions)
+    }
+
+    /// Opens and initialises the library at `path`.
+    public static func open(path: String = defaultPath) throws(Unavailable) -> NVMLLibrary {
+        var error = [CChar](repeating: 0, count: 512)
+        guard let table = cnvml_open(path, &error, UInt(error.count)) else {
+            throw Unavailable(library: path, reason: error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
+        let library = NVMLLibrary(path: path, functions: table)
+        do {
+            try library.check("nvmlInit_v2", table.pointee.initialize?())
+            library.initialised = true
+        } catch {
+            throw Unavailable(library: path, reason: "\(error)")
+        }
+        return library
+    }
+
+    /// The library ``overrideVariable`` names when it is set in this process's environment, else ``defaultPath``.
+    public static var configuredPath: String {
+        guard let value = getenv(overrideVariable), value.pointee != 0 else { return defaultPath }
+        return String(cString: value)
+    }
+
+    // MARK: - Calls
+
+    /// A GPU as NVML hands it out; valid while the library is open (for the whole process).
+    public struct Device: @unchecked Sendable {
+        fileprivate let handle: nvmlDevice_t
+    }
+
+    public func driverVersion() throws(NVMLError) -> String {
+        try string("nvmlSystemGetDriverVersion", capacity: Int(NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE)) { buffer, length in
+            functions.pointee.systemGetDriverVersion?(buffer, length)
+        }
+    }
+
+    public func devices() throws(NVMLError) -> [Device] {
+        var count: UInt32 = 0
+        try check("nvmlDeviceGetCount_v2", functions.pointee.deviceGetCount?(&count))
+        var devices: [Device] = []
+        for index in 0..<count {
+            var handle: nvmlDevice_t?
+            try check("nvmlDeviceGetHandleByIndex_v2", functions.pointee.deviceGetHandleByIndex?(index, &handle))
+            if let handle { devices.append(Device(handle: handle)) }
+        }
+        return devices
+    }
+
+    /// The GPU at a PCI address as sysfs names it (`0000:41:00.0`).
+    public func device(atPCIAddress address: String) throws(NVMLError) -> Device {
+        var handle: nvmlDevice_t?
+        try check("nvmlDeviceGetHandleByPciBusId_v2", functions.pointee.deviceGetHandleByPciBusId?(address, &handle))
+        guard let handle else { throw NVMLError(function: "nvmlDeviceGetHandleByPciBusId_v2", code: nil, message: "no handle") }
+        return Device(handle: handle)
+    }
+
+    /// The GPU's PCI address as sysfs names it: NVML's bus id (`00000000:41:00.0`) with a 4-digit domain, lower case.
+    public func pciAddress(of device: Device) throws(NVMLError) -> String {
+        var info = nvmlPciInfo_t()
+        try check("nvmlDeviceGetPciInfo_v3", functions.pointee.deviceGetPciInfo?(device.handle, &info))
+        let busID = withUnsafeBytes(of: info.busId) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }.lowercased()
+        guard let colon = busID.firstIndex(of: ":") else { return busID }
+        let domain = busID[..<colon]
+        return String(domain.suffix(4)) + busID[colon...]
+    }
+
+    public func name(of device: Device) throws(NVMLError) -> String {
+        try string("nvmlDeviceGetName", capacity: Int(NVML_DEVICE_NAME_V2_BUFFER_SIZE)) { buffer, length in
+            functions.pointee.deviceGetName?(device.handle, buffer, length)
+        }
+    }
+
+    /// Whether the GPU's vGPUs live on SR-IOV virtual functions.
+    public func hostVgpuModeIsSRIOV(_ device: Device) throws(NVMLError) -> Bool {
+        var mode = nvmlHostVgpuMode_t(0)
+        try check("nvmlDeviceGetHostVgpuMode", functions.pointee.deviceGetHostVgpuMode?(device.handle, &mode))
+        return mode == NVML_HOST_VGPU_MODE_SRIOV
+    }
+
+    public func heterogeneousVgpus(_ device: Device) throws(NVMLError) -> Bool {
+        var mode = nvmlVgpuHeterogeneousMode_t()
+        mode.version = cnvml_vgpu_heterogeneous_mode_v1_version()
+        try check("nvmlDeviceGetVgpuHeterogeneousMode", functions.pointee.deviceGetVgpuHeterogeneousMode?(device.handle, &mode))
+        return mode.mode != 0
+    }
+
+    /// MIG mode now and pending (after a GPU reset).
+    public func migMode(_ device: Device) throws(NVMLError) -> (current: Bool, pending: Bool) {
+        var current: UInt32 = 0, pending: UInt32 = 0
+        try check("nvmlDeviceGetMigMode", functions.pointee.deviceGetMigMode?(device.handle, &current, &pending))
+        return (current == NVML_DEVICE_MIG_ENABLE, pending == NVML_DEVICE_MIG_ENABLE)
+    }
+
+    /// A GPU-instance profile by its index (`NVML_GPU_INSTANCE_PROFILE_*`), or nil when the GPU has none there.
+    public func gpuInstanceProfile(_ device: Device, index: UInt32) throws(NVMLError) -> nvmlGpuInstanceProfileInfo_v2_t? {
+        var info = nvmlGpuInstanceProfileInfo_v2_t()
+        info.version = cnvml_gpu_instance_profile_info_v2_version()
+        let result = functions.pointee.deviceGetGpuInstanceProfileInfoV?(device.handle, index, &info)
+        if result == NVML_ERROR_NOT_SUPPORTED || result == NVML_ERROR_INVALID_ARGUMENT { return nil }
+        try check("nvmlDeviceGetGpuInstanceProfileInfoV", result)
+        return info
+    }
+
+    /// How many GPU instances of the profile exist (room for `capacity` of them is given to NVML).
+    public func gpuInstanceCount(_ device: Device, profileID: UInt32, capacity: Int) throws(NVMLError) -> Int {
+        var instances = [nvmlGpuInstance_t?](repeating: nil, count: max(capacity, 1))
+        var count: UInt32 = 0
+        try check("nvmlDeviceGetGpuInstances", functions.pointee.deviceGetGpuInstances?(device.handle, profileID, &instances, &count))
+        return Int(count)
+    }
+
+    public func supportedVgpuTypes(_ device: Device) throws(NVMLError) -> [UInt32] {
+        try typeList("nvmlDeviceGetSupportedVgpus") { count, ids in functions.pointee.deviceGetSupportedVgpus?(device.handle, count, ids) }
+    }
+
+    public func creatableVgpuTypes(_ device: Device) throws(NVMLError) -> [UInt32] {
+        try typeList("nvmlDeviceGetCreatableVgpus") { count, ids in functions.pointee.deviceGetCreatableVgpus?(device.handle, count, ids) }
+    }
+
+    public func vgpuTypeName(_ type: UInt32) throws(NVMLError) -> String {
+        try sizedString("nvmlVgpuTypeGetName") { buffer, size in functions.pointee.vgpuTypeGetName?(type, buffer, size) }
+    }
+
+    public func vgpuTypeClass(_ type: UInt32) throws(NVMLError) -> String {
+        try sizedString("nvmlVgpuTypeGetClass") { buffer, size in functions.pointee.vgpuTypeGetClass?(type, buffer, size) }
+    }
+
+    public func vgpuTypeFramebufferBytes(_ type: UInt32) throws(NVMLError) -> UInt64 {
+        var size: UInt64 = 0
+        try check("nvmlVgpuTypeGetFramebufferSize", functions.pointee.vgpuTypeGetFramebufferSize?(type, &size))
+        return size
+    }
+
+    public func vgpuTypeMaxInstances(_ device: Device, _ type: UInt32) throws(NVMLError) -> Int {
+        var count: UInt32 = 0
+        try check("nvmlVgpuTypeGetMaxInstances", functions.pointee.vgpuTypeGetMaxInstances?(device.handle, type, &count))
+        return Int(count)
+    }
+
+    /// The GPU-instance profile id a MIG-backed type needs; nil for a time-sliced type.
+    public func vgpuTypeGPUInstanceProfile(_ type: UInt32) throws(NVMLError) -> UInt32? {
+        var profile: UInt32 = 0
+        try check("nvmlVgpuTypeGetGpuInstanceProfileId", functions.pointee.vgpuTypeGetGpuInstanceProfileId?(type, &profile))
+        return profile == CNVML_NO_GPU_INSTANCE_PROFILE ? nil : profile
+    }
+
+    // MARK: - Plumbing
+
+    /// Turns a result into an error: nil (the library lacks the function) or anything but NVML_SUCCESS.
+    private func check(_ function: String, _ result: nvmlReturn_t?) throws(NVMLError) {
+        guard let result else { throw NVMLError(function: function, code: nil, message: "this driver's library has no \(function)") }
+        guard result != NVML_SUCCESS else { return }
+        let message = functions.pointee.errorString?(result).map { String(cString: $0) } ?? "error \(result.rawValue)"
+        throw NVMLError(function: function, code: result.rawValue, message: message)
+    }
+
+    private func string(
+        _ function: String, capacity: Int, _ call: (UnsafeMutablePointer<CChar>, UInt32) -> nvmlReturn_t?
+    ) throws(NVMLError) -> String {
+        var buffer = [CChar](repeating: 0, count: capacity)
+        let result = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, UInt32(capacity)) }
+        try check(function, result)
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// A string NVML writes with an in-out size (the vGPU type calls).
+    private func sizedString(_ function: String, _ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<UInt32>) -> nvmlReturn_t?) throws(NVMLError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(NVML_DEVICE_NAME_V2_BUFFER_SIZE))
+        var size = UInt32(buffer.count)
+        let result = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
+        try check(function, result)
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// A list of vGPU type ids: asked for its size first, then filled.
+    private func typeList(
+        _ function: String, _ call: (UnsafeMutablePointer<UInt32>, UnsafeMutablePointer<nvmlVgpuTypeId_t>?) -> nvmlReturn_t?
+    ) throws(NVMLError) -> [UInt32] {
+        var count: UInt32 = 0
+        let first = call(&count, nil)
+        if first == NVML_SUCCESS { return [] }
+        guard first == NVML_ERROR_INSUFFICIENT_SIZE else {
+            try check(function, first)
+            return []
+        }
+        var ids = [nvmlVgpuTypeId_t](repeating: 0, count: Int(count))
+        let result = ids.withUnsafeMutableBufferPointer { call(&count, $0.baseAddress) }
+        try check(function, result)
+        return Array(ids.prefix(Int(count)))
+    }
+}

@@ -1,0 +1,378 @@
+// A fake libnvidia-ml.so.1 for mdev-reconciler's tests: the NVML functions the program uses, compiled
+// against NVIDIA's own nvml.h (a signature that differs from the header does not compile), over simulated
+// GPUs. Never installed; loaded through MDEV_RECONCILER_NVML_LIBRARY, the override that exists for tests.
+//
+// The GPUs come from MDEV_FAKE_NVML_GPUS, entries separated by ';':
+//   <pci bus id>=<model>[:mig][:gi=<profile id>/<profile id>...]
+// models: a100-40gb (SR-IOV, MIG capable), h100-80gb (SR-IOV, MIG capable), l40s (SR-IOV, no MIG),
+// t4 (not SR-IOV, no MIG). ":mig" starts with MIG mode enabled; ":gi=" with those GPU instances.
+// Rules, as NVIDIA documents them: MIG queries on a GPU without MIG are NOT_SUPPORTED; GPU-instance
+// profiles are NOT_SUPPORTED while MIG mode is disabled; with MIG mode enabled only MIG-backed vGPU types
+// are creatable, and only those whose profile has a GPU instance; with it disabled only time-sliced ones.
+#include "nvml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_PROFILE 0xFFFFFFFFu
+#define MAX_GPUS 16
+#define MAX_INSTANCES 16
+
+typedef struct {
+    unsigned int index;  // NVML_GPU_INSTANCE_PROFILE_*
+    unsigned int id;
+    unsigned int slices;
+    unsigned int instances;
+    unsigned long long memoryMB;
+    const char *name;
+} Profile;
+
+typedef struct {
+    nvmlVgpuTypeId_t id;
+    const char *name;
+    const char *typeClass;
+    unsigned long long framebufferMB;
+    unsigned int maxInstances;
+    unsigned int profileID;  // NO_PROFILE: time-sliced
+} VgpuType;
+
+typedef struct {
+    const char *key;
+    const char *name;
+    unsigned int pciDeviceID;  // device << 16 | vendor
+    nvmlHostVgpuMode_t hostMode;
+    int migCapable;
+    int heterogeneousCapable;
+    const Profile *profiles;
+    int profileCount;
+    const VgpuType *types;
+    int typeCount;
+} Model;
+
+static const Profile a100Profiles[] = {
+    {NVML_GPU_INSTANCE_PROFILE_1_SLICE, 19, 1, 7, 4864, "MIG 1g.5gb"},
+    {NVML_GPU_INSTANCE_PROFILE_2_SLICE, 14, 2, 3, 9856, "MIG 2g.10gb"},
+    {NVML_GPU_INSTANCE_PROFILE_3_SLICE, 9, 3, 2, 19968, "MIG 3g.20gb"},
+    {NVML_GPU_INSTANCE_PROFILE_4_SLICE, 5, 4, 1, 19968, "MIG 4g.20gb"},
+    {NVML_GPU_INSTANCE_PROFILE_7_SLICE, 0, 7, 1, 40192, "MIG 7g.40gb"},
+};
+static const VgpuType a100Types[] = {
+    {700, "NVIDIA A100-1-5C", "Compute", 5120, 7, 19},
+    {701, "NVIDIA A100-2-10C", "Compute", 10240, 3, 14},
+    {702, "NVIDIA A100-3-20C", "Compute", 20480, 2, 9},
+    {703, "NVIDIA A100-4-20C", "Compute", 20480, 1, 5},
+    {704, "NVIDIA A100-7-40C", "Compute", 40960, 1, 0},
+    {705, "NVIDIA A100-4C", "Compute", 4096, 10, NO_PROFILE},
+    {706, "NVIDIA A100-10C", "Compute", 10240, 4, NO_PROFILE},
+    {707, "NVIDIA A100-40C", "Compute", 40960, 1, NO_PROFILE},
+};
+static const Profile h100Profiles[] = {
+    {NVML_GPU_INSTANCE_PROFILE_1_SLICE, 19, 1, 7, 9984, "MIG 1g.10gb"},
+    {NVML_GPU_INSTANCE_PROFILE_1_SLICE_REV2, 15, 1, 4, 19968, "MIG 1g.20gb"},
+    {NVML_GPU_INSTANCE_PROFILE_2_SLICE, 14, 2, 3, 19968, "MIG 2g.20gb"},
+    {NVML_GPU_INSTANCE_PROFILE_3_SLICE, 9, 3, 2, 40448, "MIG 3g.40gb"},
+    {NVML_GPU_INSTANCE_PROFILE_4_SLICE, 5, 4, 1, 40448, "MIG 4g.40gb"},
+    {NVML_GPU_INSTANCE_PROFILE_7_SLICE, 0, 7, 1, 80896, "MIG 7g.80gb"},
+};
+static const VgpuType h100Types[] = {
+    {800, "NVIDIA H100-1-10C", "Compute", 10240, 7, 19},
+    {801, "NVIDIA H100-1-20C", "Compute", 20480, 4, 15},
+    {802, "NVIDIA H100-2-20C", "Compute", 20480, 3, 14},
+    {803, "NVIDIA H100-3-40C", "Compute", 40960, 2, 9},
+    {804, "NVIDIA H100-4-40C", "Compute", 40960, 1, 5},
+    {805, "NVIDIA H100-7-80C", "Compute", 81920, 1, 0},
+    {806, "NVIDIA H100-8C", "Compute", 8192, 10, NO_PROFILE},
+    {807, "NVIDIA H100-80C", "Compute", 81920, 1, NO_PROFILE},
+};
+static const VgpuType l40sTypes[] = {
+    {1145, "NVIDIA L40S-1B", "NVS", 1024, 32, NO_PROFILE},
+    {1147, "NVIDIA L40S-1Q", "Quadro", 1024, 32, NO_PROFILE},
+    {1148, "NVIDIA L40S-2Q", "Quadro", 2048, 24, NO_PROFILE},
+    {1155, "NVIDIA L40S-48Q", "Quadro", 49152, 1, NO_PROFILE},
+};
+static const VgpuType t4Types[] = {
+    {222, "GRID T4-1B", "NVS", 1024, 16, NO_PROFILE},
+    {228, "GRID T4-8A", "GRID", 8192, 2, NO_PROFILE},
+    {230, "GRID T4-1Q", "Quadro", 1024, 16, NO_PROFILE},
+    {234, "GRID T4-16Q", "Quadro", 16384, 1, NO_PROFILE},
+};
+
+#define COUNT(array) (int)(sizeof(array) / sizeof((array)[0]))
+static const Model models[] = {
+    {"a100-40gb", "NVIDIA A100-PCIE-40GB", 0x20F110DE, NVML_HOST_VGPU_MODE_SRIOV, 1, 0, a100Profiles, COUNT(a100Profiles), a100Types, COUNT(a100Types)},
+    {"h100-80gb", "NVIDIA H100 PCIe", 0x233110DE, NVML_HOST_VGPU_MODE_SRIOV, 1, 1, h100Profiles, COUNT(h100Profiles), h100Types, COUNT(h100Types)},
+    {"l40s", "NVIDIA L40S", 0x26B910DE, NVML_HOST_VGPU_MODE_SRIOV, 0, 1, NULL, 0, l40sTypes, COUNT(l40sTypes)},
+    {"t4", "Tesla T4", 0x1EB810DE, NVML_HOST_VGPU_MODE_NON_SRIOV, 0, 0, NULL, 0, t4Types, COUNT(t4Types)},
+};
+
+struct nvmlDevice_st {
+    char busID[NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE];  // 0000:41:00.0
+    const Model *model;
+    int migEnabled;
+    unsigned int instanceProfiles[MAX_INSTANCES];  // profile id of each GPU instance
+    int instanceCount;
+};
+
+static struct nvmlDevice_st gpus[MAX_GPUS];
+static int gpuCount = -1;  // -1: not initialised
+
+static const Model *modelNamed(const char *key, size_t length) {
+    for (int i = 0; i < COUNT(models); i++) {
+        if (strlen(models[i].key) == length && strncmp(models[i].key, key, length) == 0) return &models[i];
+    }
+    return NULL;
+}
+
+nvmlReturn_t nvmlInit_v2(void) {
+    if (gpuCount >= 0) return NVML_SUCCESS;
+    const char *spec = getenv("MDEV_FAKE_NVML_GPUS");
+    if (spec == NULL) return NVML_ERROR_DRIVER_NOT_LOADED;
+    char *copy = strdup(spec), *saveEntry = NULL;
+    gpuCount = 0;
+    for (char *entry = strtok_r(copy, ";", &saveEntry); entry != NULL && gpuCount < MAX_GPUS; entry = strtok_r(NULL, ";", &saveEntry)) {
+        char *equals = strchr(entry, '=');
+        if (equals == NULL) continue;
+        struct nvmlDevice_st *gpu = &gpus[gpuCount];
+        memset(gpu, 0, sizeof *gpu);
+        snprintf(gpu->busID, sizeof gpu->busID, "%.*s", (int)(equals - entry), entry);
+        char *options = equals + 1;
+        size_t length = strcspn(options, ":");
+        gpu->model = modelNamed(options, length);
+        if (gpu->model == NULL) continue;
+        for (char *option = strchr(options, ':'); option != NULL; option = strchr(option + 1, ':')) {
+            if (strncmp(option, ":mig", 4) == 0 && gpu->model->migCapable) gpu->migEnabled = 1;
+            if (strncmp(option, ":gi=", 4) == 0) {
+                for (char *id = option + 4; *id != '\0' && *id != ':' && gpu->instanceCount < MAX_INSTANCES;) {
+                    gpu->instanceProfiles[gpu->instanceCount++] = (unsigned int)strtoul(id, &id, 10);
+                    if (*id == '/') id++;
+                }
+            }
+        }
+        gpuCount++;
+    }
+    free(copy);
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlShutdown(void) {
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    gpuCount = -1;
+    return NVML_SUCCESS;
+}
+
+const char *nvmlErrorString(nvmlReturn_t result) {
+    switch (result) {
+    case NVML_SUCCESS: return "Success";
+    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
+    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
+    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
+    case NVML_ERROR_NOT_FOUND: return "Not Found";
+    default: return "Unknown Error";
+    }
+}
+
+static int valid(nvmlDevice_t device) {
+    return gpuCount >= 0 && device >= gpus && device < gpus + gpuCount;
+}
+
+static nvmlReturn_t copyString(const char *value, char *buffer, unsigned int length) {
+    if (buffer == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (strlen(value) + 1 > length) return NVML_ERROR_INSUFFICIENT_SIZE;
+    strcpy(buffer, value);
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length) {
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    return copyString("580.95.02", version, length);
+}
+
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *deviceCount) {
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (deviceCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *deviceCount = (unsigned int)gpuCount;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *device) {
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (device == NULL || index >= (unsigned int)gpuCount) return NVML_ERROR_INVALID_ARGUMENT;
+    *device = &gpus[index];
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char *pciBusId, nvmlDevice_t *device) {
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (pciBusId == NULL || device == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    for (int i = 0; i < gpuCount; i++) {
+        // NVML takes the bus id with an 8- or 4-digit domain, any case.
+        const char *ours = gpus[i].busID, *theirs = pciBusId;
+        if (strlen(theirs) == strlen(ours) + 4 && strncmp(theirs, "0000", 4) == 0) theirs += 4;
+        if (strcasecmp(ours, theirs) == 0) {
+            *device = &gpus[i];
+            return NVML_SUCCESS;
+        }
+    }
+    return NVML_ERROR_NOT_FOUND;
+}
+
+nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci) {
+    if (!valid(device) || pci == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    memset(pci, 0, sizeof *pci);
+    snprintf(pci->busId, sizeof pci->busId, "0000%.15s", device->busID);
+    snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "%.15s", device->busID);
+    pci->pciDeviceId = device->model->pciDeviceID;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length) {
+    if (!valid(device)) return NVML_ERROR_INVALID_ARGUMENT;
+    return copyString(device->model->name, name, length);
+}
+
+nvmlReturn_t nvmlDeviceGetHostVgpuMode(nvmlDevice_t device, nvmlHostVgpuMode_t *pHostVgpuMode) {
+    if (!valid(device) || pHostVgpuMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *pHostVgpuMode = device->model->hostMode;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuHeterogeneousMode(nvmlDevice_t device, nvmlVgpuHeterogeneousMode_t *pHeterogeneousMode) {
+    if (!valid(device) || pHeterogeneousMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pHeterogeneousMode->version != nvmlVgpuHeterogeneousMode_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if (!device->model->heterogeneousCapable) return NVML_ERROR_NOT_SUPPORTED;
+    pHeterogeneousMode->mode = 0;
+    return NVML_SUCCESS;
+}
+
+static nvmlReturn_t listTypes(nvmlDevice_t device, unsigned int *vgpuCount, nvmlVgpuTypeId_t *vgpuTypeIds, int creatableOnly) {
+    if (!valid(device) || vgpuCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlVgpuTypeId_t ids[64];
+    unsigned int count = 0;
+    for (int i = 0; i < device->model->typeCount; i++) {
+        const VgpuType *type = &device->model->types[i];
+        if (creatableOnly) {
+            int migBacked = type->profileID != NO_PROFILE;
+            if (migBacked != device->migEnabled) continue;
+            if (migBacked) {
+                int hasInstance = 0;
+                for (int j = 0; j < device->instanceCount; j++) hasInstance |= device->instanceProfiles[j] == type->profileID;
+                if (!hasInstance) continue;
+            }
+        }
+        ids[count++] = type->id;
+    }
+    if (*vgpuCount < count) {
+        *vgpuCount = count;
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    *vgpuCount = count;
+    if (count > 0 && vgpuTypeIds == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    memcpy(vgpuTypeIds, ids, count * sizeof ids[0]);
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetSupportedVgpus(nvmlDevice_t device, unsigned int *vgpuCount, nvmlVgpuTypeId_t *vgpuTypeIds) {
+    return listTypes(device, vgpuCount, vgpuTypeIds, 0);
+}
+
+nvmlReturn_t nvmlDeviceGetCreatableVgpus(nvmlDevice_t device, unsigned int *vgpuCount, nvmlVgpuTypeId_t *vgpuTypeIds) {
+    return listTypes(device, vgpuCount, vgpuTypeIds, 1);
+}
+
+static const VgpuType *typeWithID(nvmlVgpuTypeId_t id) {
+    for (int m = 0; m < COUNT(models); m++) {
+        for (int i = 0; i < models[m].typeCount; i++) {
+            if (models[m].types[i].id == id) return &models[m].types[i];
+        }
+    }
+    return NULL;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetName(nvmlVgpuTypeId_t vgpuTypeId, char *vgpuTypeName, unsigned int *size) {
+    const VgpuType *type = typeWithID(vgpuTypeId);
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (type == NULL || size == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlReturn_t result = copyString(type->name, vgpuTypeName, *size);
+    *size = (unsigned int)strlen(type->name) + 1;
+    return result;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetClass(nvmlVgpuTypeId_t vgpuTypeId, char *vgpuTypeClass, unsigned int *size) {
+    const VgpuType *type = typeWithID(vgpuTypeId);
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (type == NULL || size == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlReturn_t result = copyString(type->typeClass, vgpuTypeClass, *size);
+    *size = (unsigned int)strlen(type->typeClass) + 1;
+    return result;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetFramebufferSize(nvmlVgpuTypeId_t vgpuTypeId, unsigned long long *fbSize) {
+    const VgpuType *type = typeWithID(vgpuTypeId);
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (type == NULL || fbSize == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *fbSize = type->framebufferMB << 20;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetMaxInstances(nvmlDevice_t device, nvmlVgpuTypeId_t vgpuTypeId, unsigned int *vgpuInstanceCount) {
+    if (!valid(device) || vgpuInstanceCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    for (int i = 0; i < device->model->typeCount; i++) {
+        if (device->model->types[i].id == vgpuTypeId) {
+            *vgpuInstanceCount = device->model->types[i].maxInstances;
+            return NVML_SUCCESS;
+        }
+    }
+    return NVML_ERROR_INVALID_ARGUMENT;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetGpuInstanceProfileId(nvmlVgpuTypeId_t vgpuTypeId, unsigned int *gpuInstanceProfileId) {
+    const VgpuType *type = typeWithID(vgpuTypeId);
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (type == NULL || gpuInstanceProfileId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *gpuInstanceProfileId = type->profileID;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode, unsigned int *pendingMode) {
+    if (!valid(device) || currentMode == NULL || pendingMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!device->model->migCapable) return NVML_ERROR_NOT_SUPPORTED;
+    *currentMode = *pendingMode = device->migEnabled ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoV(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info) {
+    if (!valid(device) || info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (info->version != nvmlGpuInstanceProfileInfo_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if (!device->model->migCapable || !device->migEnabled) return NVML_ERROR_NOT_SUPPORTED;
+    for (int i = 0; i < device->model->profileCount; i++) {
+        const Profile *p = &device->model->profiles[i];
+        if (p->index != profile) continue;
+        unsigned int version = info->version;
+        memset(info, 0, sizeof *info);
+        info->version = version;
+        info->id = p->id;
+        info->sliceCount = p->slices;
+        info->instanceCount = p->instances;
+        info->memorySizeMB = p->memoryMB;
+        snprintf(info->name, sizeof info->name, "%s", p->name);
+        return NVML_SUCCESS;
+    }
+    return NVML_ERROR_NOT_SUPPORTED;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstances(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstances, unsigned int *count) {
+    if (!valid(device) || count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!device->model->migCapable || !device->migEnabled) return NVML_ERROR_NOT_SUPPORTED;
+    unsigned int found = 0;
+    for (int i = 0; i < device->instanceCount; i++) {
+        if (device->instanceProfiles[i] != profileId) continue;
+        // Handles are opaque to callers: the address of the profile slot stands for the instance.
+        if (gpuInstances != NULL) gpuInstances[found] = (nvmlGpuInstance_t)&device->instanceProfiles[i];
+        found++;
+    }
+    *count = found;
+    return NVML_SUCCESS;
+}
