@@ -71,9 +71,12 @@ public struct HostOptions: ParsableArguments {
                 clearRetryDelays: clearRetryDelays))
     }
 
-    /// Runs `sriov-manage` for GPUs without virtual functions, looked for under the host root.
+    /// Runs `sriov-manage` for GPUs without virtual functions, looked for under the host root; where NVIDIA's
+    /// NVML is there, a GPU it reports not in SR-IOV mode is left out.
     func makeEnabler(deadline: Duration = VirtualFunctionEnabler.defaultDeadline) -> VirtualFunctionEnabler {
-        VirtualFunctionEnabler(sysfsRoot: environment.sysfsRoot, toolPaths: environment.sriovManagePaths, deadline: deadline)
+        VirtualFunctionEnabler(
+            sysfsRoot: environment.sysfsRoot, toolPaths: environment.sriovManagePaths, deadline: deadline,
+            isSRIOVMode: { NVMLLibrary.isSRIOVMode($0) })
     }
 
     /// The config and labels files these options name.

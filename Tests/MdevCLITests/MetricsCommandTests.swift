@@ -75,7 +75,9 @@ struct MetricsCommandTests {
         #expect(values["mdev_reconciler_daemon_running"] == 1)
         #expect(values["mdev_reconciler_config_generation"] == 2)
         #expect(values[#"mdev_reconciler_passes_total{trigger="start"}"#] == 1)
-        #expect(values[#"mdev_reconciler_passes_total{trigger="config_change"}"#] == 1)
+        // The edit (a write and a rename) may reach the daemon as one burst or as two, a slow machine apart.
+        let configChanges = try #require(values[#"mdev_reconciler_passes_total{trigger="config_change"}"#])
+        #expect(configChanges >= 1)
         #expect(values[#"mdev_reconciler_wanted_devices{parent="mtty",card="mtty",type="mtty-1"}"#] != nil)
 
         mark = lines.count
@@ -84,6 +86,6 @@ struct MetricsCommandTests {
         #expect(process.waitUntilExit() == .exited(0))
         values = try checked(metrics)
         #expect(values["mdev_reconciler_daemon_running"] == 0)
-        #expect(values[#"mdev_reconciler_passes_total{trigger="config_change"}"#] == 1)
+        #expect(try #require(values[#"mdev_reconciler_passes_total{trigger="config_change"}"#]) >= configChanges)
     }
 }

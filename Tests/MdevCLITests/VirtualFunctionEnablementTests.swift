@@ -1,5 +1,6 @@
 import Foundation
 import MdevSysfs
+import MdevTestSupport
 import Testing
 
 /// `mdevReconciler.enableVirtualFunctions` through `apply`, with a recording `sriov-manage` under the host root.
@@ -48,5 +49,32 @@ struct VirtualFunctionEnablementTests {
         // The recording tool enabled nothing, so the A16 is reported as failed; the T4s are not named at all.
         #expect(result.stderr.contains("sriov-manage -e 0000:81:00.0 failed"))
         #expect(!result.stderr.contains("0000:3b:00.0 supports SR-IOV"))
+    }
+
+    @Test("With NVML there, a GPU it reports not in SR-IOV mode never gets sriov-manage, whatever sysfs shows; one in SR-IOV mode does")
+    func nvmlDecides() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let host = directory + "/host"
+        try copyExampleHost("mtty", to: host)
+        // Two GPUs sysfs alone would enable; NVML knows one as a T4 (not SR-IOV), the other as an A100.
+        try advertiseSRIOV("0000:3b:00.0", sys: host + "/sys")
+        try advertiseSRIOV("0000:41:00.0", sys: host + "/sys")
+        let calls = directory + "/calls"
+        let tool = host + "/usr/lib/nvidia/sriov-manage"
+        try FileManager.default.createDirectory(atPath: host + "/usr/lib/nvidia", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho \"$@\" >> \(calls)\n".write(toFile: tool, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool)
+        let config = directory + "/config.yaml"
+        try "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [mtty-1]\nmdevReconciler:\n  enableVirtualFunctions: true\n"
+            .write(toFile: config, atomically: false, encoding: .utf8)
+        let nvml = try FakeNVML.environment(gpus: "0000:3b:00.0=t4;0000:41:00.0=a100-40gb")
+        let result = try runCLI(["apply", "--config", config, "--host-root", host, "--node-name", "n"], environment: nvml)
+        #expect(try FileSystem.readText(calls) == "-e 0000:41:00.0\n", "\(result.stderr)")
+        // Without NVML, sysfs alone decides: both.
+        try? FileManager.default.removeItem(atPath: calls)
+        _ = try runCLI(["apply", "--config", config, "--host-root", host, "--node-name", "n"],
+                       environment: ["MDEV_RECONCILER_NVML_LIBRARY": "/nonexistent/libnvidia-ml.so.1"])
+        #expect(try FileSystem.readText(calls) == "-e 0000:3b:00.0\n-e 0000:41:00.0\n")
     }
 }

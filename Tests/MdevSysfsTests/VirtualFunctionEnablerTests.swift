@@ -69,6 +69,27 @@ struct VirtualFunctionEnablerTests {
         #expect(runner.calls.withLock { $0.count } == 1)
     }
 
+    @Test("Where NVML reports a GPU not in SR-IOV mode (a T4), sriov-manage is never run for it; where it cannot tell, sysfs decides")
+    func nvmlHostMode() throws {
+        let (tree, tool) = try makeTree()
+        defer { tree.removeAll() }
+        let runner = FakeSriovManage(sys: tree.sys)
+        let nonSRIOV = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: runner, toolPaths: [tool]) { _ in false }
+        #expect(nonSRIOV.gpusWithoutFunctions().isEmpty)
+        #expect(nonSRIOV.enable().isEmpty)
+        #expect(runner.calls.withLock { $0 }.isEmpty)
+        let unknown = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: runner, toolPaths: [tool]) { _ in nil }
+        #expect(unknown.gpusWithoutFunctions() == ["0000:3d:00.0"])
+        let asked = LockedValue<[String]>([])
+        let sriov = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: runner, toolPaths: [tool]) { gpu in
+            asked.withLock { $0.append(gpu) }
+            return true
+        }
+        #expect(sriov.enable().map(\.result) == [.enabled])
+        // NVML is asked only about GPUs sysfs already found eligible.
+        #expect(asked.withLock { $0 } == ["0000:3d:00.0"])
+    }
+
     @Test("Names from events limit the GPUs looked at")
     func limitedToNames() throws {
         let (tree, tool) = try makeTree()

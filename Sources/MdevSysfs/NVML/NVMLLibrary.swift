@@ -70,6 +70,26 @@ public final class NVMLLibrary: @unchecked Sendable {
         return library
     }
 
+    private static let opened = LockedValue<[String: Result<NVMLLibrary, Unavailable>]>([:])
+
+    /// The library at `path`, opened the first time it is asked for and kept for the process (nvmlInit
+    /// takes a while on a real host); a library that could not be opened is not tried again.
+    public static func shared(path: String = configuredPath) -> Result<NVMLLibrary, Unavailable> {
+        opened.withLock { opened in
+            if let result = opened[path] { return result }
+            let result = Result { () throws(Unavailable) in try open(path: path) }
+            opened[path] = result
+            return result
+        }
+    }
+
+    /// Whether NVML reports the GPU at `address` in SR-IOV host vGPU mode; nil when NVML is not available
+    /// or does not know the GPU.
+    public static func isSRIOVMode(_ address: String, path: String = configuredPath) -> Bool? {
+        guard case .success(let library) = shared(path: path) else { return nil }
+        return try? library.hostVgpuModeIsSRIOV(try library.device(atPCIAddress: address))
+    }
+
     /// The library ``overrideVariable`` names when it is set in this process's environment, else ``defaultPath``.
     public static var configuredPath: String {
         guard let value = getenv(overrideVariable), value.pointee != 0 else { return defaultPath }

@@ -10,8 +10,10 @@ import MdevModel
 /// functions is never touched. Nor is a GPU whose physical function is itself an mdev parent
 /// (`mdev_supported_types`) or carries NVIDIA's vendor-specific `nvidia/` directory: a Tesla T4 advertises
 /// `sriov_totalvfs` 16, but its vGPU driver serves mdevs on the physical function and never creates
-/// functions; `sriov-manage -e` would move it to `pci-pf-stub` and destroy its mdevs. Functions vanish at
-/// every reboot and driver reload, so this is checked at every full pass and when a PCI device is bound.
+/// functions; `sriov-manage -e` would move it to `pci-pf-stub` and destroy its mdevs. Where NVML is there
+/// it says so directly: a GPU whose host vGPU mode NVML reports as not SR-IOV is never given to
+/// `sriov-manage`, whatever sysfs shows. Functions vanish at every reboot and driver reload, so this is
+/// checked at every full pass and when a PCI device is bound.
 public struct VirtualFunctionEnabler: Sendable {
     public let sysfsRoot: String
     public let runner: any CommandRunning
@@ -20,6 +22,9 @@ public struct VirtualFunctionEnabler: Sendable {
     /// How long one `sriov-manage -e` may take (NVIDIA users report 30 s and more for 8 GPUs) before it is
     /// reported like a stuck write and left running.
     public let deadline: Duration
+    /// Whether NVML reports the GPU at this PCI address in SR-IOV host vGPU mode; nil when it cannot tell
+    /// (no NVML on this host, or NVML does not know the GPU), which leaves the decision to sysfs.
+    public let isSRIOVMode: @Sendable (String) -> Bool?
     /// GPUs whose `sriov-manage` missed its deadline and still runs: not started again until it ends.
     private let running = LockedValue<Set<String>>([])
 
@@ -28,8 +33,9 @@ public struct VirtualFunctionEnabler: Sendable {
 
     public init(
         sysfsRoot: String = "/sys", runner: any CommandRunning = ProcessRunner(), toolPaths: [String] = HostEnvironment.system.sriovManagePaths,
-        deadline: Duration = Self.defaultDeadline
+        deadline: Duration = Self.defaultDeadline, isSRIOVMode: @escaping @Sendable (String) -> Bool? = { _ in nil }
     ) {
+        self.isSRIOVMode = isSRIOVMode
         self.sysfsRoot = sysfsRoot
         self.runner = runner
         self.toolPaths = toolPaths
@@ -75,8 +81,9 @@ public struct VirtualFunctionEnabler: Sendable {
         }
     }
 
-    /// NVIDIA GPUs (among `names`, or all) bound to `nvidia` that support SR-IOV, have no function enabled, and
-    /// serve no vGPU on the physical function itself (no `mdev_supported_types`, no `nvidia/` directory).
+    /// NVIDIA GPUs (among `names`, or all) bound to `nvidia` that support SR-IOV, have no function enabled,
+    /// serve no vGPU on the physical function itself (no `mdev_supported_types`, no `nvidia/` directory), and
+    /// that NVML, where it can tell, reports in SR-IOV host vGPU mode.
     public func gpusWithoutFunctions(among names: Set<String>? = nil) -> [String] {
         let devices = sysfsRoot.appending("bus/pci/devices")
         guard FileSystem.isDirectory(devices), let all = try? FileSystem.list(devices) else { return [] }
@@ -88,7 +95,7 @@ public struct VirtualFunctionEnabler: Sendable {
                 let total = read("sriov_totalvfs").flatMap(SysfsNumber.count), total > 0, read("sriov_numvfs").flatMap(SysfsNumber.count) == 0,
                 !FileSystem.exists(directory.appending("mdev_supported_types")), !FileSystem.exists(directory.appending("nvidia"))
             else { return false }
-            return true
+            return isSRIOVMode(name) != false
         }
     }
 
