@@ -22,6 +22,15 @@ struct VirtualFunctionEnablementTests {
         }
     }
 
+    /// A stand-in `sriov-manage` under the host root that appends its arguments to `calls` and enables nothing.
+    func recordingSriovManage(host: String, calls: String) throws -> String {
+        let tool = host + "/usr/lib/nvidia/sriov-manage"
+        try FileManager.default.createDirectory(atPath: host + "/usr/lib/nvidia", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho \"$@\" >> \(calls)\n".write(toFile: tool, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool)
+        return calls
+    }
+
     @Test("A T4 (mdev parent on its physical function, sriov_totalvfs 16) never gets sriov-manage; an A16 without functions gets exactly one")
     func t4IsNeverEnabled() throws {
         let directory = try temporaryDirectory()
@@ -31,11 +40,7 @@ struct VirtualFunctionEnablementTests {
         // The T4s are mdev parents; like the real card they advertise 16 functions they never create.
         for t4 in ["0000:3b:00.0", "0000:3c:00.0", "0000:3d:00.0"] { try advertiseSRIOV(t4, sys: host + "/sys") }
         try advertiseSRIOV("0000:81:00.0", sys: host + "/sys")
-        let calls = directory + "/calls"
-        let tool = host + "/usr/lib/nvidia/sriov-manage"
-        try FileManager.default.createDirectory(atPath: host + "/usr/lib/nvidia", withIntermediateDirectories: true)
-        try "#!/bin/sh\necho \"$@\" >> \(calls)\n".write(toFile: tool, atomically: false, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool)
+        let calls = try recordingSriovManage(host: host, calls: directory + "/calls")
         let config = directory + "/config.yaml"
         try """
             mediatedDevicesConfiguration:
@@ -60,11 +65,7 @@ struct VirtualFunctionEnablementTests {
         // Two GPUs sysfs alone would enable; NVML knows one as a T4 (not SR-IOV), the other as an A100.
         try advertiseSRIOV("0000:3b:00.0", sys: host + "/sys")
         try advertiseSRIOV("0000:41:00.0", sys: host + "/sys")
-        let calls = directory + "/calls"
-        let tool = host + "/usr/lib/nvidia/sriov-manage"
-        try FileManager.default.createDirectory(atPath: host + "/usr/lib/nvidia", withIntermediateDirectories: true)
-        try "#!/bin/sh\necho \"$@\" >> \(calls)\n".write(toFile: tool, atomically: false, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool)
+        let calls = try recordingSriovManage(host: host, calls: directory + "/calls")
         let config = directory + "/config.yaml"
         try "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [mtty-1]\nmdevReconciler:\n  enableVirtualFunctions: true\n"
             .write(toFile: config, atomically: false, encoding: .utf8)
