@@ -84,9 +84,9 @@ struct ApplyCommand: AsyncParsableCommand {
     static func writeMetrics(_ report: ApplyReport, duration: Duration, hostKey: HostKey, to file: MetricsFile) throws {
         var counters = PassCounters(triggers: [.apply])
         counters.record(trigger: .apply, duration: duration, failures: report.failures, converged: report.hostMatchesPlan, at: Date())
-        var metrics = HostMetrics(version: MdevReconcilerCommand.version, running: nil, counters: counters)
-        metrics.devices = HostDevice.list(report.inventory, hostKey: hostKey)
-        metrics.plan = report.finalPlan
+        var metrics = HostMetrics(
+            version: MdevReconcilerCommand.version, running: nil, counters: counters, inventory: report.inventory, hostKey: hostKey,
+            plan: report.finalPlan)
         metrics.configHeld = report.finalPlan.held != nil
         try file.write(metrics)
     }

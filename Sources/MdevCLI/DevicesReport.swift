@@ -14,7 +14,7 @@ enum DevicesReport {
         var table = TextTable(["DEVICE", "TYPE", "PARENT", "CARD", "OURS", "IN USE"])
         for device in devices {
             table.add([
-                name(of: device), device.type + (device.typeName.map { " (\($0))" } ?? ""), device.parent,
+                name(of: device), device.typeLabel, device.parent,
                 device.card == device.parent ? "-" : device.card, device.isOurs ? "yes" : "no",
                 device.holders.isEmpty ? "-" : device.holders.map(\.description).joined(separator: ", "),
             ])

@@ -41,7 +41,7 @@ enum LibvirtHostdev {
     /// `nvidia-222 (GRID T4-1B) on 0000:3b:00.0, in use by pid 4242 (qemu)`, with nothing that could end an
     /// XML comment.
     static func comment(for device: HostDevice) -> String {
-        var text = device.type + (device.typeName.map { " (\($0))" } ?? "") + " on " + device.parent
+        var text = device.typeLabel + " on " + device.parent
         if device.isInUse { text += ", in use by " + device.holders.map(\.description).joined(separator: ", ") }
         var safe = ""
         for character in text where character != "\n" {

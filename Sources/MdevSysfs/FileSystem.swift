@@ -139,7 +139,7 @@ public enum FileSystem {
     public static func writeAtomically(
         _ bytes: [UInt8], to path: String, createDirectory: Bool = true, mode: FilePermissions? = nil
     ) throws(SysfsError) {
-        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        let directory = directory(of: path)
         if createDirectory && !directory.isEmpty { try createDirectories(directory) }
         let temporary = path + ".new"
         let fd: FileDescriptor
@@ -157,10 +157,15 @@ public enum FileSystem {
         guard rename(temporary, path) == 0 else { throw SysfsError(.rename, path, .current) }
     }
 
+    /// The directory part of `path` (`/var/lib/x` of `/var/lib/x/f`); empty for a name without a slash.
+    public static func directory(of path: String) -> String {
+        String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+    }
+
     /// Creates `path` and every missing directory above it.
     public static func createDirectories(_ path: String) throws(SysfsError) {
         if isDirectory(path) { return }
-        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        let parent = directory(of: path)
         if !parent.isEmpty { try createDirectories(parent) }
         guard mkdir(path, 0o755) == 0 || Errno.current == .fileExists else { throw SysfsError(.createDirectory, path, .current) }
     }

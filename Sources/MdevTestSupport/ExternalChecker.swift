@@ -24,14 +24,10 @@ public enum ExternalChecker {
 
     /// `virt-xml-validate FILE domain`, on `xml` written to a temporary file: libvirt's RelaxNG schema.
     public static func virtXMLValidate(domain xml: String) throws -> Result {
-        let path = temporaryPath("mdev-domain-") + ".xml"
+        let path = temporaryPath("mdev-domain-" + UUID().uuidString + ".xml")
         try FileSystem.writeAtomically(Array(xml.utf8), to: path)
         defer { unlink(path) }
         return try run("/usr/bin/virt-xml-validate", [path, "domain"], input: nil)
-    }
-
-    private static func temporaryPath(_ prefix: String) -> String {
-        (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/" + prefix + UUID().uuidString
     }
 
     private static func run(_ tool: String, _ arguments: [String], input: String?) throws -> Result {
@@ -39,7 +35,7 @@ public enum ExternalChecker {
         var command = ["/bin/sh", "-c", "exec \"$@\" 2>&1", "sh", tool] + arguments
         var inputPath: String?
         if let input {
-            let path = temporaryPath("mdev-input-")
+            let path = temporaryPath("mdev-input-" + UUID().uuidString)
             try FileSystem.writeAtomically(Array(input.utf8), to: path)
             inputPath = path
             command = ["/bin/sh", "-c", "exec \"$@\" < \"$0\" 2>&1", path, tool] + arguments

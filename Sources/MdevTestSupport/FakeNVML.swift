@@ -14,7 +14,7 @@ public enum FakeNVML {
 
     private static let built = LockedValue<Result<String, BuildError>?>(nil)
     /// The directory the fake is compiled into, removed when the process exits.
-    private static let directory = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/mdev-fake-nvml-\(getpid())"
+    private static let directory = temporaryPath("mdev-fake-nvml-\(getpid())")
 
     /// The path of the compiled fake.
     public static func library() throws(BuildError) -> String {

@@ -16,7 +16,7 @@ func median(runs: Int, _ body: () async throws -> Void) async rethrows -> Double
         let start = ContinuousClock.now
         try await body()
         let elapsed = ContinuousClock.now - start
-        timings.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        timings.append(elapsed.inSeconds * 1000)
     }
     return timings.sorted()[timings.count / 2]
 }

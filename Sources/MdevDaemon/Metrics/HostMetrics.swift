@@ -29,6 +29,13 @@ public struct HostMetrics: Sendable {
         self.counters = counters
     }
 
+    /// The metrics of a host as last read (`inventory`, its devices' owners told by `hostKey`) and its plan.
+    public init(version: String, running: Bool?, counters: PassCounters, inventory: Inventory, hostKey: HostKey, plan: Plan?) {
+        self.init(version: version, running: running, counters: counters)
+        devices = HostDevice.list(inventory, hostKey: hostKey)
+        self.plan = plan
+    }
+
     /// The file's text.
     public var text: String {
         var text = MetricsText()

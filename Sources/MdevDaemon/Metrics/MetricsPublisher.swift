@@ -21,7 +21,7 @@ public final class MetricsPublisher: Sendable {
             if lastFailure.withLock({ $0.take() }) != nil { logger.info("the metrics file \(file.path) is written again") }
         } catch {
             // No collector directory: no node_exporter here (the packaged unit names Debian's directory anyway).
-            let directory = String(file.path[..<(file.path.lastIndex(of: "/") ?? file.path.startIndex)])
+            let directory = FileSystem.directory(of: file.path)
             let missing = error.errno == .noSuchFileOrDirectory && !directory.isEmpty && !FileSystem.isDirectory(directory)
             let message = missing
                 ? "the metrics file's directory \(directory) does not exist (no node_exporter textfile collector?): no metrics are written until it does"

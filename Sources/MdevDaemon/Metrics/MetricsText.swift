@@ -8,7 +8,7 @@ public struct MetricsText: Sendable {
     }
 
     /// One sample: labels in the order given, and its value.
-    public struct Sample: Sendable, Hashable {
+    public struct Sample: Sendable {
         public var labels: [(name: String, value: String)]
         public var value: Double
 
@@ -28,15 +28,6 @@ public struct MetricsText: Sendable {
 
         public init(_ value: Double) {
             self.init([], value)
-        }
-
-        public static func == (lhs: Sample, rhs: Sample) -> Bool {
-            lhs.value == rhs.value && lhs.labels.map(\.name) == rhs.labels.map(\.name) && lhs.labels.map(\.value) == rhs.labels.map(\.value)
-        }
-
-        public func hash(into hasher: inout Hasher) {
-            for label in labels { hasher.combine(label.name); hasher.combine(label.value) }
-            hasher.combine(value)
         }
     }
 

@@ -40,7 +40,7 @@ public struct PassCounters: Sendable {
         for failure in failures {
             writeFailures[FailureKey(parent: failure.parent, errno: failure.cause.errno?.symbolicName ?? "none"), default: 0] += 1
         }
-        self.duration.observe(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        self.duration.observe(duration.inSeconds)
         if converged { lastConverged = end }
     }
 }

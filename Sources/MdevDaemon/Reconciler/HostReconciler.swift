@@ -109,9 +109,8 @@ public actor HostReconciler {
 
     /// The metrics as of the last pass (``HostMetrics``), the daemon running.
     public var metrics: HostMetrics {
-        var metrics = HostMetrics(version: dependencies.version, running: true, counters: counters)
-        metrics.devices = HostDevice.list(inventory, hostKey: dependencies.hostKey)
-        metrics.plan = lastPlan
+        var metrics = HostMetrics(
+            version: dependencies.version, running: true, counters: counters, inventory: inventory, hostKey: dependencies.hostKey, plan: lastPlan)
         metrics.configGeneration = configGeneration
         metrics.configLoadFailed = configError != nil
         metrics.configHeld = configHeld != nil || lastPlan?.held != nil

@@ -24,6 +24,11 @@ public struct HostDevice: Sendable, Hashable {
 
     public var isInUse: Bool { !holders.isEmpty }
 
+    /// The type for people: `nvidia-222 (GRID T4-1B)`, or the id alone when the parent names none.
+    public var typeLabel: String {
+        type + (typeName.map { " (\($0))" } ?? "")
+    }
+
     /// Whether `reference` names the device's type: its id, its name, or its name as a config spells it
     /// (``MdevType/configName``).
     public func isOfType(_ reference: String) -> Bool {

@@ -58,7 +58,7 @@ public final class NVMLLibrary: @unchecked Sendable {
     public static func open(path: String = defaultPath) throws(Unavailable) -> NVMLLibrary {
         var error = [CChar](repeating: 0, count: 512)
         guard let table = cnvml_open(path, &error, UInt(error.count)) else {
-            throw Unavailable(library: path, reason: error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            throw Unavailable(library: path, reason: error.withUnsafeBytes(Self.text(upToNUL:)))
         }
         let library = NVMLLibrary(path: path, functions: table)
         do {
@@ -133,7 +133,7 @@ public final class NVMLLibrary: @unchecked Sendable {
     public func pciAddress(of device: Device) throws(NVMLError) -> String {
         var info = nvmlPciInfo_t()
         try check("nvmlDeviceGetPciInfo_v3", functions.pointee.deviceGetPciInfo?(device.handle, &info))
-        let busID = withUnsafeBytes(of: info.busId) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }.lowercased()
+        let busID = withUnsafeBytes(of: info.busId, Self.text(upToNUL:)).lowercased()
         guard let colon = busID.firstIndex(of: ":") else { return busID }
         let domain = busID[..<colon]
         return String(domain.suffix(4)) + busID[colon...]
@@ -235,16 +235,20 @@ public final class NVMLLibrary: @unchecked Sendable {
         var buffer = [CChar](repeating: 0, count: capacity)
         let result = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, UInt32(capacity)) }
         try check(function, result)
-        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return buffer.withUnsafeBytes(Self.text(upToNUL:))
     }
 
     /// A string NVML writes with an in-out size (the vGPU type calls).
     private func sizedString(_ function: String, _ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<UInt32>) -> nvmlReturn_t?) throws(NVMLError) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(NVML_DEVICE_NAME_V2_BUFFER_SIZE))
-        var size = UInt32(buffer.count)
-        let result = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
-        try check(function, result)
-        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        try string(function, capacity: Int(NVML_DEVICE_NAME_V2_BUFFER_SIZE)) { buffer, length in
+            var size = length
+            return call(buffer, &size)
+        }
+    }
+
+    /// The text of a C string in a fixed buffer (a char array of an NVML struct, or one NVML filled), up to its NUL.
+    static func text(upToNUL bytes: UnsafeRawBufferPointer) -> String {
+        String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     /// A list of vGPU type ids: asked for its size first, then filled.

@@ -32,7 +32,7 @@ public enum NVMLProbe {
         if mig?.current == true {
             for index in 0..<UInt32(NVML_GPU_INSTANCE_PROFILE_COUNT) {
                 guard let info = read({ try library.gpuInstanceProfile(device, index: index) }), let info else { continue }
-                let name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                let name = withUnsafeBytes(of: info.name, NVMLLibrary.text(upToNUL:))
                 let instances = read { try library.gpuInstanceCount(device, profileID: info.id, capacity: Int(info.instanceCount)) } ?? 0
                 profiles.append(NVMLReport.GPUInstanceProfile(
                     id: Int(info.id), name: name, slices: Int(info.sliceCount), memoryMB: Int(info.memorySizeMB),

@@ -64,8 +64,7 @@ public struct ProcessRunner: CommandRunning {
             if !state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged { onLateExit() }
             ended.signal()
         }
-        let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
-        if ended.wait(timeout: .now() + seconds) == .timedOut {
+        if ended.wait(timeout: .now() + deadline.inSeconds) == .timedOut {
             if state.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing).exchanged {
                 throw CommandTimedOut(command: ([executable] + arguments).joined(separator: " "), deadline: deadline)
             }
