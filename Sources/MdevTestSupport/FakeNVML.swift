@@ -3,20 +3,21 @@ import Glibc
 import MdevSysfs
 
 /// The project's fake `libnvidia-ml.so.1` (`contrib/nvml-fake/fake_nvml.c`), compiled once per test process
-/// against the same nvml.h as the program, with the Swift toolchain's clang.
+/// against the same nvml.h as the program, with the Swift toolchain's clang. Each host is a copy of it with
+/// its GPUs in a file beside it: loaded by its own path, a copy has state of its own, so tests that use it
+/// run side by side in one process.
 public enum FakeNVML {
-    /// What the fake's GPUs are (`MDEV_FAKE_NVML_GPUS`, see fake_nvml.c): `0000:41:00.0=a100-40gb:mig:gi=19/19`.
-    public static let gpusVariable = "MDEV_FAKE_NVML_GPUS"
-
     public struct BuildError: Error, CustomStringConvertible {
         public var description: String
     }
 
     private static let built = LockedValue<Result<String, BuildError>?>(nil)
-    /// The directory the fake is compiled into, removed when the process exits.
+    /// Every file made here, removed when the process exits.
+    private static let made = LockedValue<(files: [String], directories: [String], count: Int)>(([], [], 0))
+    /// The directory the fake is compiled into.
     private static let directory = temporaryPath("mdev-fake-nvml-\(getpid())")
 
-    /// The path of the compiled fake.
+    /// The path of the compiled fake, with no GPUs: its nvmlInit_v2 answers "Driver Not Loaded".
     public static func library() throws(BuildError) -> String {
         try built.withLock { built in
             if built == nil { built = compile() }
@@ -24,9 +25,32 @@ public enum FakeNVML {
         }.get()
     }
 
-    /// The environment that makes the program load the fake with these GPUs.
+    /// A copy of the fake whose GPUs are `gpus` (see fake_nvml.c: `0000:41:00.0=a100-40gb:mig:gi=19/19`, `;` between GPUs).
+    public static func library(gpus: String) throws(BuildError) -> String {
+        let original = try library()
+        let number = made.withLock { made in
+            made.count += 1
+            return made.count
+        }
+        let copyDirectory = "\(directory)/\(number)"
+        let copy = copyDirectory + "/libnvidia-ml.so.1"
+        do {
+            try FileSystem.createDirectories(copyDirectory)
+            try FileSystem.writeAtomically(try FileSystem.readBytes(original), to: copy)
+            try FileSystem.writeAtomically(Array((gpus + "\n").utf8), to: copy + ".gpus")
+        } catch {
+            throw BuildError(description: "copying the fake NVML to \(copyDirectory): \(error)")
+        }
+        made.withLock { made in
+            made.files += [copy, copy + ".gpus"]
+            made.directories.append(copyDirectory)
+        }
+        return copy
+    }
+
+    /// The environment that makes the program load a copy of the fake with these GPUs.
     public static func environment(gpus: String) throws(BuildError) -> [String: String] {
-        [NVMLLibrary.overrideVariable: try library(), gpusVariable: gpus]
+        [NVMLLibrary.overrideVariable: try library(gpus: gpus)]
     }
 
     private static func compile() -> Result<String, BuildError> {
@@ -42,13 +66,21 @@ public enum FakeNVML {
             guard result.termination.status == 0 else {
                 return .failure(BuildError(description: "compiling contrib/nvml-fake/fake_nvml.c failed (run contrib/setup.sh for nvml.h): \(result.stdout)"))
             }
-            atexit {
-                unlink(FakeNVML.directory + "/libnvidia-ml.so.1")
-                rmdir(FakeNVML.directory)
+            made.withLock { made in
+                made.files.append(output)
+                made.directories.append(directory)
             }
+            atexit { FakeNVML.removeEverything() }
             return .success(output)
         } catch {
             return .failure(BuildError(description: "compiling contrib/nvml-fake/fake_nvml.c: \(error)"))
         }
+    }
+
+    private static func removeEverything() {
+        let (files, directories, _) = made.withLock { $0 }
+        for file in files { unlink(file) }
+        // The copies' directories first: they are inside the compiled one's.
+        for directory in directories.reversed() { rmdir(directory) }
     }
 }

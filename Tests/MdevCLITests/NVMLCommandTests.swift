@@ -82,10 +82,11 @@ struct NVMLCommandTests {
 
     @Test("The text form names every part")
     func text() throws {
-        let result = try nvml("0000:41:00.0=a100-40gb:mig:gi=19;0000:3b:00.0=t4")
+        let library = try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb:mig:gi=19;0000:3b:00.0=t4")
+        let result = try runCLI(["nvml"], environment: [MdevSysfsNVMLOverride.variable: library])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first == "NVML: driver 580.95.02 (\(try FakeNVML.library())), 2 GPUs")
+        #expect(lines.first == "NVML: driver 580.95.02 (\(library)), 2 GPUs")
         #expect(lines.contains("GPU 0000:41:00.0  NVIDIA A100-PCIE-40GB"))
         #expect(lines.contains("  host vGPU mode: SR-IOV"))
         #expect(lines.contains("  MIG mode: enabled"))
@@ -99,4 +100,33 @@ struct NVMLCommandTests {
 /// The override's name, as the program reads it.
 enum MdevSysfsNVMLOverride {
     static let variable = "MDEV_RECONCILER_NVML_LIBRARY"
+}
+
+/// `types` beside NVML: what the library says of each vendor-mode GPU it knows, and where capacities come from.
+@Suite("types with NVML")
+struct TypesWithNVMLTests {
+    @Test("A GPU NVML knows shows its modes and NVML's types; one it does not know, what sysfs taught")
+    func types() throws {
+        let nvml = try FakeNVML.environment(gpus: "0000:3d:00.0=l40s")
+        let result = try runCLI(["types", "--host-root", "contrib/example-hosts/l40s-vendor-mode"], environment: nvml)
+        #expect(result.status == 0, "\(result.stderr)")
+        let blocks = result.stdout.components(separatedBy: "\n\n")
+        #expect(blocks.count == 2)
+        let known = blocks[0].split(separator: "\n").map(String.init)
+        #expect(Array(known[1...4]) == [
+            "  NVML says:", "    host vGPU mode: SR-IOV", "    MIG mode: not supported", "    heterogeneous vGPUs: off",
+        ])
+        #expect(known.contains("  nvidia-1145  NVIDIA L40S-1B   32         vfio-pci  at most 32 per GPU (NVML)"))
+        #expect(known.filter { $0.hasPrefix("  nvidia-") }.count == 6)
+        let learnt = blocks[1].split(separator: "\n").map(String.init)
+        #expect(!learnt.contains("  NVML says:"))
+        #expect(learnt.contains { $0.hasPrefix("  nvidia-1145") && $0.hasSuffix("at most 48 per GPU (from the framebuffer)") })
+        #expect(learnt.filter { $0.hasPrefix("  nvidia-") }.count == 23)
+
+        let json = try runCLI(["types", "--host-root", "contrib/example-hosts/l40s-vendor-mode", "--format", "json"], environment: nvml)
+        let parents = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])["parents"] as? [[String: Any]]
+        let first = try #require(parents?.first)
+        #expect((first["nvml"] as? [String: Any])?["hostVgpuMode"] as? String == "sriov")
+        #expect((first["types"] as? [[String: Any]])?.compactMap { $0["capacitySource"] as? String } == Array(repeating: "nvml", count: 6))
+    }
 }

@@ -2,15 +2,21 @@
 // against NVIDIA's own nvml.h (a signature that differs from the header does not compile), over simulated
 // GPUs. Never installed; loaded through MDEV_RECONCILER_NVML_LIBRARY, the override that exists for tests.
 //
-// The GPUs come from MDEV_FAKE_NVML_GPUS, entries separated by ';':
+// The GPUs come from a file beside the library, named as it is with ".gpus" added (so that each copy of the
+// library, loaded by its own path, is a host of its own: tests run side by side in one process), one line
+// (entries separated by ';' or newlines):
 //   <pci bus id>=<model>[:mig][:gi=<profile id>/<profile id>...]
+// Without the file nvmlInit_v2 answers DRIVER_NOT_LOADED, as on a host whose driver is not loaded.
 // models: a100-40gb (SR-IOV, MIG capable), h100-80gb (SR-IOV, MIG capable), l40s (SR-IOV, no MIG),
-// t4 (not SR-IOV, no MIG). ":mig" starts with MIG mode enabled; ":gi=" with those GPU instances.
+// t4 (not SR-IOV, no MIG), sim (the test bed driver's 8 GB vendor-mode GPU with 4 virtual functions,
+// contrib/testbed/kmod: SR-IOV, no MIG). ":mig" starts with MIG mode enabled; ":gi=" with those GPU instances.
 // Rules, as NVIDIA documents them: MIG queries on a GPU without MIG are NOT_SUPPORTED; GPU-instance
 // profiles are NOT_SUPPORTED while MIG mode is disabled; with MIG mode enabled only MIG-backed vGPU types
 // are creatable, and only those whose profile has a GPU instance; with it disabled only time-sliced ones.
+#define _GNU_SOURCE
 #include "nvml.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,11 +91,14 @@ static const VgpuType h100Types[] = {
     {806, "NVIDIA H100-8C", "Compute", 8192, 10, NO_PROFILE},
     {807, "NVIDIA H100-80C", "Compute", 81920, 1, NO_PROFILE},
 };
+// The numbers and names of the list captured on a real L40S (VendorProfiles.l40sCreatableText); a part of it.
 static const VgpuType l40sTypes[] = {
     {1145, "NVIDIA L40S-1B", "NVS", 1024, 32, NO_PROFILE},
     {1147, "NVIDIA L40S-1Q", "Quadro", 1024, 32, NO_PROFILE},
     {1148, "NVIDIA L40S-2Q", "Quadro", 2048, 24, NO_PROFILE},
-    {1155, "NVIDIA L40S-48Q", "Quadro", 49152, 1, NO_PROFILE},
+    {1150, "NVIDIA L40S-4Q", "Quadro", 4096, 12, NO_PROFILE},
+    {1155, "NVIDIA L40S-24Q", "Quadro", 24576, 2, NO_PROFILE},
+    {1156, "NVIDIA L40S-48Q", "Quadro", 49152, 1, NO_PROFILE},
 };
 static const VgpuType t4Types[] = {
     {222, "GRID T4-1B", "NVS", 1024, 16, NO_PROFILE},
@@ -98,12 +107,22 @@ static const VgpuType t4Types[] = {
     {234, "GRID T4-16Q", "Quadro", 16384, 1, NO_PROFILE},
 };
 
+// The test bed driver's types (contrib/testbed/kmod/mdev_vgpu_sim.c); at most one per virtual function.
+static const VgpuType simTypes[] = {
+    {2001, "NVIDIA SIM-1Q", "Quadro", 1024, 4, NO_PROFILE},
+    {2002, "NVIDIA SIM-2Q", "Quadro", 2048, 4, NO_PROFILE},
+    {2003, "NVIDIA SIM-4Q", "Quadro", 4096, 2, NO_PROFILE},
+    {2004, "NVIDIA SIM-8Q", "Quadro", 8192, 1, NO_PROFILE},
+    {2005, "NVIDIA SIM-2B", "NVS", 2048, 4, NO_PROFILE},
+};
+
 #define COUNT(array) (int)(sizeof(array) / sizeof((array)[0]))
 static const Model models[] = {
     {"a100-40gb", "NVIDIA A100-PCIE-40GB", 0x20F110DE, NVML_HOST_VGPU_MODE_SRIOV, 1, 0, a100Profiles, COUNT(a100Profiles), a100Types, COUNT(a100Types)},
     {"h100-80gb", "NVIDIA H100 PCIe", 0x233110DE, NVML_HOST_VGPU_MODE_SRIOV, 1, 1, h100Profiles, COUNT(h100Profiles), h100Types, COUNT(h100Types)},
     {"l40s", "NVIDIA L40S", 0x26B910DE, NVML_HOST_VGPU_MODE_SRIOV, 0, 1, NULL, 0, l40sTypes, COUNT(l40sTypes)},
     {"t4", "Tesla T4", 0x1EB810DE, NVML_HOST_VGPU_MODE_NON_SRIOV, 0, 0, NULL, 0, t4Types, COUNT(t4Types)},
+    {"sim", "NVIDIA SIM", 0x00101B36, NVML_HOST_VGPU_MODE_SRIOV, 0, 0, NULL, 0, simTypes, COUNT(simTypes)},
 };
 
 struct nvmlDevice_st {
@@ -124,13 +143,26 @@ static const Model *modelNamed(const char *key, size_t length) {
     return NULL;
 }
 
+/// The contents of the file beside this library named as it is with `suffix` added, or NULL when there is none.
+static char *readSidecar(const char *suffix) {
+    Dl_info info;
+    if (dladdr((void *)&readSidecar, &info) == 0 || info.dli_fname == NULL) return NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s%s", info.dli_fname, suffix);
+    FILE *file = fopen(path, "r");
+    if (file == NULL) return NULL;
+    char *text = calloc(1, 65536);
+    if (text != NULL && fread(text, 1, 65535, file) == 0) text[0] = '\0';
+    fclose(file);
+    return text;
+}
+
 nvmlReturn_t nvmlInit_v2(void) {
     if (gpuCount >= 0) return NVML_SUCCESS;
-    const char *spec = getenv("MDEV_FAKE_NVML_GPUS");
-    if (spec == NULL) return NVML_ERROR_DRIVER_NOT_LOADED;
-    char *copy = strdup(spec), *saveEntry = NULL;
+    char *copy = readSidecar(".gpus"), *saveEntry = NULL;
+    if (copy == NULL) return NVML_ERROR_DRIVER_NOT_LOADED;
     gpuCount = 0;
-    for (char *entry = strtok_r(copy, ";", &saveEntry); entry != NULL && gpuCount < MAX_GPUS; entry = strtok_r(NULL, ";", &saveEntry)) {
+    for (char *entry = strtok_r(copy, ";\n", &saveEntry); entry != NULL && gpuCount < MAX_GPUS; entry = strtok_r(NULL, ";\n", &saveEntry)) {
         char *equals = strchr(entry, '=');
         if (equals == NULL) continue;
         struct nvmlDevice_st *gpu = &gpus[gpuCount];
