@@ -55,7 +55,8 @@ public struct HostOptions: ParsableArguments {
 
     var resolvedNodeName: String { (nodeName ?? HostIdentity.systemNodeName()).lowercased() }
 
-    /// The host behind these options: mdev parents and NVIDIA virtual functions in vendor-specific mode.
+    /// The host behind these options: mdev parents and NVIDIA virtual functions in vendor-specific mode, their
+    /// types as NVML states them where NVIDIA's library is there.
     /// - Parameter recording: whether the vGPU record may be written (`apply`, `run`); commands that only
     ///   look read it and leave it as it is.
     /// - Parameter clearRetryDelays: the waits between EPERM retries of a vendor-mode clear (the daemon fits
@@ -68,7 +69,7 @@ public struct HostOptions: ParsableArguments {
             mdev: SysfsHost(reader: SysfsInventoryReader(sysfsRoot: environment.sysfsRoot, holderScanner: scanner)),
             vendor: VendorVGPUBackend(
                 files: SysfsVendorVGPUFiles(sysfsRoot: environment.sysfsRoot, holderScanner: scanner), record: record,
-                clearRetryDelays: clearRetryDelays))
+                catalog: NVMLVGPUTypeCatalog(), clearRetryDelays: clearRetryDelays))
     }
 
     /// Runs `sriov-manage` for GPUs without virtual functions, looked for under the host root; where NVIDIA's

@@ -11,21 +11,27 @@ enum NVMLReportRenderer {
         }
     }
 
+    /// The GPU's modes, a line each: host vGPU mode, MIG mode, heterogeneous vGPUs (`nvml` and `types` show them).
+    static func modeLines(_ gpu: NVMLReport.GPU) -> [String] {
+        var lines = ["host vGPU mode: " + (gpu.hostVgpuMode.map { $0 == "sriov" ? "SR-IOV" : "not SR-IOV" } ?? "unknown")]
+        if let mig = gpu.migMode {
+            let state = { (enabled: Bool) in enabled ? "enabled" : "disabled" }
+            var line = "MIG mode: \(state(mig.current))"
+            if mig.pending != mig.current { line += " (\(state(mig.pending)) after a GPU reset)" }
+            if !mig.current { line += "; its GPU-instance profiles are listed while it is enabled" }
+            lines.append(line)
+        } else {
+            lines.append("MIG mode: not supported")
+        }
+        lines.append("heterogeneous vGPUs: " + (gpu.heterogeneousVgpus.map { $0 ? "on" : "off" } ?? "not supported"))
+        return lines
+    }
+
     static func text(_ report: NVMLReport) -> String {
         var lines = ["NVML: driver \(report.driverVersion ?? "unknown") (\(report.library)), \(PlanRenderer.counted(report.gpus.count, "GPU"))"]
         for gpu in report.gpus {
             lines += ["", "GPU \(gpu.address)  \(gpu.name ?? "unknown name")"]
-            lines.append("  host vGPU mode: " + (gpu.hostVgpuMode.map { $0 == "sriov" ? "SR-IOV" : "not SR-IOV" } ?? "unknown"))
-            if let mig = gpu.migMode {
-                let state = { (enabled: Bool) in enabled ? "enabled" : "disabled" }
-                var line = "  MIG mode: \(state(mig.current))"
-                if mig.pending != mig.current { line += " (\(state(mig.pending)) after a GPU reset)" }
-                if !mig.current { line += "; its GPU-instance profiles are listed while it is enabled" }
-                lines.append(line)
-            } else {
-                lines.append("  MIG mode: not supported")
-            }
-            lines.append("  heterogeneous vGPUs: " + (gpu.heterogeneousVgpus.map { $0 ? "on" : "off" } ?? "not supported"))
+            lines += modeLines(gpu).map { "  " + $0 }
             if !gpu.gpuInstanceProfiles.isEmpty {
                 var table = TextTable(["    PROFILE", "NAME", "SLICES", "MEMORY", "INSTANCES"])
                 for profile in gpu.gpuInstanceProfiles {

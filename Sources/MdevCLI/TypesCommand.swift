@@ -1,4 +1,5 @@
 import ArgumentParser
+import MdevModel
 import MdevSysfs
 
 /// `types`: every parent with its types and devices.
@@ -11,6 +12,9 @@ struct TypesCommand: ParsableCommand {
             Examples:
               mdev-reconciler types
               mdev-reconciler types --format json
+
+            Where NVIDIA's NVML is there, an NVIDIA GPU in vendor-specific mode shows its modes as NVML states them, and its
+            types NVML's names and capacities.
             """)
 
     @OptionGroup var host: HostOptions
@@ -20,7 +24,16 @@ struct TypesCommand: ParsableCommand {
         try reportingErrors {
             let reading = try host.makeHost(recording: false).readInventory()
             for warning in reading.warnings { Diagnostics().warning(warning) }
-            print(try TypesReport(reading.inventory).render(format: format))
+            print(try TypesReport(reading.inventory, nvml: Self.nvml(reading.inventory)).render(format: format))
         }
+    }
+
+    /// What NVML says of each card in vendor-specific mode; empty without the library (or without such a card).
+    static func nvml(_ inventory: Inventory) -> [String: NVMLReport.GPU] {
+        let cards = Set(inventory.parents.filter { $0.interface == .nvidiaVendorSpecific }.map(\.card))
+        guard !cards.isEmpty, case .success(let library) = NVMLLibrary.shared() else { return [:] }
+        var gpus: [String: NVMLReport.GPU] = [:]
+        for card in cards { gpus[card] = NVMLProbe.gpu(atPCIAddress: card, library) }
+        return gpus
     }
 }

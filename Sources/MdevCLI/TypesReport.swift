@@ -12,6 +12,8 @@ struct TypesReport: Encodable {
         var model: String?
         /// `mdev` or `nvidia-vendor-specific`.
         var interface: ParentInterface
+        /// What NVML says of the card (an NVIDIA GPU in vendor-specific mode, where the library is there).
+        var nvml: NVMLReport.GPU?
         var types: [TypeEntry]
         var devices: [DeviceEntry]
     }
@@ -26,6 +28,8 @@ struct TypesReport: Encodable {
         var description: String?
         var descriptionFields: [String: String]
         var maxInstances: Int?
+        /// Where `maxInstances` comes from when no description states it: `nvml` or `framebuffer`.
+        var capacitySource: MdevType.CapacitySource?
     }
 
     struct DeviceEntry: Encodable {
@@ -38,17 +42,18 @@ struct TypesReport: Encodable {
 
     var parents: [ParentEntry]
 
-    init(_ inventory: Inventory) {
+    /// - Parameter nvml: what NVML says, by card.
+    init(_ inventory: Inventory, nvml: [String: NVMLReport.GPU] = [:]) {
         parents = inventory.parents.map { parent in
             ParentEntry(
                 parent: parent.name, card: parent.card, driver: parent.driver, pciID: parent.pciID, model: parent.modelName,
-                interface: parent.interface,
+                interface: parent.interface, nvml: nvml[parent.card],
                 types: parent.types.map { type in
                     TypeEntry(
                         id: type.id, name: type.name, configName: type.configName, availableInstances: type.availableInstances,
                         deviceAPI: type.deviceAPI, description: type.description,
                         descriptionFields: Dictionary(type.descriptionFields.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                        maxInstances: type.maxInstances)
+                        maxInstances: type.maxInstances, capacitySource: type.descriptionFields.maxInstances == nil ? type.capacitySource : nil)
                 },
                 devices: parent.devices.map {
                     DeviceEntry(uuid: parent.interface == .mdev ? $0.uuid.sysfsString : nil, type: $0.type, inUse: $0.isInUse, holders: $0.holders)
@@ -97,11 +102,13 @@ struct TypesReport: Encodable {
         for parent in Self.grouped(parents) {
             var lines = [[parent.parent, parent.model, parent.driver.map { "driver \($0)" }, parent.pciID]
                 .compactMap { $0 }.joined(separator: "  ")]
+            if let nvml = parent.nvml { lines += ["  NVML says:"] + NVMLReportRenderer.modeLines(nvml).map { "    " + $0 } }
             var table = TextTable(["TYPE", "NAME", "AVAILABLE", "API", "DESCRIPTION"])
             for type in parent.types {
-                // Vendor-specific mode states no description; the capacity comes from the framebuffer sizes.
+                // Vendor-specific mode states no description; the capacity comes from NVML or the framebuffer sizes.
+                let source = type.capacitySource.map { $0 == .nvml ? " (NVML)" : " (from the framebuffer)" } ?? ""
                 let description = type.description?.split(whereSeparator: \.isNewline).joined(separator: "; ")
-                    ?? type.maxInstances.map { "at most \($0) per GPU" } ?? "-"
+                    ?? type.maxInstances.map { "at most \($0) per GPU\(source)" } ?? "-"
                 table.add([type.id, type.name ?? "-", String(type.availableInstances), type.deviceAPI ?? "-", description])
             }
             lines += table.rendered.split(separator: "\n").map { "  " + $0 }

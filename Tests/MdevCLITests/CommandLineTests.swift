@@ -93,7 +93,7 @@ struct CommandLineTests {
         #expect(text.contains("0000:4e:00.0 (32 VFs)  NVIDIA L40S  -        nvidia-1156 ×1   +1"))
         let types = try runCLI(["types", "--host-root", "contrib/example-hosts/l40s-vendor-mode"]).stdout.split(separator: "\n").map(String.init)
         #expect(types.first == "0000:3d:00.0: SR-IOV GPU, 32 virtual functions (vendor-specific mode)  NVIDIA L40S  driver nvidia  10de:26b9")
-        #expect(types.contains { $0.hasPrefix("  nvidia-1150  NVIDIA L40S-4Q   12 ") && $0.hasSuffix("at most 12 per GPU") })
+        #expect(types.contains { $0.hasPrefix("  nvidia-1150  NVIDIA L40S-4Q   12 ") && $0.hasSuffix("at most 12 per GPU (from the framebuffer)") })
     }
 
     @Test("apply in vendor-specific mode writes type numbers to the planned functions and records them in the state directory")

@@ -60,6 +60,9 @@ cp "$source_dir/samples/vfio-mdev/mtty.c" "$here/kmod/mdev_vgpu_sim.c" "$build/"
 echo 'obj-m := mtty.o mdev_vgpu_sim.o' > "$build/Kbuild"
 make -s -C "$modules/build" M="$build" modules >"$build/make.log" 2>&1 || { cat "$build/make.log" >&2; exit 1; }
 gcc -static -O2 -Wall -o "$build/vfio-holder" "$here/holder/vfio-holder.c"
+# The project's fake NVML (contrib/nvml-fake), against NVIDIA's nvml.h as contrib/setup.sh fetches it.
+[ -f "$repo/Sources/CNVML/include/nvml.h" ] || { echo "no Sources/CNVML/include/nvml.h: run contrib/setup.sh" >&2; exit 1; }
+gcc -shared -fPIC -O2 -Wall -Werror -I "$repo/Sources/CNVML/include" -o "$build/libnvidia-ml.so.1" "$repo/contrib/nvml-fake/fake_nvml.c"
 
 # 4. The program as it ships: the Debian package (MDEV_TESTBED_DEB, as .ci/run passes it, or built now).
 #    The systemd guest installs that very file with dpkg; the busybox guest runs the binary it holds.
@@ -84,6 +87,8 @@ build_initramfs() {
     cp "${kernel_modules[@]}" "$root/lib/modules/"
     cp "$binary" "$root/usr/sbin/mdev-reconciler"
     cp "$build/vfio-holder" "$root/usr/bin/vfio-holder"
+    mkdir -p "$root/usr/lib/testbed"
+    cp "$build/libnvidia-ml.so.1" "$root/usr/lib/testbed/libnvidia-ml.so.1"
     copy_libraries "$root"
     cp "$here/guest/init" "$root/init"
     cp "$here/guest/lib.sh" "$root/lib.sh"

@@ -101,15 +101,26 @@ public struct MdevType: Sendable, Hashable, Codable {
     /// The `description` file, trimmed, when present.
     public var description: String?
     /// The most instances a card holds, when the backend knows it without a `description`: in NVIDIA's
-    /// vendor-specific mode, the GPU's framebuffer over the type's (see ``VGPUTypeListing``).
+    /// vendor-specific mode, what NVML states, else the GPU's framebuffer over the type's (see ``VGPUTypeListing``).
     public var capacity: Int?
+    /// Where ``capacity`` comes from.
+    public var capacitySource: CapacitySource?
+
+    /// Where a type's ``capacity`` comes from.
+    public enum CapacitySource: String, Sendable, Hashable, Codable {
+        /// NVIDIA's NVML states it (`nvmlVgpuTypeGetMaxInstances`): exact.
+        case nvml
+        /// The GPU's framebuffer over the type's, as learnt from sysfs.
+        case framebuffer
+    }
 
     public init(
         id: String, name: String? = nil, availableInstances: Int, deviceAPI: String? = nil, description: String? = nil,
-        capacity: Int? = nil
+        capacity: Int? = nil, capacitySource: CapacitySource? = nil
     ) {
         self.id = id
         self.capacity = capacity
+        self.capacitySource = capacitySource
         self.name = name
         self.availableInstances = availableInstances
         self.deviceAPI = deviceAPI

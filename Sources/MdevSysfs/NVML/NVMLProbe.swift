@@ -14,6 +14,12 @@ public enum NVMLProbe {
         return NVMLReport(library: library.path, driverVersion: driverVersion, gpus: gpus.sorted { $0.address < $1.address })
     }
 
+    /// What NVML says of the GPU at a PCI address (`0000:41:00.0`); nil when NVML does not know it.
+    public static func gpu(atPCIAddress address: String, _ library: NVMLLibrary) -> NVMLReport.GPU? {
+        guard let device = try? library.device(atPCIAddress: address) else { return nil }
+        return gpu(device, library)
+    }
+
     static func gpu(_ device: NVMLLibrary.Device, _ library: NVMLLibrary) -> NVMLReport.GPU {
         var problems: [String] = []
         /// The value, or nil with the problem noted; "not supported" is an answer (nil), not a problem.

@@ -8,12 +8,14 @@ import SystemPackage
 /// vGPU, its GPU (the physical function) is its card.
 ///
 /// - Types: a function's list (`creatable_vgpu_types`) shrinks once the GPU has a vGPU (to the types of
-///   that size) and is empty when the function has one or the GPU is full. So every function of a GPU
-///   gets every type any function of its model ever listed (kept in ``VendorVGPURecord``), and
-///   `available_instances` is 1 for the types its own list shows now, else 0. A type's
-///   ``MdevType/capacity`` is the GPU's framebuffer (the largest type a free GPU lists) over the type's;
-///   until a free GPU of the model was seen it is unknown, and a GPU is filled function by function until
-///   the driver lists the type no more.
+///   that size) and is empty when the function has one or the GPU is full. Where the driver's library
+///   states the GPU's types (``VGPUTypeCatalog``, NVIDIA's NVML), every function of the GPU gets the types
+///   it offers, with their exact names and ``MdevType/capacity``. Elsewhere every function of a GPU gets
+///   every type any function of its model ever listed (kept in ``VendorVGPURecord``), a type's capacity
+///   being the GPU's framebuffer (the largest type a free GPU lists) over the type's; until a free GPU of
+///   the model was seen it is unknown, and a GPU is filled function by function until the driver lists the
+///   type no more. Either way `available_instances` is 1 for the types the function's own list shows now,
+///   else 0.
 /// - A vGPU is a device known by a handle: the UUID the plan derived for it when this program configured
 ///   the function (from the record), else a UUID derived from the function and type, which marks it as
 ///   another program's.
@@ -23,6 +25,8 @@ import SystemPackage
 public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
     public let files: any VendorVGPUFiles
     public let record: VendorVGPURecord
+    /// What the driver's library says of each GPU's types; nil where there is none (sysfs alone is read).
+    public let catalog: (any VGPUTypeCatalog)?
     /// Waits between attempts to clear a function that refused with EPERM: ``defaultClearRetryDelays``, 8 s in
     /// all, for `apply`; the daemon fits them into its write deadline (``ReconcilerTiming``) and retries later
     /// with its own transient backoff.
@@ -33,12 +37,13 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
     private let sleep: @Sendable (Duration) -> Void
 
     public init(
-        files: any VendorVGPUFiles, record: VendorVGPURecord,
+        files: any VendorVGPUFiles, record: VendorVGPURecord, catalog: (any VGPUTypeCatalog)? = nil,
         clearRetryDelays: [Duration] = defaultClearRetryDelays,
         sleep: @escaping @Sendable (Duration) -> Void = VendorVGPUBackend.sleepBlocking
     ) {
         self.files = files
         self.record = record
+        self.catalog = catalog
         self.clearRetryDelays = clearRetryDelays
         self.sleep = sleep
     }
@@ -103,21 +108,36 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 (listing, VGPUTypeListing.framebufferGB(ofTypeName: listing.name).flatMap { size in framebuffer.map { $0 / size } })
             }
         }
+        let stated = statedTypes(Set(states.map(\.function.gpu)), warnings: &reading.warnings)
         let holders = try files.holders(of: states.filter { $0.current != 0 }.map(\.function))
         var parents: [Parent] = []
         for state in states {
             let name = state.function.name
             let listed = Set(state.listed.map(\.number))
-            var types = (modelTypes[state.function.model] ?? []).map { listing, capacity in
-                MdevType(
-                    id: listing.typeID, name: listing.name, availableInstances: listed.contains(listing.number) ? 1 : 0,
-                    deviceAPI: "vfio-pci", capacity: capacity)
+            let driver = stated[state.function.gpu]
+            var types: [MdevType]
+            if let driver {
+                types = driver.offered.map { type in
+                    MdevType(
+                        id: VGPUTypeListing.typeID(number: type.number), name: type.name,
+                        availableInstances: listed.contains(type.number) ? 1 : 0, deviceAPI: "vfio-pci", capacity: type.maxInstances,
+                        capacitySource: .nvml)
+                }
+            } else {
+                types = (modelTypes[state.function.model] ?? []).map { listing, capacity in
+                    MdevType(
+                        id: listing.typeID, name: listing.name, availableInstances: listed.contains(listing.number) ? 1 : 0,
+                        deviceAPI: "vfio-pci", capacity: capacity, capacitySource: capacity == nil ? nil : .framebuffer)
+                }
             }
             var devices: [MdevDevice] = []
             var handle: UUID?
             if state.current != 0 {
                 let type = VGPUTypeListing.typeID(number: state.current)
-                if !types.contains(where: { $0.id == type }) { types.append(MdevType(id: type, availableInstances: 0, deviceAPI: "vfio-pci")) }
+                if !types.contains(where: { $0.id == type }) {
+                    let name = driver?.types.first { $0.number == state.current }?.name
+                    types.append(MdevType(id: type, name: name, availableInstances: 0, deviceAPI: "vfio-pci"))
+                }
                 let recorded = record.configured(name)
                 let vGPU = recorded?.type == type ? recorded!.handle : Self.foreignHandle(function: name, type: type)
                 devices.append(MdevDevice(uuid: vGPU, type: type, holders: holders[name] ?? []))
@@ -130,6 +150,20 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
         }
         reading.inventory = Inventory(parents: parents)
         return reading
+    }
+
+    /// What the catalog says of each GPU it knows; a GPU whose query failed is left to what was learnt, with a warning.
+    private func statedTypes(_ gpus: Set<String>, warnings: inout [String]) -> [String: DriverVGPUTypes] {
+        guard let catalog else { return [:] }
+        var stated: [String: DriverVGPUTypes] = [:]
+        for gpu in gpus.sorted() {
+            do {
+                stated[gpu] = try catalog.types(ofGPU: gpu)
+            } catch {
+                warnings.append("NVML cannot list the vGPU types of GPU \(gpu) (\(error)); its types are what sysfs showed")
+            }
+        }
+        return stated
     }
 
     private func currentType(of function: VendorFunction) throws -> Int {

@@ -1,0 +1,118 @@
+import MdevModel
+import MdevTestSupport
+import Testing
+
+@testable import MdevSysfs
+
+/// Vendor-specific mode with NVML stating each GPU's types: exact names and capacities from the first
+/// reading, through the program's dlopen path, against a copy of the project's fake library per test.
+@Suite("NVML's vGPU types in vendor-specific mode")
+struct NVMLTypeCatalogTests {
+    /// The backend over `gpus`, NVML being the fake with `nvml`'s GPUs (nil: no catalog, sysfs alone).
+    func backend(_ gpus: SimulatedVendorGPUs, nvml: String?) throws -> VendorVGPUBackend {
+        let catalog = try nvml.map { NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: $0)) }
+        return VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil), catalog: catalog) { _ in }
+    }
+
+    func applier(_ backend: VendorVGPUBackend, _ types: [String]) -> Applier {
+        Applier(host: backend) { inventory in
+            Planner.plan(PlanningInput(
+                inventory: inventory, wanted: WantedTypes(types: types, source: .global), hostKey: HostKey(nodeName: "node01"),
+                settings: ReconcilerSettings(removeForeignDevices: true), nodeName: "node01"))
+        }
+    }
+
+    /// An L40S another program filled with one 48Q: every other function lists only the header.
+    func fullL40S() -> SimulatedVendorGPUs {
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
+        gpus.configure("0000:3d:00.4", number: 1156)
+        return gpus
+    }
+
+    @Test("A full GPU whose functions list only the header: NVML's types, names and capacities from the first reading")
+    func fullGPU() throws {
+        let gpus = fullL40S()
+        #expect(try gpus.creatableTypes(of: "0000:3d:00.5") == "ID    : vGPU Name\n")
+        let inventory = try backend(gpus, nvml: "0000:3d:00.0=l40s").readInventory().inventory
+        let free = try #require(inventory.parent(named: "0000:3d:00.5"))
+        #expect(free.types.map(\.id) == ["nvidia-1145", "nvidia-1147", "nvidia-1148", "nvidia-1150", "nvidia-1155", "nvidia-1156"])
+        #expect(free.types.map(\.name) == ["NVIDIA L40S-1B", "NVIDIA L40S-1Q", "NVIDIA L40S-2Q", "NVIDIA L40S-4Q", "NVIDIA L40S-24Q", "NVIDIA L40S-48Q"])
+        #expect(free.types.map(\.maxInstances) == [32, 32, 24, 12, 2, 1])
+        #expect(free.types.allSatisfy { $0.capacitySource == .nvml && $0.availableInstances == 0 })
+        // Without NVML the same reading knows nothing of the model yet: no type, no capacity.
+        let unknown = try backend(gpus, nvml: nil).readInventory().inventory
+        #expect(unknown.parent(named: "0000:3d:00.5")?.types.isEmpty == true)
+        #expect(unknown.parent(named: "0000:3d:00.4")?.types.map(\.maxInstances) == [nil])
+    }
+
+    @Test("On a full GPU the first plan already gives the card its type: the foreign 48Q goes, exactly 24 × 2Q come")
+    func firstPlanIsExact() async throws {
+        let gpus = fullL40S()
+        let backend = try backend(gpus, nvml: "0000:3d:00.0=l40s")
+        let applier = applier(backend, ["NVIDIA_L40S-2Q"])
+        let plan = applier.planner(try backend.readInventory().inventory)
+        #expect(plan.parents.flatMap(\.remove).count == 1)
+        #expect(plan.parents.count == 32)
+        #expect(plan.parents.allSatisfy { $0.type == "nvidia-1148" })
+        let report = try await applier.apply()
+        #expect(report.converged, "\(report.failures)")
+        #expect(report.created.count == 24)
+        #expect(gpus.state.withLock { state in state.current.values.filter { $0 == 1148 }.count } == 24)
+        // Without NVML the first plan knows no such type (it is learnt once the GPU is free).
+        let blind = try self.backend(fullL40S(), nvml: nil)
+        let blindPlan = self.applier(blind, ["NVIDIA_L40S-2Q"]).planner(try blind.readInventory().inventory)
+        #expect(blindPlan.parents.allSatisfy { $0.type == nil && $0.create.isEmpty })
+    }
+
+    @Test("NVML's capacity is exact where the framebuffer's is not: 32 × 1B on 32 functions, not 48")
+    func exactWhereFramebufferIsNot() throws {
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
+        let stated = try backend(gpus, nvml: "0000:3d:00.0=l40s").readInventory().inventory.parents[0].type(withID: "nvidia-1145")
+        #expect(stated?.maxInstances == 32)
+        let learnt = try backend(gpus, nvml: nil).readInventory().inventory.parents[0].type(withID: "nvidia-1145")
+        #expect(learnt?.maxInstances == 48)
+        #expect(learnt?.capacitySource == .framebuffer)
+    }
+
+    @Test("A GPU NVML does not know, or no library: what sysfs shows, as before")
+    func unknownGPU() throws {
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0"), VendorProfiles.l40s("0000:4e:00.0")])
+        let reading = try backend(gpus, nvml: "0000:4e:00.0=l40s").readInventory()
+        #expect(reading.warnings.isEmpty)
+        let sources = Dictionary(grouping: reading.inventory.parents, by: \.card).mapValues { Set($0.flatMap(\.types).map(\.capacitySource)) }
+        #expect(sources == ["0000:3d:00.0": [.framebuffer], "0000:4e:00.0": [.nvml]])
+        let none = VendorVGPUBackend(
+            files: gpus, record: VendorVGPURecord(path: nil), catalog: NVMLVGPUTypeCatalog(path: "/nonexistent/libnvidia-ml.so.1")) { _ in }
+        let plain = VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil)) { _ in }
+        #expect(try none.readInventory().inventory == plain.readInventory().inventory)
+    }
+
+    @Test("A catalog that fails for a GPU: a warning naming it, and what sysfs shows")
+    func failingCatalog() throws {
+        struct Failing: VGPUTypeCatalog {
+            func types(ofGPU address: String) throws -> DriverVGPUTypes? {
+                throw NVMLError(function: "nvmlDeviceGetSupportedVgpus", code: 999, message: "Unknown Error")
+            }
+        }
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
+        let reading = try VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil), catalog: Failing()) { _ in }.readInventory()
+        #expect(reading.warnings == [
+            "NVML cannot list the vGPU types of GPU 0000:3d:00.0 (nvmlDeviceGetSupportedVgpus: Unknown Error); its types are what sysfs showed",
+        ])
+        #expect(reading.inventory.parents[0].types.count == 23)
+    }
+
+    @Test("MIG-backed types are offered only while MIG mode is on, time-sliced ones only while it is off")
+    func offeredByMIGMode() throws {
+        let off = try #require(try NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb")).types(ofGPU: "0000:41:00.0"))
+        #expect(off.types.count == 8)
+        #expect(!off.migEnabled)
+        #expect(off.offered.map(\.name) == ["NVIDIA A100-4C", "NVIDIA A100-10C", "NVIDIA A100-40C"])
+        let on = try #require(try NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb:mig")).types(ofGPU: "0000:41:00.0"))
+        #expect(on.migEnabled)
+        #expect(on.offered.map(\.gpuInstanceProfile) == [19, 14, 9, 5, 0])
+        #expect(on.offered.first == DriverVGPUTypes.VGPUType(number: 700, name: "NVIDIA A100-1-5C", maxInstances: 7, gpuInstanceProfile: 19))
+        // A GPU the library does not know is no answer, not an error.
+        #expect(try NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb")).types(ofGPU: "0000:99:00.0") == nil)
+    }
+}
