@@ -1,3 +1,4 @@
+import Foundation
 import MdevModel
 import MdevTestSupport
 import Testing
@@ -114,5 +115,28 @@ struct NVMLTypeCatalogTests {
         #expect(on.offered.first == DriverVGPUTypes.VGPUType(number: 700, name: "NVIDIA A100-1-5C", maxInstances: 7, gpuInstanceProfile: 19))
         // A GPU the library does not know is no answer, not an error.
         #expect(try NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb")).types(ofGPU: "0000:99:00.0") == nil)
+    }
+}
+
+@Suite("Opening NVML once per process")
+struct NVMLSharedLibraryTests {
+    @Test("A library that would not initialise is tried again after the retry interval, not before; one that did is kept")
+    func retriesFailure() throws {
+        // A copy whose driver is "not loaded" (no GPUs file yet).
+        let library = try FakeNVML.library(gpus: "0000:3d:00.0=l40s")
+        let gpus = library + ".gpus"
+        try FileManager.default.moveItem(atPath: gpus, toPath: gpus + ".later")
+        let start = ContinuousClock.now
+        guard case .failure(let failure) = NVMLLibrary.shared(path: library, now: start) else {
+            Issue.record("the library opened without its GPUs")
+            return
+        }
+        #expect(failure.reason == "nvmlInit_v2: Driver Not Loaded")
+        // The driver loads.
+        try FileManager.default.moveItem(atPath: gpus + ".later", toPath: gpus)
+        #expect(throws: NVMLLibrary.Unavailable.self) { try NVMLLibrary.shared(path: library, now: start.advanced(by: .seconds(59))).get() }
+        let opened = try NVMLLibrary.shared(path: library, now: start.advanced(by: NVMLLibrary.retryInterval)).get()
+        #expect(try opened.devices().count == 1)
+        #expect(try NVMLLibrary.shared(path: library, now: start.advanced(by: .seconds(600))).get() === opened)
     }
 }

@@ -70,15 +70,22 @@ public final class NVMLLibrary: @unchecked Sendable {
         return library
     }
 
-    private static let opened = LockedValue<[String: Result<NVMLLibrary, Unavailable>]>([:])
+    private static let opened = LockedValue<[String: (result: Result<NVMLLibrary, Unavailable>, at: ContinuousClock.Instant)]>([:])
+
+    /// How long a library that could not be opened is not tried again: the driver may be installed or loaded
+    /// after the daemon started (a driver upgrade, a late module load), and one attempt a minute costs nothing.
+    public static let retryInterval: Duration = .seconds(60)
 
     /// The library at `path`, opened the first time it is asked for and kept for the process (nvmlInit
-    /// takes a while on a real host); a library that could not be opened is not tried again.
-    public static func shared(path: String = configuredPath) -> Result<NVMLLibrary, Unavailable> {
+    /// takes a while on a real host); one that could not be opened is tried again after ``retryInterval``.
+    public static func shared(path: String = configuredPath, now: ContinuousClock.Instant = .now) -> Result<NVMLLibrary, Unavailable> {
         opened.withLock { opened in
-            if let result = opened[path] { return result }
+            if let known = opened[path] {
+                if case .success = known.result { return known.result }
+                if now < known.at.advanced(by: retryInterval) { return known.result }
+            }
             let result = Result { () throws(Unavailable) in try open(path: path) }
-            opened[path] = result
+            opened[path] = (result, now)
             return result
         }
     }
@@ -176,12 +183,67 @@ public final class NVMLLibrary: @unchecked Sendable {
         return info
     }
 
-    /// How many GPU instances of the profile exist (room for `capacity` of them is given to NVML).
-    public func gpuInstanceCount(_ device: Device, profileID: UInt32, capacity: Int) throws(NVMLError) -> Int {
-        var instances = [nvmlGpuInstance_t?](repeating: nil, count: max(capacity, 1))
+    /// A MIG GPU instance: its id (unique on its GPU), the profile it was created with, and where it sits.
+    public struct GPUInstance: Sendable, Hashable {
+        public var id: UInt32
+        public var profileID: UInt32
+        public var placementStart: UInt32
+        public var placementSize: UInt32
+    }
+
+    /// The GPU instances of a profile that exist (room for `capacity` of them is given to NVML).
+    public func gpuInstances(_ device: Device, profileID: UInt32, capacity: Int) throws(NVMLError) -> [GPUInstance] {
+        var handles = [nvmlGpuInstance_t?](repeating: nil, count: max(capacity, 1))
         var count: UInt32 = 0
-        try check("nvmlDeviceGetGpuInstances", functions.pointee.deviceGetGpuInstances?(device.handle, profileID, &instances, &count))
+        try check("nvmlDeviceGetGpuInstances", functions.pointee.deviceGetGpuInstances?(device.handle, profileID, &handles, &count))
+        var instances: [GPUInstance] = []
+        for handle in handles.prefix(Int(count)) {
+            guard let handle else { continue }
+            instances.append(try instance(handle))
+        }
+        return instances
+    }
+
+    private func instance(_ handle: nvmlGpuInstance_t) throws(NVMLError) -> GPUInstance {
+        var info = nvmlGpuInstanceInfo_t()
+        try check("nvmlGpuInstanceGetInfo", functions.pointee.gpuInstanceGetInfo?(handle, &info))
+        return GPUInstance(id: info.id, profileID: info.profileId, placementStart: info.placement.start, placementSize: info.placement.size)
+    }
+
+    /// How many more GPU instances of the profile fit as the GPU is now.
+    public func gpuInstanceRemainingCapacity(_ device: Device, profileID: UInt32) throws(NVMLError) -> Int {
+        var count: UInt32 = 0
+        try check("nvmlDeviceGetGpuInstanceRemainingCapacity", functions.pointee.deviceGetGpuInstanceRemainingCapacity?(device.handle, profileID, &count))
         return Int(count)
+    }
+
+    // MARK: - Changes
+
+    /// Asks for MIG mode on or off. Returns nil when it is in effect now, else why not yet (NVML's activation
+    /// status: `NVML_ERROR_RESET_REQUIRED` on GPUs that need a reset first, which this program never does).
+    public func setMIGMode(_ device: Device, enabled: Bool) throws(NVMLError) -> NVMLError? {
+        var activation = NVML_SUCCESS
+        let mode = enabled ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE
+        try check("nvmlDeviceSetMigMode", functions.pointee.deviceSetMigMode?(device.handle, UInt32(mode), &activation))
+        guard activation != NVML_SUCCESS else { return nil }
+        return error("nvmlDeviceSetMigMode", activation)
+    }
+
+    /// Creates a GPU instance of the profile where NVML places it.
+    public func createGPUInstance(_ device: Device, profileID: UInt32) throws(NVMLError) -> GPUInstance {
+        var handle: nvmlGpuInstance_t?
+        try check("nvmlDeviceCreateGpuInstance", functions.pointee.deviceCreateGpuInstance?(device.handle, profileID, &handle))
+        guard let handle else { throw NVMLError(function: "nvmlDeviceCreateGpuInstance", code: nil, message: "no handle") }
+        return try instance(handle)
+    }
+
+    /// Destroys the GPU instance with this id; one that no longer exists is not an error.
+    public func destroyGPUInstance(_ device: Device, id: UInt32) throws(NVMLError) {
+        var handle: nvmlGpuInstance_t?
+        let found = functions.pointee.deviceGetGpuInstanceById?(device.handle, id, &handle)
+        if found == NVML_ERROR_NOT_FOUND { return }
+        try check("nvmlDeviceGetGpuInstanceById", found)
+        try check("nvmlGpuInstanceDestroy", functions.pointee.gpuInstanceDestroy?(handle))
     }
 
     public func supportedVgpuTypes(_ device: Device) throws(NVMLError) -> [UInt32] {
@@ -225,8 +287,12 @@ public final class NVMLLibrary: @unchecked Sendable {
     private func check(_ function: String, _ result: nvmlReturn_t?) throws(NVMLError) {
         guard let result else { throw NVMLError(function: function, code: nil, message: "this driver's library has no \(function)") }
         guard result != NVML_SUCCESS else { return }
+        throw error(function, result)
+    }
+
+    private func error(_ function: String, _ result: nvmlReturn_t) -> NVMLError {
         let message = functions.pointee.errorString?(result).map { String(cString: $0) } ?? "error \(result.rawValue)"
-        throw NVMLError(function: function, code: result.rawValue, message: message)
+        return NVMLError(function: function, code: result.rawValue, message: message)
     }
 
     private func string(
