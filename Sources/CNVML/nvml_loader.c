@@ -41,6 +41,12 @@ const cnvml_functions *cnvml_open(const char *path, char *error, unsigned long e
     RESOLVE(deviceGetMigMode, nvmlDeviceGetMigMode);
     RESOLVE(deviceGetGpuInstanceProfileInfoV, nvmlDeviceGetGpuInstanceProfileInfoV);
     RESOLVE(deviceGetGpuInstances, nvmlDeviceGetGpuInstances);
+    RESOLVE(deviceGetGpuInstanceById, nvmlDeviceGetGpuInstanceById);
+    RESOLVE(gpuInstanceGetInfo, nvmlGpuInstanceGetInfo);
+    RESOLVE(deviceGetGpuInstanceRemainingCapacity, nvmlDeviceGetGpuInstanceRemainingCapacity);
+    RESOLVE(deviceSetMigMode, nvmlDeviceSetMigMode);
+    RESOLVE(deviceCreateGpuInstance, nvmlDeviceCreateGpuInstance);
+    RESOLVE(gpuInstanceDestroy, nvmlGpuInstanceDestroy);
     if (table->initialize == NULL || table->errorString == NULL) {
         snprintf(error, error_size, "%s has no nvmlInit_v2 or nvmlErrorString: not NVIDIA's NVML library", path);
         free(table);

@@ -27,6 +27,42 @@ public enum FakeNVML {
 
     /// A copy of the fake whose GPUs are `gpus` (see fake_nvml.c: `0000:41:00.0=a100-40gb:mig:gi=19/19`, `;` between GPUs).
     public static func library(gpus: String) throws(BuildError) -> String {
+        try copy(gpus: gpus, state: nil)
+    }
+
+    /// The GPUs' state a copy saved (MIG mode, GPU instances with their ids), in the form of its GPUs file; nil
+    /// before anything changed.
+    public static func state(of library: String) -> String? {
+        try? FileSystem.readText(library + ".state")
+    }
+
+    /// The same host seen by a program started again: a new copy (loaded afresh) with the GPUs and the state.
+    public static func restarted(_ library: String) throws(BuildError) -> String {
+        let gpus: String
+        do { gpus = try FileSystem.readText(library + ".gpus") } catch { throw BuildError(description: "\(error)") }
+        return try copy(gpus: gpus, state: state(of: library))
+    }
+
+    /// The same host after a reboot: GPU instances are gone, MIG mode is off on Hopper (`h100-80gb`: it does not
+    /// survive a reboot there) and a pending MIG mode is in effect elsewhere.
+    public static func rebooted(_ library: String) throws(BuildError) -> String {
+        let gpus: String
+        do { gpus = try FileSystem.readText(library + ".gpus") } catch { throw BuildError(description: "\(error)") }
+        // `<bus id>=<model>[:option...]`: the bus id has colons of its own.
+        let lines = (state(of: library) ?? gpus).split(whereSeparator: { $0 == "\n" || $0 == ";" }).map { entry in
+            guard let equals = entry.firstIndex(of: "=") else { return String(entry) }
+            var options = entry[entry.index(after: equals)...].split(separator: ":").map(String.init).filter { !$0.hasPrefix("gi=") }
+            let hopper = options.first == "h100-80gb"
+            options = options.compactMap { option in
+                if option == "mig" || option == "pending" { return hopper ? nil : "mig" }
+                return option
+            }
+            return entry[...equals] + options.joined(separator: ":")
+        }
+        return try copy(gpus: gpus, state: lines.joined(separator: "\n"))
+    }
+
+    private static func copy(gpus: String, state: String?) throws(BuildError) -> String {
         let original = try library()
         let number = made.withLock { made in
             made.count += 1
@@ -34,16 +70,17 @@ public enum FakeNVML {
         }
         let copyDirectory = "\(directory)/\(number)"
         let copy = copyDirectory + "/libnvidia-ml.so.1"
+        made.withLock { made in
+            made.files += [copy, copy + ".gpus", copy + ".state", copy + ".state.new"]
+            made.directories.append(copyDirectory)
+        }
         do {
             try FileSystem.createDirectories(copyDirectory)
             try FileSystem.writeAtomically(try FileSystem.readBytes(original), to: copy)
             try FileSystem.writeAtomically(Array((gpus + "\n").utf8), to: copy + ".gpus")
+            if let state { try FileSystem.writeAtomically(Array((state + "\n").utf8), to: copy + ".state") }
         } catch {
             throw BuildError(description: "copying the fake NVML to \(copyDirectory): \(error)")
-        }
-        made.withLock { made in
-            made.files += [copy, copy + ".gpus"]
-            made.directories.append(copyDirectory)
         }
         return copy
     }

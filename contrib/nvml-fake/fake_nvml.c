@@ -3,16 +3,22 @@
 // GPUs. Never installed; loaded through MDEV_RECONCILER_NVML_LIBRARY, the override that exists for tests.
 //
 // The GPUs come from a file beside the library, named as it is with ".gpus" added (so that each copy of the
-// library, loaded by its own path, is a host of its own: tests run side by side in one process), one line
-// (entries separated by ';' or newlines):
-//   <pci bus id>=<model>[:mig][:gi=<profile id>/<profile id>...]
-// Without the file nvmlInit_v2 answers DRIVER_NOT_LOADED, as on a host whose driver is not loaded.
+// library, loaded by its own path, is a host of its own: tests run side by side in one process), entries
+// separated by ';' or newlines:
+//   <pci bus id>=<model>[:mig][:pending][:reset][:gi=<profile id>[#<instance id>]/...]
+// Without the file nvmlInit_v2 answers DRIVER_NOT_LOADED, as on a host whose driver is not loaded. Every
+// change (MIG mode, GPU instances) is saved in the same form to ".state" beside it, which a later load reads
+// instead: a copy of the library with both files is the same host after a restart of the program.
 // models: a100-40gb (SR-IOV, MIG capable), h100-80gb (SR-IOV, MIG capable), l40s (SR-IOV, no MIG),
 // t4 (not SR-IOV, no MIG), sim (the test bed driver's 8 GB vendor-mode GPU with 4 virtual functions,
-// contrib/testbed/kmod: SR-IOV, no MIG). ":mig" starts with MIG mode enabled; ":gi=" with those GPU instances.
+// contrib/testbed/kmod: SR-IOV, no MIG). ":mig" starts with MIG mode enabled, ":pending" with it enabled after a reset,
+// ":reset" makes enabling it need a GPU reset (some Ampere hosts); ":gi=" starts with those GPU instances.
 // Rules, as NVIDIA documents them: MIG queries on a GPU without MIG are NOT_SUPPORTED; GPU-instance
 // profiles are NOT_SUPPORTED while MIG mode is disabled; with MIG mode enabled only MIG-backed vGPU types
 // are creatable, and only those whose profile has a GPU instance; with it disabled only time-sliced ones.
+// MIG mode cannot be turned off while GPU instances exist (IN_USE); GPU instances are created only with MIG
+// mode on (NOT_SUPPORTED otherwise), at most the profile's instance count and while their slices fit
+// (INSUFFICIENT_RESOURCES); a new instance takes the lowest unused id, as ids are handed out again.
 #define _GNU_SOURCE
 #include "nvml.h"
 
@@ -125,12 +131,25 @@ static const Model models[] = {
     {"sim", "NVIDIA SIM", 0x00101B36, NVML_HOST_VGPU_MODE_SRIOV, 0, 0, NULL, 0, simTypes, COUNT(simTypes)},
 };
 
+// Simplified geometry: a MIG GPU has 7 slices, a GPU instance takes its profile's slice count, placed at the
+// first offset where it fits.
+#define MIG_SLICES 7
+
+struct nvmlGpuInstance_st {
+    struct nvmlDevice_st *device;
+    unsigned int id;
+    unsigned int profileID;
+    unsigned int start, size;
+    int live;
+};
+
 struct nvmlDevice_st {
     char busID[NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE];  // 0000:41:00.0
     const Model *model;
     int migEnabled;
-    unsigned int instanceProfiles[MAX_INSTANCES];  // profile id of each GPU instance
-    int instanceCount;
+    int migPending;      // MIG mode after the next GPU reset
+    int resetRequired;   // ":reset": enabling MIG mode takes effect only after a GPU reset (some Ampere hosts)
+    struct nvmlGpuInstance_st instances[MAX_INSTANCES];
 };
 
 static struct nvmlDevice_st gpus[MAX_GPUS];
@@ -157,12 +176,53 @@ static char *readSidecar(const char *suffix) {
     return text;
 }
 
-nvmlReturn_t nvmlInit_v2(void) {
-    if (gpuCount >= 0) return NVML_SUCCESS;
-    char *copy = readSidecar(".gpus"), *saveEntry = NULL;
-    if (copy == NULL) return NVML_ERROR_DRIVER_NOT_LOADED;
+static const Profile *profileWithID(const Model *model, unsigned int id) {
+    for (int i = 0; i < model->profileCount; i++) {
+        if (model->profiles[i].id == id) return &model->profiles[i];
+    }
+    return NULL;
+}
+
+/// Places an instance of `profile` with `id` on `gpu` (first fit), or answers why it cannot be.
+static nvmlReturn_t place(struct nvmlDevice_st *gpu, const Profile *profile, unsigned int id, struct nvmlGpuInstance_st **placed) {
+    int used[MIG_SLICES] = {0}, ofProfile = 0;
+    struct nvmlGpuInstance_st *slot = NULL;
+    for (int i = 0; i < MAX_INSTANCES; i++) {
+        struct nvmlGpuInstance_st *instance = &gpu->instances[i];
+        if (!instance->live) {
+            if (slot == NULL) slot = instance;
+            continue;
+        }
+        if (instance->id == id) return NVML_ERROR_INVALID_ARGUMENT;
+        if (instance->profileID == profile->id) ofProfile++;
+        for (unsigned int j = instance->start; j < instance->start + instance->size && j < MIG_SLICES; j++) used[j] = 1;
+    }
+    if (slot == NULL || ofProfile >= (int)profile->instances) return NVML_ERROR_INSUFFICIENT_RESOURCES;
+    for (unsigned int start = 0; start + profile->slices <= MIG_SLICES; start++) {
+        int free = 1;
+        for (unsigned int j = start; j < start + profile->slices; j++) free &= !used[j];
+        if (!free) continue;
+        *slot = (struct nvmlGpuInstance_st){gpu, id, profile->id, start, profile->slices, 1};
+        if (placed != NULL) *placed = slot;
+        return NVML_SUCCESS;
+    }
+    return NVML_ERROR_INSUFFICIENT_RESOURCES;
+}
+
+static unsigned int unusedID(const struct nvmlDevice_st *gpu) {
+    for (unsigned int id = 1;; id++) {
+        int taken = 0;
+        for (int i = 0; i < MAX_INSTANCES; i++) taken |= gpu->instances[i].live && gpu->instances[i].id == id;
+        if (!taken) return id;
+    }
+}
+
+/// Reads the GPUs from a spec: `<bus id>=<model>[:mig][:pending][:reset][:gi=<profile>[#<id>]/...]`, ';' or
+/// newlines between GPUs.
+static void parse(char *spec) {
+    char *saveEntry = NULL;
     gpuCount = 0;
-    for (char *entry = strtok_r(copy, ";\n", &saveEntry); entry != NULL && gpuCount < MAX_GPUS; entry = strtok_r(NULL, ";\n", &saveEntry)) {
+    for (char *entry = strtok_r(spec, ";\n", &saveEntry); entry != NULL && gpuCount < MAX_GPUS; entry = strtok_r(NULL, ";\n", &saveEntry)) {
         char *equals = strchr(entry, '=');
         if (equals == NULL) continue;
         struct nvmlDevice_st *gpu = &gpus[gpuCount];
@@ -173,17 +233,56 @@ nvmlReturn_t nvmlInit_v2(void) {
         gpu->model = modelNamed(options, length);
         if (gpu->model == NULL) continue;
         for (char *option = strchr(options, ':'); option != NULL; option = strchr(option + 1, ':')) {
-            if (strncmp(option, ":mig", 4) == 0 && gpu->model->migCapable) gpu->migEnabled = 1;
+            if (strncmp(option, ":mig", 4) == 0 && gpu->model->migCapable) gpu->migEnabled = gpu->migPending = 1;
+            if (strncmp(option, ":pending", 8) == 0 && gpu->model->migCapable) gpu->migPending = 1;
+            if (strncmp(option, ":reset", 6) == 0) gpu->resetRequired = 1;
             if (strncmp(option, ":gi=", 4) == 0) {
-                for (char *id = option + 4; *id != '\0' && *id != ':' && gpu->instanceCount < MAX_INSTANCES;) {
-                    gpu->instanceProfiles[gpu->instanceCount++] = (unsigned int)strtoul(id, &id, 10);
+                for (char *id = option + 4; *id != '\0' && *id != ':';) {
+                    unsigned int profileID = (unsigned int)strtoul(id, &id, 10), instanceID = 0;
+                    if (*id == '#') instanceID = (unsigned int)strtoul(id + 1, &id, 10);
+                    const Profile *profile = profileWithID(gpu->model, profileID);
+                    if (profile != NULL) place(gpu, profile, instanceID != 0 ? instanceID : unusedID(gpu), NULL);
                     if (*id == '/') id++;
                 }
             }
         }
         gpuCount++;
     }
-    free(copy);
+}
+
+/// Saves every GPU's MIG mode and GPU instances in the state file beside the library (`.state`, the same
+/// spec), which a later load of a copy of it (a restart of the program) reads instead of `.gpus`.
+static void saveState(void) {
+    Dl_info info;
+    if (dladdr((void *)&saveState, &info) == 0 || info.dli_fname == NULL) return;
+    char path[4096], temporary[4200];
+    snprintf(path, sizeof path, "%s.state", info.dli_fname);
+    snprintf(temporary, sizeof temporary, "%s.new", path);
+    FILE *file = fopen(temporary, "w");
+    if (file == NULL) return;
+    for (int i = 0; i < gpuCount; i++) {
+        const struct nvmlDevice_st *gpu = &gpus[i];
+        fprintf(file, "%s=%s%s%s%s", gpu->busID, gpu->model->key, gpu->migEnabled ? ":mig" : "",
+                gpu->migPending && !gpu->migEnabled ? ":pending" : "", gpu->resetRequired ? ":reset" : "");
+        const char *separator = ":gi=";
+        for (int j = 0; j < MAX_INSTANCES; j++) {
+            if (!gpu->instances[j].live) continue;
+            fprintf(file, "%s%u#%u", separator, gpu->instances[j].profileID, gpu->instances[j].id);
+            separator = "/";
+        }
+        fprintf(file, "\n");
+    }
+    fclose(file);
+    rename(temporary, path);
+}
+
+nvmlReturn_t nvmlInit_v2(void) {
+    if (gpuCount >= 0) return NVML_SUCCESS;
+    char *spec = readSidecar(".state");
+    if (spec == NULL) spec = readSidecar(".gpus");
+    if (spec == NULL) return NVML_ERROR_DRIVER_NOT_LOADED;
+    parse(spec);
+    free(spec);
     return NVML_SUCCESS;
 }
 
@@ -202,6 +301,9 @@ const char *nvmlErrorString(nvmlReturn_t result) {
     case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
     case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
     case NVML_ERROR_NOT_FOUND: return "Not Found";
+    case NVML_ERROR_IN_USE: return "In use by another client";
+    case NVML_ERROR_INSUFFICIENT_RESOURCES: return "Insufficient resources";
+    case NVML_ERROR_RESET_REQUIRED: return "GPU requires a reset";
     default: return "Unknown Error";
     }
 }
@@ -290,7 +392,7 @@ static nvmlReturn_t listTypes(nvmlDevice_t device, unsigned int *vgpuCount, nvml
             if (migBacked != device->migEnabled) continue;
             if (migBacked) {
                 int hasInstance = 0;
-                for (int j = 0; j < device->instanceCount; j++) hasInstance |= device->instanceProfiles[j] == type->profileID;
+                for (int j = 0; j < MAX_INSTANCES; j++) hasInstance |= device->instances[j].live && device->instances[j].profileID == type->profileID;
                 if (!hasInstance) continue;
             }
         }
@@ -371,7 +473,8 @@ nvmlReturn_t nvmlVgpuTypeGetGpuInstanceProfileId(nvmlVgpuTypeId_t vgpuTypeId, un
 nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode, unsigned int *pendingMode) {
     if (!valid(device) || currentMode == NULL || pendingMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     if (!device->model->migCapable) return NVML_ERROR_NOT_SUPPORTED;
-    *currentMode = *pendingMode = device->migEnabled ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
+    *currentMode = device->migEnabled ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
+    *pendingMode = device->migPending ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
     return NVML_SUCCESS;
 }
 
@@ -399,12 +502,99 @@ nvmlReturn_t nvmlDeviceGetGpuInstances(nvmlDevice_t device, unsigned int profile
     if (!valid(device) || count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     if (!device->model->migCapable || !device->migEnabled) return NVML_ERROR_NOT_SUPPORTED;
     unsigned int found = 0;
-    for (int i = 0; i < device->instanceCount; i++) {
-        if (device->instanceProfiles[i] != profileId) continue;
-        // Handles are opaque to callers: the address of the profile slot stands for the instance.
-        if (gpuInstances != NULL) gpuInstances[found] = (nvmlGpuInstance_t)&device->instanceProfiles[i];
+    for (int i = 0; i < MAX_INSTANCES; i++) {
+        if (!device->instances[i].live || device->instances[i].profileID != profileId) continue;
+        if (gpuInstances != NULL) gpuInstances[found] = &device->instances[i];
         found++;
     }
     *count = found;
+    return NVML_SUCCESS;
+}
+
+// MIG mode: on a GPU marked ":reset" enabling takes effect after a GPU reset (pending), as on some Ampere
+// hosts; disabling is refused while GPU instances exist.
+nvmlReturn_t nvmlDeviceSetMigMode(nvmlDevice_t device, unsigned int mode, nvmlReturn_t *activationStatus) {
+    if (!valid(device) || activationStatus == NULL || (mode != NVML_DEVICE_MIG_ENABLE && mode != NVML_DEVICE_MIG_DISABLE)) {
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    if (!device->model->migCapable) return NVML_ERROR_NOT_SUPPORTED;
+    int enable = mode == NVML_DEVICE_MIG_ENABLE;
+    if (!enable) {
+        for (int i = 0; i < MAX_INSTANCES; i++) {
+            if (device->instances[i].live) {
+                *activationStatus = NVML_ERROR_IN_USE;
+                return NVML_ERROR_IN_USE;
+            }
+        }
+    }
+    device->migPending = enable;
+    if (enable && device->resetRequired && !device->migEnabled) {
+        *activationStatus = NVML_ERROR_RESET_REQUIRED;
+    } else {
+        device->migEnabled = enable;
+        *activationStatus = NVML_SUCCESS;
+    }
+    saveState();
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsigned int profileId, unsigned int *count) {
+    if (!valid(device) || count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!device->model->migCapable || !device->migEnabled) return NVML_ERROR_NOT_SUPPORTED;
+    const Profile *profile = profileWithID(device->model, profileId);
+    if (profile == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    // As many as placing them one by one fits, on a scratch copy.
+    struct nvmlDevice_st scratch = *device;
+    unsigned int fits = 0;
+    while (place(&scratch, profile, unusedID(&scratch), NULL) == NVML_SUCCESS) fits++;
+    *count = fits;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceCreateGpuInstance(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstance) {
+    if (!valid(device) || gpuInstance == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!device->model->migCapable || !device->migEnabled) return NVML_ERROR_NOT_SUPPORTED;
+    const Profile *profile = profileWithID(device->model, profileId);
+    if (profile == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlReturn_t result = place(device, profile, unusedID(device), gpuInstance);
+    if (result == NVML_SUCCESS) saveState();
+    return result;
+}
+
+static int validInstance(nvmlGpuInstance_t instance) {
+    for (int i = 0; i < gpuCount; i++) {
+        if (instance >= gpus[i].instances && instance < gpus[i].instances + MAX_INSTANCES) return instance->live;
+    }
+    return 0;
+}
+
+nvmlReturn_t nvmlGpuInstanceDestroy(nvmlGpuInstance_t gpuInstance) {
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (!validInstance(gpuInstance)) return NVML_ERROR_INVALID_ARGUMENT;
+    gpuInstance->live = 0;
+    saveState();
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstanceById(nvmlDevice_t device, unsigned int id, nvmlGpuInstance_t *gpuInstance) {
+    if (!valid(device) || gpuInstance == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!device->model->migCapable || !device->migEnabled) return NVML_ERROR_NOT_SUPPORTED;
+    for (int i = 0; i < MAX_INSTANCES; i++) {
+        if (device->instances[i].live && device->instances[i].id == id) {
+            *gpuInstance = &device->instances[i];
+            return NVML_SUCCESS;
+        }
+    }
+    return NVML_ERROR_NOT_FOUND;
+}
+
+nvmlReturn_t nvmlGpuInstanceGetInfo(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info) {
+    if (gpuCount < 0) return NVML_ERROR_UNINITIALIZED;
+    if (!validInstance(gpuInstance) || info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    info->device = gpuInstance->device;
+    info->id = gpuInstance->id;
+    info->profileId = gpuInstance->profileID;
+    info->placement.start = gpuInstance->start;
+    info->placement.size = gpuInstance->size;
     return NVML_SUCCESS;
 }

@@ -33,6 +33,13 @@ typedef struct {
     __typeof__(&nvmlDeviceGetMigMode) deviceGetMigMode;
     __typeof__(&nvmlDeviceGetGpuInstanceProfileInfoV) deviceGetGpuInstanceProfileInfoV;
     __typeof__(&nvmlDeviceGetGpuInstances) deviceGetGpuInstances;
+    __typeof__(&nvmlDeviceGetGpuInstanceById) deviceGetGpuInstanceById;
+    __typeof__(&nvmlGpuInstanceGetInfo) gpuInstanceGetInfo;
+    __typeof__(&nvmlDeviceGetGpuInstanceRemainingCapacity) deviceGetGpuInstanceRemainingCapacity;
+    // The calls that change a GPU: MIG mode, GPU instances.
+    __typeof__(&nvmlDeviceSetMigMode) deviceSetMigMode;
+    __typeof__(&nvmlDeviceCreateGpuInstance) deviceCreateGpuInstance;
+    __typeof__(&nvmlGpuInstanceDestroy) gpuInstanceDestroy;
 } cnvml_functions;
 
 /// Opens the library at `path` and resolves every function above that it has. Returns NULL when it cannot

@@ -39,7 +39,7 @@ public enum NVMLProbe {
             for index in 0..<UInt32(NVML_GPU_INSTANCE_PROFILE_COUNT) {
                 guard let info = read({ try library.gpuInstanceProfile(device, index: index) }), let info else { continue }
                 let name = withUnsafeBytes(of: info.name, NVMLLibrary.text(upToNUL:))
-                let instances = read { try library.gpuInstanceCount(device, profileID: info.id, capacity: Int(info.instanceCount)) } ?? 0
+                let instances = read { try library.gpuInstances(device, profileID: info.id, capacity: Int(info.instanceCount)).count } ?? 0
                 profiles.append(NVMLReport.GPUInstanceProfile(
                     id: Int(info.id), name: name, slices: Int(info.sliceCount), memoryMB: Int(info.memorySizeMB),
                     maxInstances: Int(info.instanceCount), instances: instances))

@@ -11,7 +11,9 @@ import Synchronization
 ///   current size, and a configured function lists none, but a config change may ask for another size and
 ///   a configured type must keep its name;
 /// - each GPU model's framebuffer, learnt from the largest type a free GPU lists: what a type's capacity
-///   is computed from.
+///   is computed from;
+/// - the MIG GPU instances it created, by GPU, with the boot they were created in: the only ones it
+///   ever destroys (see ``MIGInstancePreparer``).
 ///
 /// Written atomically after every change. Losing it is safe: a configured function no longer recorded is
 /// treated as another program's (kept when its type is wanted, never reconfigured unless
@@ -31,6 +33,24 @@ public final class VendorVGPURecord: Sendable {
         var catalogs: [String: [VGPUTypeListing]] = [:]
         /// GB, by PCI `vendor:device` id.
         var framebuffers: [String: Int] = [:]
+        /// By GPU address; absent in records written before MIG was managed.
+        var gpuInstances: [String: CreatedGPUInstances]?
+    }
+
+    /// The GPU instances this program created on one GPU, in one boot (instances do not survive a reboot, and
+    /// their ids are handed out again after one).
+    public struct CreatedGPUInstances: Sendable, Hashable, Codable {
+        /// `/proc/sys/kernel/random/boot_id` when they were created.
+        public var bootID: String
+        public var instances: [CreatedGPUInstance]
+    }
+
+    /// One GPU instance, as NVML described it when it was created: an instance with this id but another
+    /// profile or placement is not this one.
+    public struct CreatedGPUInstance: Sendable, Hashable, Codable {
+        public var id: UInt32
+        public var profileID: UInt32
+        public var placementStart: UInt32
     }
 
     /// The file, or nil to keep the record in memory only.
@@ -79,6 +99,28 @@ public final class VendorVGPURecord: Sendable {
     /// Records (or, with nil, forgets) a function's configuration and saves.
     func set(_ configured: Configured?, for function: String) throws {
         try update { $0.configured[function] = configured }
+    }
+
+    /// The GPU instances this program created on a GPU, when it created them in this boot.
+    func createdGPUInstances(on gpu: String, bootID: String) -> [CreatedGPUInstance] {
+        contents.withLock { contents in
+            guard let created = contents.gpuInstances?[gpu], created.bootID == bootID else { return [] }
+            return created.instances
+        }
+    }
+
+    /// Whether GPU instances of any boot are recorded for a GPU.
+    func hasGPUInstances(on gpu: String) -> Bool {
+        contents.withLock { $0.gpuInstances?[gpu] != nil }
+    }
+
+    /// Records the GPU instances this program created on a GPU in this boot (empty: none) and saves.
+    func setCreatedGPUInstances(_ instances: [CreatedGPUInstance], on gpu: String, bootID: String) throws {
+        try update { contents in
+            var all = contents.gpuInstances ?? [:]
+            all[gpu] = instances.isEmpty ? nil : CreatedGPUInstances(bootID: bootID, instances: instances)
+            contents.gpuInstances = all.isEmpty ? nil : all
+        }
     }
 
     func framebuffer(_ pciID: String) -> Int? {
