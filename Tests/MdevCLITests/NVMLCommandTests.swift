@@ -117,7 +117,8 @@ struct TypesWithNVMLTests {
             "  NVML says:", "    host vGPU mode: SR-IOV", "    MIG mode: not supported", "    heterogeneous vGPUs: off",
         ])
         #expect(known.contains("  nvidia-1145  NVIDIA L40S-1B   32         vfio-pci  at most 32 per GPU (NVML)"))
-        #expect(known.filter { $0.hasPrefix("  nvidia-") }.count == 6)
+        #expect(known.filter { $0.hasPrefix("  nvidia-") }.count == 23)
+        #expect(known.filter { $0.hasPrefix("  nvidia-") }.allSatisfy { $0.hasSuffix(" per GPU (NVML)") })
         let learnt = blocks[1].split(separator: "\n").map(String.init)
         #expect(!learnt.contains("  NVML says:"))
         #expect(learnt.contains { $0.hasPrefix("  nvidia-1145") && $0.hasSuffix("at most 48 per GPU (from the framebuffer)") })
@@ -127,6 +128,6 @@ struct TypesWithNVMLTests {
         let parents = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])["parents"] as? [[String: Any]]
         let first = try #require(parents?.first)
         #expect((first["nvml"] as? [String: Any])?["hostVgpuMode"] as? String == "sriov")
-        #expect((first["types"] as? [[String: Any]])?.compactMap { $0["capacitySource"] as? String } == Array(repeating: "nvml", count: 6))
+        #expect((first["types"] as? [[String: Any]])?.compactMap { $0["capacitySource"] as? String } == Array(repeating: "nvml", count: 23))
     }
 }

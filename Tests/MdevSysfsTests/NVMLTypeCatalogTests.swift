@@ -36,9 +36,10 @@ struct NVMLTypeCatalogTests {
         #expect(try gpus.creatableTypes(of: "0000:3d:00.5") == "ID    : vGPU Name\n")
         let inventory = try backend(gpus, nvml: "0000:3d:00.0=l40s").readInventory().inventory
         let free = try #require(inventory.parent(named: "0000:3d:00.5"))
-        #expect(free.types.map(\.id) == ["nvidia-1145", "nvidia-1147", "nvidia-1148", "nvidia-1150", "nvidia-1155", "nvidia-1156"])
-        #expect(free.types.map(\.name) == ["NVIDIA L40S-1B", "NVIDIA L40S-1Q", "NVIDIA L40S-2Q", "NVIDIA L40S-4Q", "NVIDIA L40S-24Q", "NVIDIA L40S-48Q"])
-        #expect(free.types.map(\.maxInstances) == [32, 32, 24, 12, 2, 1])
+        let captured = try CreatableVGPUTypes.parse(VendorProfiles.l40sCreatableText)
+        #expect(free.types.map(\.id) == captured.map(\.typeID))
+        #expect(free.types.map(\.name) == captured.map(\.name))
+        #expect(["nvidia-1145", "nvidia-1148", "nvidia-1150", "nvidia-1155", "nvidia-1156"].map { free.type(withID: $0)?.maxInstances } == [32, 24, 12, 2, 1])
         #expect(free.types.allSatisfy { $0.capacitySource == .nvml && $0.availableInstances == 0 })
         // Without NVML the same reading knows nothing of the model yet: no type, no capacity.
         let unknown = try backend(gpus, nvml: nil).readInventory().inventory
@@ -101,6 +102,49 @@ struct NVMLTypeCatalogTests {
             "NVML cannot list the vGPU types of GPU 0000:3d:00.0 (nvmlDeviceGetSupportedVgpus: Unknown Error); its types are what sysfs showed",
         ])
         #expect(reading.inventory.parents[0].types.count == 23)
+    }
+
+    @Test("A catalog whose ids are not sysfs's numbers is not used: a warning, and what sysfs shows")
+    func mismatchedCatalog() throws {
+        struct Shifted: VGPUTypeCatalog {
+            let shift: Int
+            let rename: Bool
+            func types(ofGPU address: String) throws -> DriverVGPUTypes? {
+                let listed = try CreatableVGPUTypes.parse(VendorProfiles.l40sCreatableText)
+                return DriverVGPUTypes(
+                    types: listed.map { .init(number: $0.number + shift, name: rename ? $0.name + " " : $0.name, maxInstances: 1) },
+                    migEnabled: false)
+            }
+        }
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
+        let shifted = try VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil), catalog: Shifted(shift: 1000, rename: false)) { _ in }
+            .readInventory()
+        #expect(shifted.warnings == [
+            "NVML's vGPU types of GPU 0000:3d:00.0 do not match sysfs's (sysfs lists 1145 as 'NVIDIA L40S-1B', NVML does not have it); its types are what sysfs showed",
+        ])
+        #expect(shifted.inventory.parents[0].types.allSatisfy { $0.capacitySource == .framebuffer })
+        let renamed = try VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil), catalog: Shifted(shift: 0, rename: true)) { _ in }
+            .readInventory()
+        #expect(renamed.warnings.first?.contains("NVML names it 'NVIDIA L40S-1B '") == true)
+        // A full GPU (nothing listed) is checked against what its model listed before, and the functions' types.
+        let full = SimulatedVendorGPUs(gpus: [VendorProfiles.l40s("0000:3d:00.0")])
+        full.configure("0000:3d:00.4", number: 1156)
+        let unlisted = try VendorVGPUBackend(files: full, record: VendorVGPURecord(path: nil), catalog: Shifted(shift: 1000, rename: false)) { _ in }
+            .readInventory()
+        #expect(unlisted.warnings == [
+            "NVML's vGPU types of GPU 0000:3d:00.0 do not match sysfs's (a function has type 1156, NVML does not have it); its types are what sysfs showed",
+        ])
+        let learnt = VendorVGPURecord(path: nil)
+        try learnt.learn([VGPUTypeListing(number: 1148, name: "NVIDIA L40S-2Q")], pciID: "10de:26b9")
+        full.configure("0000:3d:00.4", number: 0)
+        full.configure("0000:3d:00.4", number: 2148)  // a number the shifted catalog has; the model's 1148 it lacks
+        let remembered = try VendorVGPUBackend(files: full, record: learnt, catalog: Shifted(shift: 1000, rename: false)) { _ in }.readInventory()
+        #expect(remembered.warnings.contains { $0.contains("sysfs lists 1148 as 'NVIDIA L40S-2Q', NVML does not have it") })
+        // The same catalog, agreeing: used.
+        let agreeing = try VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil), catalog: Shifted(shift: 0, rename: false)) { _ in }
+            .readInventory()
+        #expect(agreeing.warnings.isEmpty)
+        #expect(agreeing.inventory.parents[0].types.allSatisfy { $0.capacitySource == .nvml && $0.maxInstances == 1 })
     }
 
     @Test("MIG-backed types are offered only while MIG mode is on, time-sliced ones only while it is off")

@@ -97,14 +97,32 @@ static const VgpuType h100Types[] = {
     {806, "NVIDIA H100-8C", "Compute", 8192, 10, NO_PROFILE},
     {807, "NVIDIA H100-80C", "Compute", 81920, 1, NO_PROFILE},
 };
-// The numbers and names of the list captured on a real L40S (VendorProfiles.l40sCreatableText); a part of it.
+// The numbers and names of the list captured on a real L40S (VendorProfiles.l40sCreatableText): 48 GB, at
+// most one vGPU on each of its 32 virtual functions.
 static const VgpuType l40sTypes[] = {
     {1145, "NVIDIA L40S-1B", "NVS", 1024, 32, NO_PROFILE},
+    {1146, "NVIDIA L40S-2B", "NVS", 2048, 24, NO_PROFILE},
     {1147, "NVIDIA L40S-1Q", "Quadro", 1024, 32, NO_PROFILE},
     {1148, "NVIDIA L40S-2Q", "Quadro", 2048, 24, NO_PROFILE},
+    {1149, "NVIDIA L40S-3Q", "Quadro", 3072, 16, NO_PROFILE},
     {1150, "NVIDIA L40S-4Q", "Quadro", 4096, 12, NO_PROFILE},
+    {1151, "NVIDIA L40S-6Q", "Quadro", 6144, 8, NO_PROFILE},
+    {1152, "NVIDIA L40S-8Q", "Quadro", 8192, 6, NO_PROFILE},
+    {1153, "NVIDIA L40S-12Q", "Quadro", 12288, 4, NO_PROFILE},
+    {1154, "NVIDIA L40S-16Q", "Quadro", 16384, 3, NO_PROFILE},
     {1155, "NVIDIA L40S-24Q", "Quadro", 24576, 2, NO_PROFILE},
     {1156, "NVIDIA L40S-48Q", "Quadro", 49152, 1, NO_PROFILE},
+    {1157, "NVIDIA L40S-1A", "GRID", 1024, 32, NO_PROFILE},
+    {1158, "NVIDIA L40S-2A", "GRID", 2048, 24, NO_PROFILE},
+    {1159, "NVIDIA L40S-3A", "GRID", 3072, 16, NO_PROFILE},
+    {1160, "NVIDIA L40S-4A", "GRID", 4096, 12, NO_PROFILE},
+    {1161, "NVIDIA L40S-6A", "GRID", 6144, 8, NO_PROFILE},
+    {1162, "NVIDIA L40S-8A", "GRID", 8192, 6, NO_PROFILE},
+    {1163, "NVIDIA L40S-12A", "GRID", 12288, 4, NO_PROFILE},
+    {1164, "NVIDIA L40S-16A", "GRID", 16384, 3, NO_PROFILE},
+    {1165, "NVIDIA L40S-24A", "GRID", 24576, 2, NO_PROFILE},
+    {1166, "NVIDIA L40S-48A", "GRID", 49152, 1, NO_PROFILE},
+    {2164, "NVIDIA L40S-3B", "NVS", 3072, 16, NO_PROFILE},
 };
 static const VgpuType t4Types[] = {
     {222, "GRID T4-1B", "NVS", 1024, 16, NO_PROFILE},

@@ -108,7 +108,12 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 (listing, VGPUTypeListing.framebufferGB(ofTypeName: listing.name).flatMap { size in framebuffer.map { $0 / size } })
             }
         }
-        let stated = statedTypes(Set(states.map(\.function.gpu)), warnings: &reading.warnings)
+        // What sysfs showed of each GPU, to check NVML against: what its functions list now and what its model
+        // ever listed (with names), and the types its functions have.
+        let shown = Dictionary(grouping: states, by: \.function.gpu).mapValues { members in
+            (listed: members.flatMap(\.listed) + record.catalog(members[0].function.model), current: Set(members.map(\.current).filter { $0 != 0 }))
+        }
+        let stated = statedTypes(shown: shown, warnings: &reading.warnings)
         let holders = try files.holders(of: states.filter { $0.current != 0 }.map(\.function))
         var parents: [Parent] = []
         for state in states {
@@ -152,16 +157,37 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
         return reading
     }
 
-    /// What the catalog says of each GPU it knows; a GPU whose query failed is left to what was learnt, with a warning.
-    private func statedTypes(_ gpus: Set<String>, warnings: inout [String]) -> [String: DriverVGPUTypes] {
+    /// What the catalog says of each GPU it knows. A GPU whose query failed is left to what was learnt, with a
+    /// warning; so is one where sysfs shows a type (listed now or ever by its model, or held by a function) the
+    /// catalog lacks or names otherwise: its ids would then not be the numbers sysfs uses, nothing could be
+    /// created by them, and this program's own vGPUs would look unwanted.
+    private func statedTypes(
+        shown: [String: (listed: [VGPUTypeListing], current: Set<Int>)], warnings: inout [String]
+    ) -> [String: DriverVGPUTypes] {
         guard let catalog else { return [:] }
         var stated: [String: DriverVGPUTypes] = [:]
-        for gpu in gpus.sorted() {
+        for (gpu, (listings, current)) in shown.sorted(by: { $0.key < $1.key }) {
+            let types: DriverVGPUTypes?
             do {
-                stated[gpu] = try catalog.types(ofGPU: gpu)
+                types = try catalog.types(ofGPU: gpu)
             } catch {
                 warnings.append("NVML cannot list the vGPU types of GPU \(gpu) (\(error)); its types are what sysfs showed")
+                continue
             }
+            guard let types else { continue }
+            let names = Dictionary(types.types.map { ($0.number, $0.name) }, uniquingKeysWith: { first, _ in first })
+            if let differing = listings.first(where: { names[$0.number] != $0.name }) {
+                let theirs = names[differing.number].map { "names it \($0.quoted)" } ?? "does not have it"
+                warnings.append("NVML's vGPU types of GPU \(gpu) do not match sysfs's (sysfs lists \(differing.number) as "
+                    + "\(differing.name.quoted), NVML \(theirs)); its types are what sysfs showed")
+                continue
+            }
+            if let unknown = current.sorted().first(where: { names[$0] == nil }) {
+                warnings.append("NVML's vGPU types of GPU \(gpu) do not match sysfs's (a function has type \(unknown), "
+                    + "NVML does not have it); its types are what sysfs showed")
+                continue
+            }
+            stated[gpu] = types
         }
         return stated
     }
