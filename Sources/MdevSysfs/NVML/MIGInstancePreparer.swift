@@ -43,7 +43,7 @@ public struct MIGInstancePreparer: Sendable {
     public func prepare(gpu address: String, profileID: UInt32, count wanted: Int, gpuHasVGPUs: Bool) -> Outcome {
         var created = 0
         do throws(PreparationError) {
-            guard let device = try find(address) else { return .unknownGPU }
+            guard var device = try find(address) else { return .unknownGPU }
             let mode = try call { () throws(NVMLError) in try library.migMode(device) }
             if !mode.current {
                 if gpuHasVGPUs { return .gpuHasVGPUs }
@@ -52,6 +52,9 @@ public struct MIGInstancePreparer: Sendable {
                     if activation.code == NVML_ERROR_RESET_REQUIRED.rawValue { return .needsReset }
                     throw .nvml(activation)
                 }
+                // Turning MIG mode on may unbind or reset the GPU: NVML asks callers to look it up again.
+                guard let again = try find(address) else { return .unknownGPU }
+                device = again
             }
             let existing = try instances(device)
             var ours = try ownInstances(on: address, existing: existing)
