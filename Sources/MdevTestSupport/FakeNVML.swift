@@ -38,16 +38,13 @@ public enum FakeNVML {
 
     /// The same host seen by a program started again: a new copy (loaded afresh) with the GPUs and the state.
     public static func restarted(_ library: String) throws(BuildError) -> String {
-        let gpus: String
-        do { gpus = try FileSystem.readText(library + ".gpus") } catch { throw BuildError(description: "\(error)") }
-        return try copy(gpus: gpus, state: state(of: library))
+        try copy(gpus: try gpus(of: library), state: state(of: library))
     }
 
     /// The same host after a reboot: GPU instances are gone, MIG mode is off on Hopper (`h100-80gb`: it does not
     /// survive a reboot there) and a pending MIG mode is in effect elsewhere.
     public static func rebooted(_ library: String) throws(BuildError) -> String {
-        let gpus: String
-        do { gpus = try FileSystem.readText(library + ".gpus") } catch { throw BuildError(description: "\(error)") }
+        let gpus = try gpus(of: library)
         // `<bus id>=<model>[:option...]`: the bus id has colons of its own.
         let lines = (state(of: library) ?? gpus).split(whereSeparator: { $0 == "\n" || $0 == ";" }).map { entry in
             guard let equals = entry.firstIndex(of: "=") else { return String(entry) }
@@ -60,6 +57,11 @@ public enum FakeNVML {
             return entry[...equals] + options.joined(separator: ":")
         }
         return try copy(gpus: gpus, state: lines.joined(separator: "\n"))
+    }
+
+    /// The GPUs file of a copy, as it was made.
+    private static func gpus(of library: String) throws(BuildError) -> String {
+        do { return try FileSystem.readText(library + ".gpus") } catch { throw BuildError(description: "\(error)") }
     }
 
     private static func copy(gpus: String, state: String?) throws(BuildError) -> String {

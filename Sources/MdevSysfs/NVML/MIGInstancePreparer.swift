@@ -135,33 +135,21 @@ public struct MIGInstancePreparer: Sendable {
     }
 
     private func find(_ address: String) throws(PreparationError) -> NVMLLibrary.Device? {
-        switch Result(catching: { () throws(NVMLError) in try library.device(atPCIAddress: address) }) {
-        case .success(let device): return device
-        case .failure(let error) where error.code == NVML_ERROR_NOT_FOUND.rawValue: return nil
-        case .failure(let error): throw .nvml(error)
-        }
+        try call { () throws(NVMLError) in try library.knownDevice(atPCIAddress: address) }
     }
 
-    /// Every GPU instance on the GPU, of every profile it has (MIG mode on).
     private func instances(_ device: NVMLLibrary.Device) throws(PreparationError) -> [NVMLLibrary.GPUInstance] {
-        var all: [NVMLLibrary.GPUInstance] = []
-        for index in 0..<UInt32(NVML_GPU_INSTANCE_PROFILE_COUNT) {
-            guard let profile = try call({ () throws(NVMLError) in try library.gpuInstanceProfile(device, index: index) }) else { continue }
-            all += try call { () throws(NVMLError) in
-                try library.gpuInstances(device, profileID: profile.id, capacity: Int(profile.instanceCount))
-            }
-        }
-        return all
+        try call { () throws(NVMLError) in try library.gpuInstances(device) }
     }
 
     /// The recorded instances that still exist as recorded; the record forgets the others (a reboot, a driver
-    /// reload, someone destroying them).
+    /// reload, someone destroying them). The record saves only when that changed it.
     private func ownInstances(on address: String, existing: [NVMLLibrary.GPUInstance]) throws(PreparationError) -> [VendorVGPURecord.CreatedGPUInstance] {
         let recorded = record.createdGPUInstances(on: address, bootID: bootID)
         let present = recorded.filter { own in
             existing.contains { $0.id == own.id && $0.profileID == own.profileID && $0.placementStart == own.placementStart }
         }
-        if present != recorded || (recorded.isEmpty && record.hasGPUInstances(on: address)) { try save(present, on: address) }
+        try save(present, on: address)
         return present
     }
 

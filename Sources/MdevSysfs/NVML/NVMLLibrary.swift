@@ -136,6 +136,16 @@ public final class NVMLLibrary: @unchecked Sendable {
         return Device(handle: handle)
     }
 
+    /// The GPU at a PCI address, or nil when NVML does not know it (NVML_ERROR_NOT_FOUND, an answer, not a fault).
+    public func knownDevice(atPCIAddress address: String) throws(NVMLError) -> Device? {
+        do {
+            return try device(atPCIAddress: address)
+        } catch {
+            if error.code == NVML_ERROR_NOT_FOUND.rawValue { return nil }
+            throw error
+        }
+    }
+
     /// The GPU's PCI address as sysfs names it: NVML's bus id (`00000000:41:00.0`) with a 4-digit domain, lower case.
     public func pciAddress(of device: Device) throws(NVMLError) -> String {
         var info = nvmlPciInfo_t()
@@ -202,6 +212,16 @@ public final class NVMLLibrary: @unchecked Sendable {
             instances.append(try instance(handle))
         }
         return instances
+    }
+
+    /// Every GPU instance on the GPU, of every profile it has (while MIG mode is on).
+    public func gpuInstances(_ device: Device) throws(NVMLError) -> [GPUInstance] {
+        var all: [GPUInstance] = []
+        for index in 0..<UInt32(NVML_GPU_INSTANCE_PROFILE_COUNT) {
+            guard let profile = try gpuInstanceProfile(device, index: index) else { continue }
+            all += try gpuInstances(device, profileID: profile.id, capacity: Int(profile.instanceCount))
+        }
+        return all
     }
 
     private func instance(_ handle: nvmlGpuInstance_t) throws(NVMLError) -> GPUInstance {

@@ -16,7 +16,7 @@ public enum NVMLProbe {
 
     /// What NVML says of the GPU at a PCI address (`0000:41:00.0`); nil when NVML does not know it.
     public static func gpu(atPCIAddress address: String, _ library: NVMLLibrary) -> NVMLReport.GPU? {
-        guard let device = try? library.device(atPCIAddress: address) else { return nil }
+        guard let device = (try? library.knownDevice(atPCIAddress: address)) ?? nil else { return nil }
         return gpu(device, library)
     }
 

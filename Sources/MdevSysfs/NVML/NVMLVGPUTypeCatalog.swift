@@ -1,5 +1,3 @@
-import CNVML
-
 /// The vGPU types NVML states for each GPU (``VGPUTypeCatalog``). The library is opened the first time a GPU
 /// is asked for (on a host with no vendor-mode GPU, never); a host without it has no catalog, and sysfs
 /// alone is read as before. A GPU's types are read once (they are fixed while the driver is loaded); its
@@ -14,9 +12,7 @@ public final class NVMLVGPUTypeCatalog: VGPUTypeCatalog {
 
     public func types(ofGPU address: String) throws -> DriverVGPUTypes? {
         guard case .success(let library) = NVMLLibrary.shared(path: path) else { return nil }
-        let found = Result { () throws(NVMLError) in try library.device(atPCIAddress: address) }
-        if case .failure(let error) = found, error.code == NVML_ERROR_NOT_FOUND.rawValue { return nil }
-        let device = try found.get()
+        guard let device = try library.knownDevice(atPCIAddress: address) else { return nil }
         let types: [DriverVGPUTypes.VGPUType]
         if let cached = known.withLock({ $0[address] }) {
             types = cached

@@ -108,10 +108,10 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
                 (listing, VGPUTypeListing.framebufferGB(ofTypeName: listing.name).flatMap { size in framebuffer.map { $0 / size } })
             }
         }
-        // What sysfs showed of each GPU, to check NVML against: what its functions list now and what its model
-        // ever listed (with names), and the types its functions have.
+        // What sysfs showed of each GPU, to check NVML against: every type its model listed, now or before (the
+        // catalog just learnt), and the types its functions have.
         let shown = Dictionary(grouping: states, by: \.function.gpu).mapValues { members in
-            (listed: members.flatMap(\.listed) + record.catalog(members[0].function.model), current: Set(members.map(\.current).filter { $0 != 0 }))
+            (listed: (modelTypes[members[0].function.model] ?? []).map(\.listing), current: Set(members.map(\.current).filter { $0 != 0 }))
         }
         let stated = statedTypes(shown: shown, warnings: &reading.warnings)
         let holders = try files.holders(of: states.filter { $0.current != 0 }.map(\.function))

@@ -109,11 +109,6 @@ public final class VendorVGPURecord: Sendable {
         }
     }
 
-    /// Whether GPU instances of any boot are recorded for a GPU.
-    func hasGPUInstances(on gpu: String) -> Bool {
-        contents.withLock { $0.gpuInstances?[gpu] != nil }
-    }
-
     /// Records the GPU instances this program created on a GPU in this boot (empty: none) and saves.
     func setCreatedGPUInstances(_ instances: [CreatedGPUInstance], on gpu: String, bootID: String) throws {
         try update { contents in
