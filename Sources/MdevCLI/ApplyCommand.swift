@@ -49,10 +49,12 @@ struct ApplyCommand: AsyncParsableCommand {
                 for outcome in host.makeEnabler().enable() { diagnostics.print("\(outcome)") }
             }
             let started = ContinuousClock.now
-            let report = try await Applier(host: context.host) { [context] in context.plan($0) }.apply()
+            let preparer = context.loaded.config.settings.manageMIG ? host.makeCardPreparer(for: context.host) : nil
+            let report = try await Applier(host: context.host, preparer: preparer) { [context] in context.plan($0) }.apply()
             let duration = ContinuousClock.now - started
             // The same warnings `plan` prints for what the readings left out.
             for warning in report.warnings { diagnostics.warning(warning) }
+            for step in report.prepared { diagnostics.print("\(step)") }
             for device in report.removed { diagnostics.print(Self.describe(device, created: false, in: report)) }
             for device in report.created { diagnostics.print(Self.describe(device, created: true, in: report)) }
             print(try PlanRenderer.render(report.finalPlan, format: format))
@@ -70,6 +72,7 @@ struct ApplyCommand: AsyncParsableCommand {
             if !converged {
                 diagnostics.print("mdev-reconciler: the host does not match the plan:")
                 for failure in report.failures { diagnostics.print("  \(failure)") }
+                for (card, problem) in report.unprepared.sorted(by: { $0.key < $1.key }) { diagnostics.print("  \(card): not prepared: \(problem)") }
                 for parent in report.finalPlan.blockedParents { diagnostics.print("  \(parent.parent): blocked: \(parent.reason ?? "")") }
                 for parent in report.finalPlan.parents where parent.hasChanges {
                     diagnostics.print("  \(parent.parent): still \(parent.create.count) to create, \(parent.remove.count) to remove")

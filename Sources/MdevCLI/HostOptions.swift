@@ -72,6 +72,12 @@ public struct HostOptions: ParsableArguments {
                 catalog: NVMLVGPUTypeCatalog(), clearRetryDelays: clearRetryDelays))
     }
 
+    /// Makes NVIDIA GPUs ready for MIG-backed vGPU types (`mdevReconciler.manageMIG`), recording the GPU
+    /// instances it creates in the record of `host`'s vendor backend (one record, one file).
+    func makeCardPreparer(for host: CombinedHost) -> MIGCardPreparer {
+        MIGCardPreparer(record: host.vendor.record, bootID: MIGCardPreparer.bootID(procRoot: environment.procRoot))
+    }
+
     /// Runs `sriov-manage` for GPUs without virtual functions, looked for under the host root; where NVIDIA's
     /// NVML is there, a GPU it reports not in SR-IOV mode is left out.
     func makeEnabler(deadline: Duration = VirtualFunctionEnabler.defaultDeadline) -> VirtualFunctionEnabler {

@@ -112,7 +112,8 @@ struct RunCommand: AsyncParsableCommand {
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
                 },
                 enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0) },
-                layoutRecord: layoutRecord, publishMetrics: publishMetrics, version: MdevReconcilerCommand.version),
+                layoutRecord: layoutRecord, publishMetrics: publishMetrics, version: MdevReconcilerCommand.version,
+                cardPreparer: host.makeCardPreparer(for: sysfs)),
             logger: logger)
         // Once a pass leaves nothing to do, what it alone needed goes back (README, "Memory").
         let reconciler = Reconciler(

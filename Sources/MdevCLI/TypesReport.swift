@@ -30,6 +30,8 @@ struct TypesReport: Encodable {
         var maxInstances: Int?
         /// Where `maxInstances` comes from when no description states it: `nvml` or `framebuffer`.
         var capacitySource: MdevType.CapacitySource?
+        /// The MIG GPU-instance profile a MIG-backed type needs.
+        var gpuInstanceProfile: Int?
     }
 
     struct DeviceEntry: Encodable {
@@ -53,7 +55,8 @@ struct TypesReport: Encodable {
                         id: type.id, name: type.name, configName: type.configName, availableInstances: type.availableInstances,
                         deviceAPI: type.deviceAPI, description: type.description,
                         descriptionFields: Dictionary(type.descriptionFields.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                        maxInstances: type.maxInstances, capacitySource: type.descriptionFields.maxInstances == nil ? type.capacitySource : nil)
+                        maxInstances: type.maxInstances, capacitySource: type.descriptionFields.maxInstances == nil ? type.capacitySource : nil,
+                        gpuInstanceProfile: type.gpuInstanceProfile)
                 },
                 devices: parent.devices.map {
                     DeviceEntry(uuid: parent.interface == .mdev ? $0.uuid.sysfsString : nil, type: $0.type, inUse: $0.isInUse, holders: $0.holders)
@@ -109,7 +112,8 @@ struct TypesReport: Encodable {
                 let source = type.capacitySource.map { $0 == .nvml ? " (NVML)" : " (from the framebuffer)" } ?? ""
                 let description = type.description?.split(whereSeparator: \.isNewline).joined(separator: "; ")
                     ?? type.maxInstances.map { "at most \($0) per GPU\(source)" } ?? "-"
-                table.add([type.id, type.name ?? "-", String(type.availableInstances), type.deviceAPI ?? "-", description])
+                let mig = type.gpuInstanceProfile.map { "; MIG-backed: a GPU instance of profile \($0) each" } ?? ""
+                table.add([type.id, type.name ?? "-", String(type.availableInstances), type.deviceAPI ?? "-", description + mig])
             }
             lines += table.rendered.split(separator: "\n").map { "  " + $0 }
             if parent.devices.isEmpty {

@@ -36,6 +36,24 @@ public enum FakeNVML {
         try? FileSystem.readText(library + ".state")
     }
 
+    /// A GPU's MIG mode and GPU instances as the copy has them now (its state, else its GPUs file), for
+    /// ``SimulatedVendorGPUs`` to list MIG-backed types by; nil for a GPU the copy does not have.
+    public static func migState(of library: String, gpu: String) -> SimulatedVendorGPUs.MIGState? {
+        guard let text = state(of: library) ?? (try? FileSystem.readText(library + ".gpus")) else { return nil }
+        for entry in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }) {
+            guard let equals = entry.firstIndex(of: "="), entry[..<equals] == gpu else { continue }
+            let options = entry[entry.index(after: equals)...].split(separator: ":").dropFirst()
+            var mig = SimulatedVendorGPUs.MIGState(enabled: options.contains("mig"))
+            for option in options where option.hasPrefix("gi=") {
+                for instance in option.dropFirst(3).split(separator: "/") {
+                    if let profile = Int(instance.prefix { $0 != "#" }) { mig.instances[profile, default: 0] += 1 }
+                }
+            }
+            return mig
+        }
+        return nil
+    }
+
     /// The same host seen by a program started again: a new copy (loaded afresh) with the GPUs and the state.
     public static func restarted(_ library: String) throws(BuildError) -> String {
         try copy(gpus: try gpus(of: library), state: state(of: library))

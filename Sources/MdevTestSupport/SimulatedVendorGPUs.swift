@@ -13,8 +13,24 @@ import SystemPackage
 /// - clearing a function a VM holds is recorded in ``State/violations`` and refused with EPERM, as NVIDIA's
 ///   driver refuses it while QEMU holds the function; clearing right
 ///   after a VM let go fails with EPERM as often as ``release(_:refusingClears:)`` says;
-/// - writes emit no event.
+/// - writes emit no event;
+/// - MIG-backed types (``GPU/gpuInstanceProfiles``): while the GPU's MIG mode is on (``MIGState``, from the
+///   fake NVML) a free function lists the MIG-backed types whose profile has a GPU instance no vGPU takes
+///   yet, and no time-sliced type; while it is off, no MIG-backed type. Writing a MIG-backed type with no
+///   free instance of its profile fails with EIO, as NVIDIA's driver does.
 public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
+    /// A GPU's MIG mode and GPU instances, as NVML has them.
+    public struct MIGState: Sendable, Hashable {
+        public var enabled: Bool
+        /// How many GPU instances of each profile id exist.
+        public var instances: [Int: Int]
+
+        public init(enabled: Bool, instances: [Int: Int] = [:]) {
+            self.enabled = enabled
+            self.instances = instances
+        }
+    }
+
     public struct GPU: Sendable, Hashable {
         /// The physical function's address.
         public var name: String
@@ -25,8 +41,14 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
         public var functions: [String]
         /// Lists as in NVIDIA's user guide (`NVIDIA A40-1Q 557`) rather than the driver's table.
         public var guideLayout: Bool
+        /// The GPU-instance profile of each MIG-backed type, by type number.
+        public var gpuInstanceProfiles: [Int: Int]
 
-        public init(name: String, pciID: String, catalog: [VGPUTypeListing], functions: [String], guideLayout: Bool = false) {
+        public init(
+            name: String, pciID: String, catalog: [VGPUTypeListing], functions: [String], guideLayout: Bool = false,
+            gpuInstanceProfiles: [Int: Int] = [:]
+        ) {
+            self.gpuInstanceProfiles = gpuInstanceProfiles
             self.name = name
             self.pciID = pciID
             self.catalog = catalog
@@ -53,9 +75,13 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
     }
 
     public let state: LockedValue<State>
+    /// Each GPU's MIG mode and instances, by the physical function's address (``FakeNVML/migState(of:gpu:)``);
+    /// nil: MIG mode off.
+    public let mig: @Sendable (String) -> MIGState?
 
-    public init(gpus: [GPU]) {
+    public init(gpus: [GPU], mig: @escaping @Sendable (String) -> MIGState? = { _ in nil }) {
         state = LockedValue(State(gpus: gpus))
+        self.mig = mig
     }
 
     // MARK: Test controls
@@ -140,7 +166,7 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
         try state.withLock { state in
             state.listReads += 1
             let gpu = try Self.gpu(of: function, in: state)
-            let listed = Self.creatable(on: function, of: gpu, in: state)
+            let listed = Self.creatable(on: function, of: gpu, in: state, mig: mig(gpu.name))
             if gpu.guideLayout { return listed.map { "\($0.name) \($0.number)\n" }.joined() }
             return "ID    : vGPU Name\n" + listed.map { "\(String($0.number).padding(toLength: 5, withPad: " ", startingAt: 0)) : \($0.name)\n" }.joined()
         }
@@ -176,8 +202,8 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
                 throw SysfsError(.write, path, fault)
             }
             if state.current[function] != nil { throw SysfsError(.write, path, .resourceBusy) }
-            guard Self.creatable(on: function, of: gpu, in: state).contains(where: { $0.number == number }) else {
-                throw SysfsError(.write, path, .invalidArgument)
+            guard Self.creatable(on: function, of: gpu, in: state, mig: mig(gpu.name)).contains(where: { $0.number == number }) else {
+                throw SysfsError(.write, path, gpu.gpuInstanceProfiles[number] != nil ? .ioError : .invalidArgument)
             }
             state.current[function] = number
         }
@@ -192,15 +218,27 @@ public final class SimulatedVendorGPUs: VendorVGPUFiles, Sendable {
         return gpu
     }
 
-    static func creatable(on function: String, of gpu: GPU, in state: State) -> [VGPUTypeListing] {
+    static func creatable(on function: String, of gpu: GPU, in state: State, mig: MIGState?) -> [VGPUTypeListing] {
         if state.current[function] != nil { return [] }
+        if let mig, mig.enabled {
+            var taken: [Int: Int] = [:]
+            for configured in gpu.functions {
+                if let number = state.current[configured], let profile = gpu.gpuInstanceProfiles[number] { taken[profile, default: 0] += 1 }
+            }
+            return gpu.catalog.filter { listing in
+                guard let profile = gpu.gpuInstanceProfiles[listing.number] else { return false }
+                return (mig.instances[profile] ?? 0) > (taken[profile] ?? 0)
+            }
+        }
         let size = { (number: Int) in
             gpu.catalog.first { $0.number == number }.flatMap { VGPUTypeListing.framebufferGB(ofTypeName: $0.name) } ?? 0
         }
         let used = gpu.functions.compactMap { state.current[$0] }
         let free = gpu.framebufferGB - used.reduce(0) { $0 + size($1) }
         return gpu.catalog.filter { listing in
-            guard let fb = VGPUTypeListing.framebufferGB(ofTypeName: listing.name), fb <= free else { return false }
+            guard gpu.gpuInstanceProfiles[listing.number] == nil,
+                let fb = VGPUTypeListing.framebufferGB(ofTypeName: listing.name), fb <= free
+            else { return false }
             return used.first.map { size($0) == fb } ?? true
         }
     }

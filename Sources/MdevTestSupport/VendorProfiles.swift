@@ -50,6 +50,31 @@ public enum VendorProfiles {
             functions: HardwareProfiles.virtualFunctions(of: physicalFunction, count: 32, offset: 4), guideLayout: true)
     }
 
+    /// An A100-40GB-like GPU with MIG: 16 virtual functions at offset 4, the fake NVML's `a100-40gb` types
+    /// (numbers, names and GPU-instance profiles as contrib/nvml-fake has them), time-sliced and MIG-backed.
+    public static func a100(_ physicalFunction: String) -> SimulatedVendorGPUs.GPU {
+        migGPU(physicalFunction, pciID: "10de:20f1", first: 700, types: [
+            ("NVIDIA A100-1-5C", 19), ("NVIDIA A100-2-10C", 14), ("NVIDIA A100-3-20C", 9), ("NVIDIA A100-4-20C", 5), ("NVIDIA A100-7-40C", 0),
+            ("NVIDIA A100-4C", nil), ("NVIDIA A100-10C", nil), ("NVIDIA A100-40C", nil),
+        ])
+    }
+
+    /// An H100-80GB-like GPU with MIG, as the fake NVML's `h100-80gb`: 16 virtual functions at offset 4.
+    public static func h100(_ physicalFunction: String) -> SimulatedVendorGPUs.GPU {
+        migGPU(physicalFunction, pciID: "10de:2331", first: 800, types: [
+            ("NVIDIA H100-1-10C", 19), ("NVIDIA H100-1-20C", 15), ("NVIDIA H100-2-20C", 14), ("NVIDIA H100-3-40C", 9),
+            ("NVIDIA H100-4-40C", 5), ("NVIDIA H100-7-80C", 0), ("NVIDIA H100-8C", nil), ("NVIDIA H100-80C", nil),
+        ])
+    }
+
+    private static func migGPU(_ physicalFunction: String, pciID: String, first: Int, types: [(name: String, profile: Int?)]) -> SimulatedVendorGPUs.GPU {
+        let numbered = types.enumerated().map { (number: first + $0.offset, name: $0.element.name, profile: $0.element.profile) }
+        return SimulatedVendorGPUs.GPU(
+            name: physicalFunction, pciID: pciID, catalog: numbered.map { VGPUTypeListing(number: $0.number, name: $0.name) },
+            functions: HardwareProfiles.virtualFunctions(of: physicalFunction, count: 16, offset: 4),
+            gpuInstanceProfiles: Dictionary(uniqueKeysWithValues: numbered.compactMap { type in type.profile.map { (type.number, $0) } }))
+    }
+
     /// A Blackwell-like GPU (RTX PRO 6000 server edition): 96 GB, 32 virtual functions at PCI domain 0001 and
     /// offset 2, as on the captured host (`0001:04:00.0` → `virtfn0` = `0001:04:00.2`, type 1561 creatable).
     /// The type names are illustrative.

@@ -1,7 +1,10 @@
 import Foundation
 import MdevModel
+import MdevSysfs
 import MdevTestSupport
 import Testing
+
+@testable import MdevCLI
 
 /// `nvml`, the read-only probe, through the same dlopen path the program uses on a real host, against the
 /// project's fake library (compiled against NVIDIA's nvml.h) over simulated GPUs.
@@ -129,5 +132,17 @@ struct TypesWithNVMLTests {
         let first = try #require(parents?.first)
         #expect((first["nvml"] as? [String: Any])?["hostVgpuMode"] as? String == "sriov")
         #expect((first["types"] as? [[String: Any]])?.compactMap { $0["capacitySource"] as? String } == Array(repeating: "nvml", count: 23))
+    }
+
+    @Test("An A100 with MIG mode off lists its MIG-backed types with the GPU-instance profile each needs")
+    func migBackedTypes() throws {
+        let library = try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb")
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.a100("0000:41:00.0")]) { FakeNVML.migState(of: library, gpu: $0) }
+        let backend = VendorVGPUBackend(files: gpus, record: VendorVGPURecord(path: nil), catalog: NVMLVGPUTypeCatalog(path: library)) { _ in }
+        let text = try TypesReport(try backend.readInventory().inventory).render(format: .text)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("  nvidia-700  NVIDIA A100-1-5C") && $0.hasSuffix("at most 7 per GPU (NVML); MIG-backed: a GPU instance of profile 19 each") })
+        #expect(lines.contains { $0.hasPrefix("  nvidia-705  NVIDIA A100-4C") && $0.hasSuffix("at most 10 per GPU (NVML)") })
+        #expect(lines.filter { $0.contains("MIG-backed") }.count == 5)
     }
 }

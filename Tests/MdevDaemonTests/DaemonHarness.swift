@@ -107,7 +107,7 @@ final class DaemonHarness: Sendable {
         kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil,
         vendor: VendorVGPUBackend? = nil, settings: ReconcilerSettings = .init(),
         enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
-        layoutRecord: LayoutRecord? = nil, recordMetrics: Bool = false,
+        layoutRecord: LayoutRecord? = nil, recordMetrics: Bool = false, cardPreparer: (any CardPreparing)? = nil,
         wrapHost: (any ReconcileEngine.Host) -> any ReconcileEngine.Host = { $0 }
     ) {
         self.kernel = kernel
@@ -132,7 +132,7 @@ final class DaemonHarness: Sendable {
                 loadConfiguration: { [nextConfiguration] in try nextConfiguration.value.get() },
                 configFile: "/etc/mdev-reconciler/config.yaml", hostKey: hostKey, nodeName: "node01",
                 enableVirtualFunctions: enableVirtualFunctions, layoutRecord: layoutRecord,
-                publishMetrics: publishMetrics, version: "test"),
+                publishMetrics: publishMetrics, version: "test", cardPreparer: cardPreparer),
             logger: logger)
         reconciler = Reconciler(clock: clock, timing: timing, host: host, notifier: notifier, logger: logger) { [settled] in
             settled.record(())

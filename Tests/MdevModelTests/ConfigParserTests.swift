@@ -34,6 +34,7 @@ struct ConfigParserTests {
             mdevReconciler:
               removeForeignDevices: true
               enableVirtualFunctions: true
+              manageMIG: true
             """)
         let block = result.config.mediatedDevices
         #expect(block.enabled)
@@ -44,6 +45,7 @@ struct ConfigParserTests {
         ])
         #expect(result.config.settings.removeForeignDevices)
         #expect(result.config.settings.enableVirtualFunctions)
+        #expect(result.config.settings.manageMIG)
         #expect(result.warnings.isEmpty)
     }
 
@@ -177,7 +179,7 @@ struct ConfigParserTests {
          "config.yaml:1:1: invalid YAML: the file nests mappings and lists too deeply (more than 1000 levels) (while parsing at line 1, column 1)"),
         // Settings.
         ("mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [a]\nmdevReconciler:\n  removeForeign: true\n",
-         "config.yaml:4:3: mdevReconciler.removeForeign: unknown key 'removeForeign'; known keys: removeForeignDevices, enableVirtualFunctions, rebalance"),
+         "config.yaml:4:3: mdevReconciler.removeForeign: unknown key 'removeForeign'; known keys: removeForeignDevices, enableVirtualFunctions, rebalance, manageMIG"),
         // Whole-file problems.
         ("", "config.yaml:1:1: the file is empty; expected 'mediatedDevicesConfiguration' or a KubeVirt CR"),
         ("- nvidia-222\n", "config.yaml:1:1: this is not a config file: expected a mapping with 'mediatedDevicesConfiguration' or a KubeVirt CR, found a list"),

@@ -147,15 +147,19 @@ struct NVMLTypeCatalogTests {
         #expect(agreeing.inventory.parents[0].types.allSatisfy { $0.capacitySource == .nvml && $0.maxInstances == 1 })
     }
 
-    @Test("MIG-backed types are offered only while MIG mode is on, time-sliced ones only while it is off")
+    @Test("MIG-backed types are offered only while MIG mode is on, time-sliced ones only while it is off; while it is off both are listed")
     func offeredByMIGMode() throws {
         let off = try #require(try NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb")).types(ofGPU: "0000:41:00.0"))
         #expect(off.types.count == 8)
-        #expect(!off.migEnabled)
+        #expect(!off.migEnabled && off.hasMIG)
         #expect(off.offered.map(\.name) == ["NVIDIA A100-4C", "NVIDIA A100-10C", "NVIDIA A100-40C"])
+        #expect(off.listed == off.types)
         let on = try #require(try NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb:mig")).types(ofGPU: "0000:41:00.0"))
         #expect(on.migEnabled)
         #expect(on.offered.map(\.gpuInstanceProfile) == [19, 14, 9, 5, 0])
+        #expect(on.listed == on.offered)
+        let l40s = try #require(try NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: "0000:3d:00.0=l40s")).types(ofGPU: "0000:3d:00.0"))
+        #expect(!l40s.hasMIG && l40s.listed == l40s.offered)
         #expect(on.offered.first == DriverVGPUTypes.VGPUType(number: 700, name: "NVIDIA A100-1-5C", maxInstances: 7, gpuInstanceProfile: 19))
         // A GPU the library does not know is no answer, not an error.
         #expect(try NVMLVGPUTypeCatalog(path: try FakeNVML.library(gpus: "0000:41:00.0=a100-40gb")).types(ofGPU: "0000:99:00.0") == nil)

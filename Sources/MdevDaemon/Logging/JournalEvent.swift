@@ -10,6 +10,8 @@ public enum JournalEvent: String, Sendable, CaseIterable {
     case unserved
     /// A wanted list of only types no card has: a likely typo, held (devices kept, previous config in force).
     case configHeld
+    /// A GPU was made ready for a MIG-backed vGPU type, or GPU instances this program made were destroyed.
+    case gpuPrepared
 
     /// The journal's `MESSAGE_ID` for this kind: 128 bits in hex, fixed forever.
     public var messageID: String {
@@ -30,6 +32,7 @@ public enum JournalEvent: String, Sendable, CaseIterable {
         case .virtualFunctionsNotEnabled: "d473b12457204fbdb8e43cc4ead1fdb1"
         case .unserved: "532139fed9584ca390cdebf58e90d110"
         case .configHeld: "f3dafe38bb6545aa94c06638b339c54b"
+        case .gpuPrepared: "7d4b06fc36bc4a6ca0dddde4394d53d2"
         }
     }
 
@@ -38,7 +41,7 @@ public enum JournalEvent: String, Sendable, CaseIterable {
         switch self {
         case .failed, .configRejected, .stuck, .virtualFunctionsNotEnabled, .configHeld: .error
         case .blocked, .keptInUse, .parentGone, .unserved: .warning
-        case .created, .removed, .configLoaded, .parentAppeared, .started, .stopped, .virtualFunctionsEnabled: .notice
+        case .created, .removed, .configLoaded, .parentAppeared, .started, .stopped, .virtualFunctionsEnabled, .gpuPrepared: .notice
         }
     }
 }

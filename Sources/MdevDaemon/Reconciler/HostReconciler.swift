@@ -29,14 +29,19 @@ public actor HostReconciler {
         public var publishMetrics: (@Sendable (HostMetrics) -> Void)?
         /// The program's version, for the metrics' `build_info`.
         public var version: String
+        /// Makes cards ready for their planned type (MIG GPU instances); used only while
+        /// `mdevReconciler.manageMIG` is set.
+        public var cardPreparer: (any CardPreparing)?
 
         public init(
             host: any ReconcileEngine.Host, writer: any ParentWriting,
             loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
             nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in },
             enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
-            layoutRecord: LayoutRecord? = nil, publishMetrics: (@Sendable (HostMetrics) -> Void)? = nil, version: String = ""
+            layoutRecord: LayoutRecord? = nil, publishMetrics: (@Sendable (HostMetrics) -> Void)? = nil, version: String = "",
+            cardPreparer: (any CardPreparing)? = nil
         ) {
+            self.cardPreparer = cardPreparer
             self.layoutRecord = layoutRecord
             self.publishMetrics = publishMetrics
             self.version = version
@@ -154,6 +159,7 @@ public actor HostReconciler {
         hostError = nil
         snapshot = pass.snapshot
         logWarnings(pass.warnings, full: scope == .everything)
+        for step in pass.prepared { logger.event(.gpuPrepared, "\(step)", [JournalField.card: step.card]) }
         noteParents(before: before)
         for parent in pass.stuck.sorted() {
             stuck.insert(parent)
@@ -188,7 +194,10 @@ public actor HostReconciler {
 
     /// The engine for the config in force.
     private var engine: ReconcileEngine {
-        ReconcileEngine(host: dependencies.host, writer: dependencies.writer) { [planner = planner(for: configuration)] in planner($0) }
+        ReconcileEngine(
+            host: dependencies.host, writer: dependencies.writer,
+            preparer: configuration.config.settings.manageMIG ? dependencies.cardPreparer : nil
+        ) { [planner = planner(for: configuration)] in planner($0) }
     }
 
     /// The planner for `configuration`, with the layout remembered and a rebalance if one is asked for.

@@ -152,6 +152,7 @@ public enum ConfigParser {
             switch entry.key {
             case "removeForeignDevices": settings.removeForeignDevices = try entry.value.bool()
             case "enableVirtualFunctions": settings.enableVirtualFunctions = try entry.value.bool()
+            case "manageMIG": settings.manageMIG = try entry.value.bool()
             case "rebalance":
                 let text = try entry.value.string()
                 guard let policy = RebalancePolicy(rawValue: text) else {
@@ -159,7 +160,7 @@ public enum ConfigParser {
                 }
                 settings.rebalance = policy
             default:
-                throw entry.keyField.error("unknown key \(entry.key.quoted); known keys: removeForeignDevices, enableVirtualFunctions, rebalance")
+                throw entry.keyField.error("unknown key \(entry.key.quoted); known keys: removeForeignDevices, enableVirtualFunctions, rebalance, manageMIG")
             }
         }
         return settings

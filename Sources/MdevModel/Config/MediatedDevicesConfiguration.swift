@@ -36,11 +36,19 @@ public struct ReconcilerSettings: Sendable, Hashable {
     public var enableVirtualFunctions: Bool
     /// When devices of a wanted type may move to another card to restore the balance.
     public var rebalance: RebalancePolicy
+    /// Make NVIDIA GPUs ready for MIG-backed vGPU types: MIG mode on (for a GPU without vGPUs) and GPU
+    /// instances of the type's profile. Off by default: MIG-backed types are then planned only on GPUs whose
+    /// MIG mode is on already, as the host set them up.
+    public var manageMIG: Bool
 
-    public init(removeForeignDevices: Bool = false, enableVirtualFunctions: Bool = false, rebalance: RebalancePolicy = .onConfigChange) {
+    public init(
+        removeForeignDevices: Bool = false, enableVirtualFunctions: Bool = false, rebalance: RebalancePolicy = .onConfigChange,
+        manageMIG: Bool = false
+    ) {
         self.removeForeignDevices = removeForeignDevices
         self.enableVirtualFunctions = enableVirtualFunctions
         self.rebalance = rebalance
+        self.manageMIG = manageMIG
     }
 }
 

@@ -18,6 +18,18 @@ public struct Inventory: Sendable, Hashable, Codable {
 
     /// Every device on the host.
     public var devices: [MdevDevice] { parents.flatMap(\.devices) }
+
+    /// The inventory without the MIG-backed types of GPUs whose MIG mode is off: what can be planned when
+    /// this program does not turn MIG mode on and create GPU instances itself (`mdevReconciler.manageMIG`).
+    public func withoutTypesNeedingMIGMode() -> Inventory {
+        guard parents.contains(where: { $0.migEnabled == false }) else { return self }
+        return Inventory(parents: parents.map { parent in
+            guard parent.migEnabled == false else { return parent }
+            var parent = parent
+            parent.types.removeAll { $0.gpuInstanceProfile != nil }
+            return parent
+        })
+    }
 }
 
 /// A device that can host mediated devices: an entry of `/sys/class/mdev_bus`.
@@ -43,13 +55,16 @@ public struct Parent: Sendable, Hashable, Codable {
     /// Why the parent could not be read completely (a type's `available_instances` unreadable, say), or nil
     /// when it was read whole. Nothing is planned on such a parent: its devices stay as they are.
     public var readProblem: String?
+    /// Whether its GPU's MIG mode is on; nil for a GPU without MIG (or where the driver's library does not say).
+    public var migEnabled: Bool?
 
     public init(
         name: String, card: String? = nil, driver: String? = nil, pciID: String? = nil,
         types: [MdevType], devices: [MdevDevice] = [], instanceLimit: Int? = nil, interface: ParentInterface = .mdev,
-        readProblem: String? = nil
+        readProblem: String? = nil, migEnabled: Bool? = nil
     ) {
         self.name = name
+        self.migEnabled = migEnabled
         self.readProblem = readProblem
         self.interface = interface
         self.card = card ?? name
@@ -105,6 +120,9 @@ public struct MdevType: Sendable, Hashable, Codable {
     public var capacity: Int?
     /// Where ``capacity`` comes from.
     public var capacitySource: CapacitySource?
+    /// The MIG GPU-instance profile a device of the type needs (NVIDIA's MIG-backed vGPU types); nil for any
+    /// other type.
+    public var gpuInstanceProfile: Int?
 
     /// Where a type's ``capacity`` comes from.
     public enum CapacitySource: String, Sendable, Hashable, Codable {
@@ -116,9 +134,10 @@ public struct MdevType: Sendable, Hashable, Codable {
 
     public init(
         id: String, name: String? = nil, availableInstances: Int, deviceAPI: String? = nil, description: String? = nil,
-        capacity: Int? = nil, capacitySource: CapacitySource? = nil
+        capacity: Int? = nil, capacitySource: CapacitySource? = nil, gpuInstanceProfile: Int? = nil
     ) {
         self.id = id
+        self.gpuInstanceProfile = gpuInstanceProfile
         self.capacity = capacity
         self.capacitySource = capacitySource
         self.name = name

@@ -49,6 +49,9 @@ public struct PlanningInput: Sendable {
 ///   type and the lowest free slots.
 public enum Planner {
     public static func plan(_ input: PlanningInput) -> Plan {
+        var input = input
+        // MIG-backed types are for GPUs with MIG mode on, unless this program turns it on (``ReconcilerSettings/manageMIG``).
+        if !input.settings.manageMIG { input.inventory = input.inventory.withoutTypesNeedingMIGMode() }
         let cards = Card.cards(of: input.inventory)
         let ownership = Dictionary(
             uniqueKeysWithValues: input.inventory.parents.map { ($0.name, DeviceOwnership(parent: $0, hostKey: input.hostKey)) })

@@ -5,9 +5,11 @@ import MdevModel
 public struct Applier: Sendable {
     public let engine: ReconcileEngine
 
-    /// - Parameter planner: makes the plan for an inventory (config, labels and host key are fixed for one apply).
-    public init(host: any ReconcileEngine.Host, planner: @escaping @Sendable (Inventory) -> Plan) {
-        engine = ReconcileEngine(host: host, writer: WaitingWriter(), planner: planner)
+    /// - Parameters:
+    ///   - preparer: makes cards ready for their planned type first (MIG GPU instances); nil: none.
+    ///   - planner: makes the plan for an inventory (config, labels and host key are fixed for one apply).
+    public init(host: any ReconcileEngine.Host, preparer: (any CardPreparing)? = nil, planner: @escaping @Sendable (Inventory) -> Plan) {
+        engine = ReconcileEngine(host: host, writer: WaitingWriter(), preparer: preparer, planner: planner)
     }
 
     public var planner: @Sendable (Inventory) -> Plan { engine.planner }
@@ -70,8 +72,12 @@ public struct ApplyReport: Sendable {
     public var failures: [Failure]
     /// The plan made from the host after the last round: without changes when the host matches.
     public var finalPlan: Plan
-    /// What the readings left out (the same warnings `plan` prints).
+    /// What the readings left out (the same warnings `plan` prints), and why cards could not be prepared.
     public var warnings: [String]
+    /// What preparing cards did (MIG mode turned on, GPU instances created or destroyed).
+    public var prepared: [CardPreparation.Step]
+    /// Cards that could not be prepared for their type, with why.
+    public var unprepared: [String: String]
     /// The layout to remember (``ReconcilePass/layoutToRemember``).
     public var layoutToRemember: RememberedLayout?
     /// The host as the last reading left it.
@@ -88,14 +94,16 @@ public struct ApplyReport: Sendable {
         failures = pass.failures
         finalPlan = pass.plan
         warnings = pass.warnings
+        prepared = pass.prepared
+        unprepared = pass.unprepared
         parents = [:]
         for outcome in pass.outcomes {
             for device in outcome.created + outcome.removed { parents[device.uuid] = outcome.parent }
         }
     }
 
-    /// Whether the host now matches the plan, with nothing blocked and nothing failed.
+    /// Whether the host now matches the plan, with nothing blocked, nothing failed and every card prepared.
     public var converged: Bool {
-        !finalPlan.hasChanges && finalPlan.blockedParents.isEmpty && failures.isEmpty
+        !finalPlan.hasChanges && finalPlan.blockedParents.isEmpty && failures.isEmpty && unprepared.isEmpty
     }
 }

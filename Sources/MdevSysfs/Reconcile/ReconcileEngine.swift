@@ -32,12 +32,17 @@ public struct ReconcileEngine: Sendable {
     public let writer: any ParentWriting
     /// Makes the plan for an inventory (config, labels and host key are fixed for one pass).
     public let planner: @Sendable (Inventory) -> Plan
+    /// Makes cards ready for their planned type before devices are written (MIG GPU instances); nil: none.
+    public let preparer: (any CardPreparing)?
     /// Rounds of write-then-reread within one pass.
     public static let maximumRounds = 4
 
-    public init(host: any Host, writer: any ParentWriting, planner: @escaping @Sendable (Inventory) -> Plan) {
+    public init(
+        host: any Host, writer: any ParentWriting, preparer: (any CardPreparing)? = nil, planner: @escaping @Sendable (Inventory) -> Plan
+    ) {
         self.host = host
         self.writer = writer
+        self.preparer = preparer
         self.planner = planner
     }
 
@@ -61,11 +66,27 @@ public struct ReconcileEngine: Sendable {
         var pass = ReconcilePass(known: known, reading: first, full: scope == .everything, planner: planner)
         var skipped = skipping
         for _ in 0..<Self.maximumRounds {
+            var progressed = false
+            if let preparer {
+                // Cards first (MIG mode, GPU instances): what they make is read back and planned in this round.
+                let (plan, inventory) = (pass.plan, pass.inventory)
+                let preparation = await BlockingCall.run { preparer.prepare(plan, inventory: inventory) }
+                pass.prepared += preparation.done
+                pass.unprepared = preparation.problems
+                let warnings = preparation.warnings + preparation.problems.sorted { $0.key < $1.key }.map(\.value)
+                pass.warnings += warnings.filter { !pass.warnings.contains($0) }
+                if !preparation.changed.isEmpty {
+                    progressed = true
+                    guard await reread(cards: preparation.changed, skipping: skipped, into: &pass, what: "the cards prepared") else { break }
+                }
+            }
             let work = pass.plan.parents.filter {
                 $0.hasChanges && !skipped.contains($0.parent) && !pass.failed.contains($0.parent)
             }
-            if work.isEmpty { break }
-            var progressed = false
+            if work.isEmpty {
+                if progressed { continue }
+                break
+            }
             for parent in work {
                 // Every parent planned was read, so its location is known: writes go where that reading found it.
                 guard let location = pass.snapshot.locations[parent.parent] else {
@@ -85,22 +106,29 @@ public struct ReconcileEngine: Sendable {
             }
             // Capacity changes emit no event, nor do NVIDIA's vendor-specific writes: read back every parent
             // of the cards written to.
-            let cards = Set(work.map(\.card))
-            let written = Set(pass.snapshot.inventory.parents.filter { cards.contains($0.card) }.map(\.name)).union(work.map(\.parent))
-                .subtracting(skipped)
-            if !written.isEmpty {
-                do {
-                    let host = host
-                    pass.take(try await BlockingCall.run { try host.readParents(written) }, full: false, planner: planner)
-                } catch {
-                    // Planning again from what the writes left unread could repeat them: the pass ends here.
-                    pass.warnings.append("cannot read the parents written to: \(error)")
-                    break
-                }
-            }
+            let written = Set(work.map(\.parent)).subtracting(skipped)
+            guard await reread(cards: Set(work.map(\.card)), and: written, skipping: skipped, into: &pass, what: "the parents written to") else { break }
             if !progressed { break }
         }
         return pass
+    }
+
+    /// Reads every parent of `cards` (and `parents`) again, but those skipped, into the pass and plans anew.
+    /// Returns false, with a warning, when the reading failed: planning again from what was left unread could
+    /// repeat writes, so the pass ends.
+    private func reread(
+        cards: Set<String>, and parents: Set<String> = [], skipping skipped: Set<String>, into pass: inout ReconcilePass, what: String
+    ) async -> Bool {
+        let names = Set(pass.inventory.parents.filter { cards.contains($0.card) }.map(\.name)).union(parents).subtracting(skipped)
+        guard !names.isEmpty else { return true }
+        do {
+            let host = host
+            pass.take(try await BlockingCall.run { try host.readParents(names) }, full: false, planner: planner)
+            return true
+        } catch {
+            pass.warnings.append("cannot read \(what): \(error)")
+            return false
+        }
     }
 }
 
@@ -118,8 +146,13 @@ public struct ReconcilePass: Sendable {
     public var failed: Set<String> = []
     /// Parents whose writes did not return within the writer's deadline.
     public var stuck: Set<String> = []
-    /// The readings' warnings (parents or types left out), and re-reads that failed.
+    /// The readings' warnings (parents or types left out), re-reads that failed, and cards that could not be
+    /// prepared (``CardPreparation/problems``).
     public var warnings: [String] = []
+    /// What preparing cards did (``CardPreparation/done``), in order.
+    public var prepared: [CardPreparation.Step] = []
+    /// Cards the last round could not prepare, with why (``CardPreparation/problems``).
+    public var unprepared: [String: String] = [:]
 
     /// What is known after `reading` (nil: nothing read), and the plan for it.
     init(known: HostSnapshot, reading: InventoryReading?, full: Bool, planner: (Inventory) -> Plan) {
@@ -153,10 +186,10 @@ public struct ReconcilePass: Sendable {
         hostMatchesPlan ? plan.remembered : nil
     }
 
-    /// Whether the host matches the plan after the pass: no changes left, no write failed or stuck (a parent
-    /// blocked by a device in use still counts: its target is decided).
+    /// Whether the host matches the plan after the pass: no changes left, no write failed or stuck, every card
+    /// prepared (a parent blocked by a device in use still counts: its target is decided).
     public var hostMatchesPlan: Bool {
-        !plan.hasChanges && failed.isEmpty && stuck.isEmpty
+        !plan.hasChanges && failed.isEmpty && stuck.isEmpty && unprepared.isEmpty
     }
 
     /// Every device created, in order.

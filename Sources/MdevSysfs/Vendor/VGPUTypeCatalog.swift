@@ -42,4 +42,14 @@ public struct DriverVGPUTypes: Sendable, Hashable {
     public var offered: [VGPUType] {
         types.filter { ($0.gpuInstanceProfile != nil) == migEnabled }
     }
+
+    /// Whether the GPU has MIG at all: it supports a MIG-backed type.
+    public var hasMIG: Bool { types.contains { $0.gpuInstanceProfile != nil } }
+
+    /// The types a function lists in the inventory: those ``offered``, and while MIG mode is off also the
+    /// MIG-backed ones, which the GPU can take once MIG mode is on and GPU instances exist
+    /// (`mdevReconciler.manageMIG` does that; without it the planner leaves them out).
+    public var listed: [VGPUType] {
+        migEnabled ? offered : types
+    }
 }

@@ -10,7 +10,8 @@ import SystemPackage
 /// - Types: a function's list (`creatable_vgpu_types`) shrinks once the GPU has a vGPU (to the types of
 ///   that size) and is empty when the function has one or the GPU is full. Where the driver's library
 ///   states the GPU's types (``VGPUTypeCatalog``, NVIDIA's NVML), every function of the GPU gets the types
-///   it offers, with their exact names and ``MdevType/capacity``. Elsewhere every function of a GPU gets
+///   it lists (``DriverVGPUTypes/listed``: while MIG mode is off also the MIG-backed ones, with the profile
+///   each needs), with their exact names and ``MdevType/capacity``, and the parent says the GPU's MIG mode. Elsewhere every function of a GPU gets
 ///   every type any function of its model ever listed (kept in ``VendorVGPURecord``), a type's capacity
 ///   being the GPU's framebuffer (the largest type a free GPU lists) over the type's; until a free GPU of
 ///   the model was seen it is unknown, and a GPU is filled function by function until the driver lists the
@@ -122,11 +123,11 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
             let driver = stated[state.function.gpu]
             var types: [MdevType]
             if let driver {
-                types = driver.offered.map { type in
+                types = driver.listed.map { type in
                     MdevType(
                         id: VGPUTypeListing.typeID(number: type.number), name: type.name,
                         availableInstances: listed.contains(type.number) ? 1 : 0, deviceAPI: "vfio-pci", capacity: type.maxInstances,
-                        capacitySource: .nvml)
+                        capacitySource: .nvml, gpuInstanceProfile: type.gpuInstanceProfile)
                 }
             } else {
                 types = (modelTypes[state.function.model] ?? []).map { listing, capacity in
@@ -140,8 +141,9 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
             if state.current != 0 {
                 let type = VGPUTypeListing.typeID(number: state.current)
                 if !types.contains(where: { $0.id == type }) {
-                    let name = driver?.types.first { $0.number == state.current }?.name
-                    types.append(MdevType(id: type, name: name, availableInstances: 0, deviceAPI: "vfio-pci"))
+                    let stated = driver?.types.first { $0.number == state.current }
+                    types.append(MdevType(
+                        id: type, name: stated?.name, availableInstances: 0, deviceAPI: "vfio-pci", gpuInstanceProfile: stated?.gpuInstanceProfile))
                 }
                 let recorded = record.configured(name)
                 let vGPU = recorded?.type == type ? recorded!.handle : Self.foreignHandle(function: name, type: type)
@@ -151,7 +153,8 @@ public final class VendorVGPUBackend: InventorySource, MdevDeviceControl {
             reading.locations[name] = .vendorFunction(VendorFunctionLocation(function: state.function, handle: handle))
             parents.append(Parent(
                 name: name, card: state.function.gpu, driver: state.function.driver, pciID: state.function.pciID, types: types,
-                devices: devices, instanceLimit: 1, interface: .nvidiaVendorSpecific))
+                devices: devices, instanceLimit: 1, interface: .nvidiaVendorSpecific,
+                migEnabled: driver.flatMap { $0.hasMIG ? $0.migEnabled : nil }))
         }
         reading.inventory = Inventory(parents: parents)
         return reading
