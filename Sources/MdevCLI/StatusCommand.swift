@@ -110,6 +110,7 @@ struct StatusReport: Encodable {
             let toCreate = parents.reduce(0) { $0 + $1.toCreate }, toRemove = parents.reduce(0) { $0 + $1.toRemove }
             if toCreate + toRemove > 0 { state.append("+\(toCreate) −\(toRemove) pending") }
             if parents.contains(where: { $0.lastError != nil }) { state.append("failing") }
+            if daemon.unprepared?[card] != nil { state.append("not prepared") }
             let name = parents.count > 1 ? "\(card) (\(parents.count) VFs)" : parents[0].parent
             table.add([name, parents[0].model ?? "-", parents[0].type ?? "-", String(parents.reduce(0) { $0 + $1.devices.count }),
                        state.isEmpty ? "ok" : state.joined(separator: ", ")])
@@ -119,6 +120,7 @@ struct StatusReport: Encodable {
             for reason in parent.blocked { lines.append("blocked \(parent.parent): \(reason)") }
             if let error = parent.lastError { lines.append("error \(parent.parent): \(error)") }
         }
+        for (gpu, reason) in (daemon.unprepared ?? [:]).sorted(by: { $0.key < $1.key }) { lines.append("not prepared \(gpu): \(reason)") }
         lines += PlanRenderer.layoutLines(held: daemon.held, unserved: daemon.unserved ?? [], rebalance: daemon.rebalance ?? [])
         if daemon.rebalancing == true { lines.append("a rebalance is asked for and not done yet") }
         lines.append("")

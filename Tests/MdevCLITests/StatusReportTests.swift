@@ -20,10 +20,12 @@ struct StatusReportTests {
             parent: "mtty", model: "mtty", type: "mtty-1", devices: [device], blocked: [], lastError: nil, stuck: false, toCreate: 0, toRemove: 0)
         let status = DaemonStatus(
             pid: 1, updated: Date(), node: "n", configFile: "c", configGeneration: 1, configError: nil,
-            wanted: WantedTypes(types: ["nvidia-1150"], source: .global), passes: 1, parents: [mtty] + functions)
+            wanted: WantedTypes(types: ["nvidia-1150"], source: .global), passes: 1,
+            unprepared: ["0000:3d:00.0": "GPU 0000:3d:00.0 needs a reset"], parents: [mtty] + functions)
         let lines = StatusReport(status: status, live: Inventory(parents: []), daemonRunning: true).text.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix("0000:3d:00.0 (3 VFs)") && $0.contains("nvidia-1150  2 ") && $0.hasSuffix("+1 −0 pending, failing") })
+        #expect(lines.contains { $0.hasPrefix("0000:3d:00.0 (3 VFs)") && $0.contains("nvidia-1150  2 ") && $0.hasSuffix("+1 −0 pending, failing, not prepared") })
         #expect(lines.contains { $0.hasPrefix("mtty ") && $0.hasSuffix(" ok") })
         #expect(lines.contains("error 0000:3d:00.6: EPERM"))
+        #expect(lines.contains("not prepared 0000:3d:00.0: GPU 0000:3d:00.0 needs a reset"))
     }
 }

@@ -46,6 +46,11 @@ struct MIGDaemonTests {
         ])
         #expect(prepared.allSatisfy { $0.metadata[JournalField.card] == Self.gpu })
         #expect(first.messageIDs(of: .created).count == 7)
+        // Journaled as it happens: the GPU made ready before the functions it made ready are configured.
+        let order = first.logs.all.compactMap { entry in
+            entry.messageID == JournalEvent.gpuPrepared.messageID ? "prepared" : entry.messageID == JournalEvent.created.messageID ? "created" : nil
+        }
+        #expect(order == ["prepared", "prepared"] + Array(repeating: "created", count: 7))
         #expect(await first.host.status.parents.allSatisfy { $0.toCreate == 0 && $0.toRemove == 0 })
         try await first.stop()
 
@@ -59,5 +64,20 @@ struct MIGDaemonTests {
         #expect(FakeNVML.migState(of: restarted, gpu: Self.gpu) == .init(enabled: true, instances: [19: 7]))
         #expect(gpus.layout.count == 7)
         try await second.stop()
+    }
+
+    @Test("A GPU that needs a reset for MIG mode: the status says so by GPU, the daemon does not count the pass as converged")
+    func needsReset() async throws {
+        let library = try FakeNVML.library(gpus: "\(Self.gpu)=a100-40gb:reset")
+        let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.a100(Self.gpu)]) { FakeNVML.migState(of: library, gpu: $0) }
+        let daemon = daemon(gpus, library: library, recordPath: NSTemporaryDirectory() + "mdev-mig-daemon-" + UUID().uuidString + ".json",
+                            settings: .init(manageMIG: true))
+        try await daemon.start()
+        let status = await daemon.host.status
+        #expect(status.unprepared?[Self.gpu]?.hasPrefix("GPU \(Self.gpu) needs a reset for MIG mode to take effect") == true)
+        #expect(gpus.layout.isEmpty)
+        #expect(daemon.logs.all.contains { $0.level == .warning && $0.message.hasPrefix("GPU \(Self.gpu) needs a reset") })
+        #expect(await daemon.host.counters.lastConverged == nil)
+        try await daemon.stop()
     }
 }

@@ -89,6 +89,8 @@ public actor HostReconciler {
     private var loggedUnserved: Set<String> = []
     /// Whether the plan holding the host (``HeldTypes``) was logged since it began.
     private var loggedHeld = false
+    /// GPUs the last pass could not make ready for their planned type, with why (``CardPreparation/problems``).
+    public private(set) var unprepared: [String: String] = [:]
     /// What the metrics count since start.
     public private(set) var counters = PassCounters(triggers: [.start, .event, .reload, .configChange, .backoff])
 
@@ -145,7 +147,9 @@ public actor HostReconciler {
         let pass: ReconcilePass
         do {
             // Each parent's changes are journaled as soon as its writes return, not at the end of the pass.
-            pass = try await engine.run(reading: scope, known: snapshot, skipping: stuck) { plan, outcome in
+            pass = try await engine.run(reading: scope, known: snapshot, skipping: stuck, prepared: { steps in
+                await self.journal(steps)
+            }) { plan, outcome in
                 await self.record(outcome, of: plan)
             }
         } catch {
@@ -158,8 +162,8 @@ public actor HostReconciler {
         }
         hostError = nil
         snapshot = pass.snapshot
+        unprepared = pass.unprepared
         logWarnings(pass.warnings, full: scope == .everything)
-        for step in pass.prepared { logger.event(.gpuPrepared, "\(step)", [JournalField.card: step.card]) }
         noteParents(before: before)
         for parent in pass.stuck.sorted() {
             stuck.insert(parent)
@@ -309,6 +313,11 @@ public actor HostReconciler {
         dependencies.knownParents.set(now)
     }
 
+    /// Journals what was done to make GPUs ready for their type (MIG mode, GPU instances).
+    private func journal(_ steps: [CardPreparation.Step]) {
+        for step in steps { logger.event(.gpuPrepared, "\(step)", [JournalField.card: step.card]) }
+    }
+
     /// Journals what happened on a parent; its plan says how its devices are named and which card it is of
     /// (a parent that appeared in this pass is not in the inventory yet).
     private func record(_ result: ParentExecutor.Outcome, of plan: ParentPlan) {
@@ -364,7 +373,7 @@ public actor HostReconciler {
             pid: getpid(), updated: Date(), node: dependencies.nodeName, configFile: dependencies.configFile,
             configGeneration: configGeneration, configError: configError, wanted: configuration.wanted, hostError: hostError,
             passes: passes, held: configHeld ?? plan.held?.message, unserved: plan.unserved.map(\.message),
-            rebalance: plan.rebalanceMoves.map(\.message), rebalancing: rebalancing,
+            rebalance: plan.rebalanceMoves.map(\.message), rebalancing: rebalancing, unprepared: unprepared,
             parents: plan.parents.map { parent in
                 DaemonStatus.ParentStatus(
                     parent: parent.parent, card: parent.card == parent.parent ? nil : parent.card, model: parent.model, type: parent.type, devices: parent.keep + parent.remove,

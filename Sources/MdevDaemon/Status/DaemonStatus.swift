@@ -27,13 +27,17 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
     public var rebalance: [String]?
     /// A rebalance is asked for and not done yet.
     public var rebalancing: Bool?
+    /// GPUs the last pass could not make ready for their type (MIG mode, GPU instances), with why, by GPU
+    /// (absent in earlier versions' files).
+    public var unprepared: [String: String]?
     public var parents: [ParentStatus]
 
     public init(
         pid: Int32, updated: Date, node: String, configFile: String, configGeneration: Int, configError: String?,
         wanted: WantedTypes, hostError: String? = nil, passes: Int, held: String? = nil, unserved: [String] = [],
-        rebalance: [String] = [], rebalancing: Bool = false, parents: [ParentStatus]
+        rebalance: [String] = [], rebalancing: Bool = false, unprepared: [String: String] = [:], parents: [ParentStatus]
     ) {
+        self.unprepared = unprepared
         self.held = held
         self.unserved = unserved
         self.rebalance = rebalance

@@ -12,8 +12,6 @@ public protocol CardPreparing: Sendable {
 
 /// What a ``CardPreparing`` step did and found.
 public struct CardPreparation: Sendable, Hashable {
-    /// Cards whose state changed: their parents are read again.
-    public var changed: Set<String> = []
     /// One thing done to a card (journaled and printed).
     public struct Step: Sendable, Hashable, CustomStringConvertible {
         public var card: String
@@ -25,6 +23,8 @@ public struct CardPreparation: Sendable, Hashable {
         }
     }
 
+    /// Cards whose state changed: their parents are read again.
+    public var changed: Set<String> = []
     /// What was done, in order.
     public var done: [Step] = []
     /// What stands in the way of a card without failing it (another program's GPU instances taking room),

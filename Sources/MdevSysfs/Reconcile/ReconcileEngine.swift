@@ -51,11 +51,14 @@ public struct ReconcileEngine: Sendable {
     ///   - scope: what to read first; nil plans from `known` as it is.
     ///   - known: what was known of the host before this pass (``HostSnapshot/empty`` for `apply`).
     ///   - skipping: parents never written to in this pass (their writes are still in flight).
+    ///   - prepared: called with what preparing cards did as soon as it is done (the daemon journals it then,
+    ///     before the writes it made possible).
     ///   - observe: called with each parent's plan and outcome as soon as its writes returned (the daemon
     ///     journals them then).
     /// - Throws: only when the first reading fails: nothing is planned from a host that could not be read.
     public func run(
         reading scope: ReadScope?, known: HostSnapshot, skipping: Set<String> = [],
+        prepared: @Sendable ([CardPreparation.Step]) async -> Void = { _ in },
         observe: @Sendable (ParentPlan, ParentExecutor.Outcome) async -> Void = { _, _ in }
     ) async throws -> ReconcilePass {
         var first: InventoryReading?
@@ -72,6 +75,7 @@ public struct ReconcileEngine: Sendable {
                 let (plan, inventory) = (pass.plan, pass.inventory)
                 let preparation = await BlockingCall.run { preparer.prepare(plan, inventory: inventory) }
                 pass.prepared += preparation.done
+                if !preparation.done.isEmpty { await prepared(preparation.done) }
                 pass.unprepared = preparation.problems
                 let warnings = preparation.warnings + preparation.problems.sorted { $0.key < $1.key }.map(\.value)
                 pass.warnings += warnings.filter { !pass.warnings.contains($0) }
