@@ -91,7 +91,7 @@ public enum FakeNVML {
         let copyDirectory = "\(directory)/\(number)"
         let copy = copyDirectory + "/libnvidia-ml.so.1"
         made.withLock { made in
-            made.files += [copy, copy + ".gpus", copy + ".state", copy + ".state.new"]
+            made.files += [copy, copy + ".gpus", copy + ".state", copy + ".state.new", copy + ".mirror"]
             made.directories.append(copyDirectory)
         }
         do {

@@ -136,6 +136,27 @@ struct MIGInstancePreparerTests {
         #expect(preparer.prepare(gpu: "0000:99:00.0", profileID: 19, count: 7, gpuHasVGPUs: false) == .unknownGPU)
     }
 
+    @Test("The test bed's sim-mig GPU: every change is written to the file .mirror names, as the test driver's vendor-mig command")
+    func mirrorToTheTestDriver() throws {
+        let copy = try FakeNVML.library(gpus: "0000:01:00.0=sim-mig;0000:41:00.0=a100-40gb")
+        let control = temporaryFile()
+        defer { try? FileManager.default.removeItem(atPath: control) }
+        try (control + "\n").write(toFile: copy + ".mirror", atomically: true, encoding: .utf8)
+        let library = try open(copy)
+        let sim = try device(library, "0000:01:00.0")
+        #expect(try library.setMIGMode(sim, enabled: true) == nil)
+        #expect(try String(contentsOfFile: control, encoding: .utf8) == "vendor-mig 0000:01:00.0 1 0 0\n")
+        _ = try library.createGPUInstance(sim, profileID: 19)
+        _ = try library.createGPUInstance(sim, profileID: 14)
+        #expect(try String(contentsOfFile: control, encoding: .utf8) == "vendor-mig 0000:01:00.0 1 1 1\n")
+        // Its MIG-backed types are those of the test driver, with their profiles.
+        #expect(try library.creatableVgpuTypes(sim) == [2011, 2012])
+        #expect(try library.vgpuTypeGPUInstanceProfile(2011) == 19 && library.vgpuTypeName(2012) == "NVIDIA SIM-2-4C")
+        // Another model's change writes nothing of its own there.
+        #expect(try library.setMIGMode(try device(library, "0000:41:00.0"), enabled: true) == nil)
+        #expect(try String(contentsOfFile: control, encoding: .utf8) == "vendor-mig 0000:01:00.0 1 1 1\n")
+    }
+
     func temporaryFile() -> String {
         NSTemporaryDirectory() + "mdev-mig-record-" + UUID().uuidString + ".json"
     }

@@ -11,7 +11,10 @@
 // instead: a copy of the library with both files is the same host after a restart of the program.
 // models: a100-40gb (SR-IOV, MIG capable), h100-80gb (SR-IOV, MIG capable), l40s (SR-IOV, no MIG),
 // t4 (not SR-IOV, no MIG), sim (the test bed driver's 8 GB vendor-mode GPU with 4 virtual functions,
-// contrib/testbed/kmod: SR-IOV, no MIG). ":mig" starts with MIG mode enabled, ":pending" with it enabled after a reset,
+// contrib/testbed/kmod: SR-IOV, no MIG), sim-mig (the same GPU with MIG: two profiles, 19 and 14, and the
+// driver's two MIG-backed types). Where a file named as the library with ".mirror" added names the test
+// driver's control file, every change of a sim-mig GPU is also written there (`vendor-mig <bus id> <on>
+// <instances of profile 19> <instances of profile 14>`), so that its functions list what NVML has. ":mig" starts with MIG mode enabled, ":pending" with it enabled after a reset,
 // ":reset" makes enabling it need a GPU reset (some Ampere hosts); ":gi=" starts with those GPU instances.
 // Rules, as NVIDIA documents them: MIG queries on a GPU without MIG are NOT_SUPPORTED; GPU-instance
 // profiles are NOT_SUPPORTED while MIG mode is disabled; with MIG mode enabled only MIG-backed vGPU types
@@ -140,6 +143,21 @@ static const VgpuType simTypes[] = {
     {2005, "NVIDIA SIM-2B", "NVS", 2048, 4, NO_PROFILE},
 };
 
+// The same GPU with MIG (the test driver's vendor-mig): its time-sliced types, then two MIG-backed ones.
+static const Profile simMigProfiles[] = {
+    {NVML_GPU_INSTANCE_PROFILE_1_SLICE, 19, 1, 7, 1024, "MIG 1g.1gb"},
+    {NVML_GPU_INSTANCE_PROFILE_2_SLICE, 14, 2, 3, 2048, "MIG 2g.2gb"},
+};
+static const VgpuType simMigTypes[] = {
+    {2001, "NVIDIA SIM-1Q", "Quadro", 1024, 4, NO_PROFILE},
+    {2002, "NVIDIA SIM-2Q", "Quadro", 2048, 4, NO_PROFILE},
+    {2003, "NVIDIA SIM-4Q", "Quadro", 4096, 2, NO_PROFILE},
+    {2004, "NVIDIA SIM-8Q", "Quadro", 8192, 1, NO_PROFILE},
+    {2005, "NVIDIA SIM-2B", "NVS", 2048, 4, NO_PROFILE},
+    {2011, "NVIDIA SIM-1-2C", "Compute", 1024, 7, 19},
+    {2012, "NVIDIA SIM-2-4C", "Compute", 2048, 3, 14},
+};
+
 #define COUNT(array) (int)(sizeof(array) / sizeof((array)[0]))
 static const Model models[] = {
     {"a100-40gb", "NVIDIA A100-PCIE-40GB", 0x20F110DE, NVML_HOST_VGPU_MODE_SRIOV, 1, 0, a100Profiles, COUNT(a100Profiles), a100Types, COUNT(a100Types)},
@@ -147,6 +165,8 @@ static const Model models[] = {
     {"l40s", "NVIDIA L40S", 0x26B910DE, NVML_HOST_VGPU_MODE_SRIOV, 0, 1, NULL, 0, l40sTypes, COUNT(l40sTypes)},
     {"t4", "Tesla T4", 0x1EB810DE, NVML_HOST_VGPU_MODE_NON_SRIOV, 0, 0, NULL, 0, t4Types, COUNT(t4Types)},
     {"sim", "NVIDIA SIM", 0x00101B36, NVML_HOST_VGPU_MODE_SRIOV, 0, 0, NULL, 0, simTypes, COUNT(simTypes)},
+    {"sim-mig", "NVIDIA SIM-MIG", 0x00101B36, NVML_HOST_VGPU_MODE_SRIOV, 1, 0, simMigProfiles, COUNT(simMigProfiles), simMigTypes,
+     COUNT(simMigTypes)},
 };
 
 // Simplified geometry: a MIG GPU has 7 slices, a GPU instance takes its profile's slice count, placed at the
@@ -268,6 +288,29 @@ static void parse(char *spec) {
     }
 }
 
+/// Writes each sim-mig GPU's MIG mode and instances to the test driver's control file, when the ".mirror"
+/// file beside the library names one (one command per write, as the driver takes them).
+static void mirror(void) {
+    char *target = readSidecar(".mirror");
+    if (target == NULL) return;
+    target[strcspn(target, "\n")] = '\0';
+    for (int i = 0; i < gpuCount; i++) {
+        const struct nvmlDevice_st *gpu = &gpus[i];
+        if (strcmp(gpu->model->key, "sim-mig") != 0) continue;
+        unsigned int of19 = 0, of14 = 0;
+        for (int j = 0; j < MAX_INSTANCES; j++) {
+            if (!gpu->instances[j].live) continue;
+            of19 += gpu->instances[j].profileID == 19;
+            of14 += gpu->instances[j].profileID == 14;
+        }
+        FILE *control = fopen(target, "w");
+        if (control == NULL) continue;
+        fprintf(control, "vendor-mig %s %d %u %u\n", gpu->busID, gpu->migEnabled, of19, of14);
+        fclose(control);
+    }
+    free(target);
+}
+
 /// Saves every GPU's MIG mode and GPU instances in the state file beside the library (`.state`, the same
 /// spec), which a later load of a copy of it (a restart of the program) reads instead of `.gpus`.
 static void saveState(void) {
@@ -292,6 +335,7 @@ static void saveState(void) {
     }
     fclose(file);
     rename(temporary, path);
+    mirror();
 }
 
 nvmlReturn_t nvmlInit_v2(void) {

@@ -30,6 +30,13 @@
  *                           nvidia directory, then a "change" uevent (the real driver binds them)
  *   vendor-disable <PF>     remove the directories and the functions (a driver unload)
  *   refuse-clear <VF> <n>   the next n writes of 0 to the function fail with EPERM (a VM just exited)
+ *   vendor-mig <PF> <on> <a> <b>  the GPU's MIG mode (1 on, 0 off) and how many MIG GPU instances of
+ *                           profile 19 (a) and profile 14 (b) it has, as NVML has them: the project's fake
+ *                           NVML (contrib/nvml-fake, model sim-mig) writes this after every change. While MIG
+ *                           mode is on a free function lists the MIG-backed types (SIM-1-2C of profile 19,
+ *                           SIM-2-4C of profile 14) whose profile has an instance no vGPU takes yet, and no
+ *                           time-sliced type; while it is off, no MIG-backed type. A MIG-backed type with no
+ *                           free instance fails with EIO, as NVIDIA's driver does.
  * A function a VM holds (bound to vfio-pci and opened, as QEMU opens it) is not cleared either: EPERM, as
  * NVIDIA's driver refuses it.
  *
@@ -384,14 +391,24 @@ struct vendor_type {
 	unsigned int id;
 	const char *name;
 	unsigned int size_gb;
+	int profile;	/* the MIG GPU-instance profile of a MIG-backed type; -1: time-sliced */
 };
 
-/* An 8 GB GPU. */
+/* An 8 GB GPU; with MIG mode on, the two MIG-backed types. */
 static const struct vendor_type vendor_types[] = {
-	{ 2001, "NVIDIA SIM-1Q", 1 }, { 2002, "NVIDIA SIM-2Q", 2 }, { 2003, "NVIDIA SIM-4Q", 4 },
-	{ 2004, "NVIDIA SIM-8Q", 8 }, { 2005, "NVIDIA SIM-2B", 2 },
+	{ 2001, "NVIDIA SIM-1Q", 1, -1 }, { 2002, "NVIDIA SIM-2Q", 2, -1 }, { 2003, "NVIDIA SIM-4Q", 4, -1 },
+	{ 2004, "NVIDIA SIM-8Q", 8, -1 }, { 2005, "NVIDIA SIM-2B", 2, -1 },
+	{ 2011, "NVIDIA SIM-1-2C", 0, 19 }, { 2012, "NVIDIA SIM-2-4C", 0, 14 },
 };
 #define VENDOR_FRAMEBUFFER_GB 8
+
+/* MIG mode and GPU instances of a GPU, by the physical function's name (vendor-mig). */
+struct vendor_mig {
+	char pf[16];
+	bool enabled;
+	unsigned int instances19, instances14;
+};
+static struct vendor_mig vendor_migs[4];
 
 struct vendor_function {
 	struct kobject kobj;
@@ -416,13 +433,48 @@ static const struct vendor_type *vendor_type(unsigned int id)
 	return NULL;
 }
 
+/* The MIG state of pf, or NULL while none was set (MIG mode off). Called with vendor_lock held. */
+static struct vendor_mig *vendor_mig_of(struct pci_dev *pf)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vendor_migs); i++)
+		if (!strcmp(vendor_migs[i].pf, pci_name(pf)))
+			return &vendor_migs[i];
+	return NULL;
+}
+
+/* Whether a MIG-backed type can be written to fn now: its profile has an instance no vGPU of pf takes. */
+static bool vendor_mig_creatable(struct vendor_function *fn, const struct vendor_type *type, const struct vendor_mig *mig)
+{
+	struct vendor_function *other;
+	unsigned int taken = 0;
+
+	list_for_each_entry(other, &vendor_functions, next) {
+		const struct vendor_type *configured;
+
+		if (other->pf != fn->pf || !other->current_type)
+			continue;
+		configured = vendor_type(other->current_type);
+		if (configured->profile == type->profile)
+			taken++;
+	}
+	return (type->profile == 19 ? mig->instances19 : mig->instances14) > taken;
+}
+
 /* Whether type can be written to fn now. Called with vendor_lock held. */
 static bool vendor_creatable(struct vendor_function *fn, const struct vendor_type *type)
 {
 	struct vendor_function *other;
+	struct vendor_mig *mig;
 	unsigned int used = 0, size = 0;
 
 	if (fn->current_type)
+		return false;
+	mig = vendor_mig_of(fn->pf);
+	if (mig && mig->enabled)
+		return type->profile >= 0 && vendor_mig_creatable(fn, type, mig);
+	if (type->profile >= 0)
 		return false;
 	list_for_each_entry(other, &vendor_functions, next) {
 		const struct vendor_type *configured;
@@ -507,8 +559,10 @@ static ssize_t current_vgpu_type_store(struct kobject *kobj, struct kobj_attribu
 		}
 	} else if (fn->current_type) {
 		ret = -EBUSY;
-	} else if (!(type = vendor_type(id)) || !vendor_creatable(fn, type)) {
+	} else if (!(type = vendor_type(id))) {
 		ret = -EINVAL;
+	} else if (!vendor_creatable(fn, type)) {
+		ret = type->profile >= 0 ? -EIO : -EINVAL;
 	} else {
 		fn->current_type = id;
 	}
@@ -618,11 +672,18 @@ static int vendor_enable(const char *bdf, unsigned int count)
 static int vendor_disable(const char *bdf)
 {
 	struct pci_dev *pf = vendor_pci_device(bdf);
+	struct vendor_mig *mig;
 
 	if (!pf)
 		return -ENODEV;
 	vendor_remove_functions(pf);
 	pci_disable_sriov(pf);
+	/* GPU instances do not outlive the functions' driver; nor does MIG state here. */
+	mutex_lock(&vendor_lock);
+	mig = vendor_mig_of(pf);
+	if (mig)
+		memset(mig, 0, sizeof(*mig));
+	mutex_unlock(&vendor_lock);
 	pci_dev_put(pf);
 	return 0;
 }
@@ -646,16 +707,50 @@ static int vendor_refuse_clears(const char *bdf, unsigned int count)
 	return ret;
 }
 
+/* vendor-mig: records pf's MIG mode and instances, as the fake NVML has them. */
+static int vendor_set_mig(const char *bdf, unsigned int enabled, unsigned int instances19, unsigned int instances14)
+{
+	struct pci_dev *pf = vendor_pci_device(bdf);
+	struct vendor_mig *mig;
+	unsigned int i;
+	int ret = 0;
+
+	if (!pf)
+		return -ENODEV;
+	mutex_lock(&vendor_lock);
+	mig = vendor_mig_of(pf);
+	for (i = 0; !mig && i < ARRAY_SIZE(vendor_migs); i++)
+		if (!vendor_migs[i].pf[0])
+			mig = &vendor_migs[i];
+	if (mig) {
+		strscpy(mig->pf, pci_name(pf), sizeof(mig->pf));
+		mig->enabled = enabled;
+		mig->instances19 = instances19;
+		mig->instances14 = instances14;
+	} else {
+		ret = -ENOSPC;
+	}
+	mutex_unlock(&vendor_lock);
+	pci_dev_put(pf);
+	return ret;
+}
+
 static ssize_t control_store(struct class *class, struct class_attribute *attr, const char *buf, size_t count)
 {
 	char command[16], name[32], argument[16];
 	struct sim_parent *parent;
-	unsigned int times = 1;
+	unsigned int times = 1, enabled, instances19, instances14;
 	int fields, value, ret = 0;
 
 	fields = sscanf(buf, "%15s %31s %15s %u", command, name, argument, &times);
 	if (fields < 2)
 		return -EINVAL;
+	if (!strcmp(command, "vendor-mig")) {
+		if (sscanf(buf, "%15s %31s %u %u %u", command, name, &enabled, &instances19, &instances14) != 5 || enabled > 1)
+			return -EINVAL;
+		ret = vendor_set_mig(name, enabled, instances19, instances14);
+		return ret ? ret : count;
+	}
 	if (!strcmp(command, "vendor-enable") || !strcmp(command, "refuse-clear")) {
 		if (fields < 3 || kstrtoint(argument, 10, &value) || value < 0)
 			return -EINVAL;
