@@ -45,11 +45,18 @@ struct ApplyCommand: AsyncParsableCommand {
                 host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: true,
                 rebalance: rebalance)
             context.allowRemovalOfAll = allowRemovalOfAll
+            let preparer = context.loaded.config.settings.manageMIG ? host.makeCardPreparer(for: context.host) : nil
             if context.loaded.config.settings.enableVirtualFunctions {
-                for outcome in host.makeEnabler().enable() { diagnostics.print("\(outcome)") }
+                // With manageMIG, MIG mode goes on first for a GPU that is to get a MIG-backed type (the driver's order).
+                let outcomes = host.makeEnabler().enable { [context] gpu in
+                    guard let preparation = preparer?.prepareBeforeParents(
+                        card: gpu, wanted: context.loaded.wanted.types, remembered: context.remembered?.cards[gpu]) else { return }
+                    for step in preparation.done { diagnostics.print("\(step)") }
+                    for problem in preparation.problems.values { diagnostics.warning(problem) }
+                }
+                for outcome in outcomes { diagnostics.print("\(outcome)") }
             }
             let started = ContinuousClock.now
-            let preparer = context.loaded.config.settings.manageMIG ? host.makeCardPreparer(for: context.host) : nil
             let report = try await Applier(host: context.host, preparer: preparer) { [context] in context.plan($0) }.apply()
             let duration = ContinuousClock.now - started
             // The same warnings `plan` prints for what the readings left out.

@@ -111,7 +111,7 @@ struct RunCommand: AsyncParsableCommand {
                 publishStatus: { [logger] in
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }
                 },
-                enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0) },
+                enableVirtualFunctions: { [enabler = host.makeEnabler(deadline: timing.sriovManageDeadline)] in enabler.enable(among: $0, before: $1) },
                 layoutRecord: layoutRecord, publishMetrics: publishMetrics, version: MdevReconcilerCommand.version,
                 cardPreparer: host.makeCardPreparer(for: sysfs)),
             logger: logger)

@@ -22,11 +22,13 @@ struct VirtualFunctionEnablementTests {
         }
     }
 
-    /// A stand-in `sriov-manage` under the host root that appends its arguments to `calls` and enables nothing.
-    func recordingSriovManage(host: String, calls: String) throws -> String {
+    /// A stand-in `sriov-manage` under the host root that appends its arguments (and what `note` prints) to
+    /// `calls` and enables nothing.
+    func recordingSriovManage(host: String, calls: String, note: String = "") throws -> String {
         let tool = host + "/usr/lib/nvidia/sriov-manage"
         try FileManager.default.createDirectory(atPath: host + "/usr/lib/nvidia", withIntermediateDirectories: true)
-        try "#!/bin/sh\necho \"$@\" >> \(calls)\n".write(toFile: tool, atomically: false, encoding: .utf8)
+        let noted = note.isEmpty ? "" : " $(\(note))"
+        try "#!/bin/sh\necho \"$@\(noted)\" >> \(calls)\n".write(toFile: tool, atomically: false, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool)
         return calls
     }
@@ -77,5 +79,34 @@ struct VirtualFunctionEnablementTests {
         _ = try runCLI(["apply", "--config", config, "--host-root", host, "--node-name", "n"],
                        environment: ["MDEV_RECONCILER_NVML_LIBRARY": "/nonexistent/libnvidia-ml.so.1"])
         #expect(try FileSystem.readText(calls) == "-e 0000:3b:00.0\n-e 0000:41:00.0\n")
+    }
+
+    @Test("With manageMIG, a GPU to get a MIG-backed type has MIG mode on before sriov-manage -e runs (the driver's order); without it, not")
+    func migModeBeforeFunctions() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let host = directory + "/host"
+        try copyExampleHost("mtty", to: host)
+        try advertiseSRIOV("0000:42:00.0", sys: host + "/sys")
+        // The stand-in says whether NVML (the fake's saved state) had MIG mode on when it ran.
+        let calls = try recordingSriovManage(
+            host: host, calls: directory + "/calls",
+            note: "grep -q =h100-80gb:mig \"$MDEV_RECONCILER_NVML_LIBRARY.state\" 2>/dev/null && echo mig || echo no-mig")
+        for manageMIG in [true, false] {
+            let config = directory + "/config.yaml"
+            try """
+                mediatedDevicesConfiguration:
+                  mediatedDeviceTypes: [NVIDIA_H100-1-20C]
+                mdevReconciler:
+                  enableVirtualFunctions: true
+                  manageMIG: \(manageMIG)
+
+                """.write(toFile: config, atomically: false, encoding: .utf8)
+            try? FileManager.default.removeItem(atPath: calls)
+            let nvml = try FakeNVML.environment(gpus: "0000:42:00.0=h100-80gb")
+            let result = try runCLI(["apply", "--config", config, "--host-root", host, "--node-name", "n"], environment: nvml)
+            #expect(try FileSystem.readText(calls) == "-e 0000:42:00.0 \(manageMIG ? "mig" : "no-mig")\n", "\(result.stderr)")
+            #expect(result.stderr.contains("turned MIG mode on for GPU 0000:42:00.0 before enabling its virtual functions") == manageMIG)
+        }
     }
 }

@@ -106,7 +106,7 @@ final class DaemonHarness: Sendable {
     init(
         kernel: SimulatedKernel, types: [String], timing: ReconcilerTiming = DaemonHarness.defaultTiming, watchdog: Duration? = nil,
         vendor: VendorVGPUBackend? = nil, settings: ReconcilerSettings = .init(),
-        enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
+        enableVirtualFunctions: @escaping @Sendable (Set<String>?, @escaping @Sendable (String) -> Void) -> [VirtualFunctionEnabler.Outcome] = { _, _ in [] },
         layoutRecord: LayoutRecord? = nil, recordMetrics: Bool = false, cardPreparer: (any CardPreparing)? = nil,
         wrapHost: (any ReconcileEngine.Host) -> any ReconcileEngine.Host = { $0 }
     ) {

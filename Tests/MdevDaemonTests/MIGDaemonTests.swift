@@ -80,4 +80,33 @@ struct MIGDaemonTests {
         #expect(await daemon.host.counters.lastConverged == nil)
         try await daemon.stop()
     }
+
+    @Test("Enabling a GPU's virtual functions with manageMIG: MIG mode on first for a GPU that is to get a MIG-backed type, journaled")
+    func migModeBeforeFunctions() async throws {
+        let library = try FakeNVML.library(gpus: "\(Self.gpu)=a100-40gb")
+        let gpus = SimulatedVendorGPUs(gpus: []) { FakeNVML.migState(of: library, gpu: $0) }
+        let record = VendorVGPURecord(path: nil)
+        let backend = VendorVGPUBackend(files: gpus, record: record, catalog: NVMLVGPUTypeCatalog(path: library)) { _ in }
+        // The stand-in enabler: NVML's MIG mode as sriov-manage would find it, then the functions appear.
+        let migAtEnable = Recorder<Bool?>()
+        let daemon = DaemonHarness(
+            kernel: SimulatedKernel(parents: []), types: ["NVIDIA_A100-1-5C"], vendor: backend,
+            settings: .init(enableVirtualFunctions: true, manageMIG: true),
+            enableVirtualFunctions: { names, before in
+                guard names == nil, (try? gpus.functions())?.isEmpty == true else { return [] }
+                before(Self.gpu)
+                migAtEnable.record(FakeNVML.migState(of: library, gpu: Self.gpu)?.enabled)
+                gpus.addGPU(VendorProfiles.a100(Self.gpu))
+                return [VirtualFunctionEnabler.Outcome(gpu: Self.gpu, result: .enabled)]
+            },
+            cardPreparer: MIGCardPreparer(libraryPath: library, record: record, bootID: "boot-1"))
+        try await daemon.start()
+        #expect(migAtEnable.all == [true])
+        #expect(daemon.messageIDs(of: .gpuPrepared).map(\.message) == [
+            "turned MIG mode on for GPU \(Self.gpu) before enabling its virtual functions, for NVIDIA A100-1-5C",
+            "created 7 GPU instances of profile 19 on GPU \(Self.gpu) for NVIDIA A100-1-5C; it has 7",
+        ])
+        #expect(gpus.layout.count == 7)
+        try await daemon.stop()
+    }
 }

@@ -451,7 +451,7 @@ struct ReconcilerTests {
         let daemon = DaemonHarness(
             kernel: SimulatedKernel(parents: []), types: ["nvidia-1150"],
             settings: ReconcilerSettings(enableVirtualFunctions: enabled)
-        ) { names in
+        ) { names, _ in
             calls.record(names)
             return [busy]
         }

@@ -222,4 +222,35 @@ struct MIGBackedTypesTests {
         }
         #expect(host.mig(Self.a100) == .init(enabled: false))
     }
+
+    @Test("Before a GPU's functions are enabled, MIG mode goes on when it is to get a MIG-backed type: the remembered one, else every wanted one it has")
+    func beforeFunctions() throws {
+        func preparer(_ gpus: String) throws -> (MIGCardPreparer, String) {
+            let library = try FakeNVML.library(gpus: gpus)
+            return (MIGCardPreparer(libraryPath: library, record: VendorVGPURecord(path: nil), bootID: "boot-1"), library)
+        }
+        let h100 = "0000:42:00.0", migBacked = "NVIDIA_H100-1-20C", timeSliced = "NVIDIA_H100-8C"
+        // (wanted, remembered) → whether MIG mode goes on.
+        let cases: [([String], String?, Bool)] = [
+            ([migBacked], nil, true), (["NVIDIA_A100-4C", "nvidia-801"], nil, true), ([timeSliced], nil, false),
+            ([migBacked, timeSliced], nil, false), ([timeSliced, migBacked], migBacked, true), ([migBacked, timeSliced], timeSliced, false),
+            // A remembered type no longer wanted does not decide.
+            ([timeSliced], migBacked, false), (["GRID_T4-1B"], nil, false),
+        ]
+        for (wanted, remembered, turnsOn) in cases {
+            let (preparer, library) = try preparer("\(h100)=h100-80gb")
+            let preparation = preparer.prepareBeforeParents(card: h100, wanted: wanted, remembered: remembered)
+            #expect(FakeNVML.migState(of: library, gpu: h100)?.enabled == turnsOn, "\(wanted) \(remembered ?? "-")")
+            #expect(preparation.done == (turnsOn ? [.init(card: h100, "turned MIG mode on for GPU \(h100) before enabling its virtual functions, for NVIDIA H100-1-20C")] : []))
+            #expect(preparation.problems.isEmpty && preparation.changed.isEmpty)
+        }
+        // A GPU that needs a reset is reported, not reset; one already in MIG mode, or one NVML does not know, is left alone.
+        let (ampere, ampereLibrary) = try preparer("0000:41:00.0=a100-40gb:reset")
+        let reset = ampere.prepareBeforeParents(card: "0000:41:00.0", wanted: ["NVIDIA_A100-1-5C"], remembered: nil)
+        #expect(reset.problems["0000:41:00.0"]?.hasPrefix("GPU 0000:41:00.0 needs a reset for MIG mode to take effect") == true)
+        #expect(FakeNVML.migState(of: ampereLibrary, gpu: "0000:41:00.0")?.enabled == false)
+        let (on, _) = try preparer("\(h100)=h100-80gb:mig")
+        #expect(on.prepareBeforeParents(card: h100, wanted: [migBacked], remembered: nil) == CardPreparation())
+        #expect(on.prepareBeforeParents(card: "0000:99:00.0", wanted: [migBacked], remembered: nil) == CardPreparation())
+    }
 }

@@ -19,9 +19,10 @@ public actor HostReconciler {
         public var knownParents: KnownParents
         /// Receives the status after every pass (the status file, in production).
         public var publishStatus: @Sendable (DaemonStatus) -> Void
-        /// Enables the SR-IOV virtual functions of GPUs that have none, among the named devices or all (nil);
+        /// Enables the SR-IOV virtual functions of GPUs that have none, among the named devices or all (nil),
+        /// calling the second argument with each GPU first (``VirtualFunctionEnabler/enable(among:before:)``);
         /// called only while `mdevReconciler.enableVirtualFunctions` is set.
-        public var enableVirtualFunctions: @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome]
+        public var enableVirtualFunctions: @Sendable (Set<String>?, @escaping @Sendable (String) -> Void) -> [VirtualFunctionEnabler.Outcome]
         /// Where the layout of the last converged pass and rebalance requests are kept; nil keeps the layout in
         /// memory only (and no request can come).
         public var layoutRecord: LayoutRecord?
@@ -37,7 +38,7 @@ public actor HostReconciler {
             host: any ReconcileEngine.Host, writer: any ParentWriting,
             loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
             nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in },
-            enableVirtualFunctions: @escaping @Sendable (Set<String>?) -> [VirtualFunctionEnabler.Outcome] = { _ in [] },
+            enableVirtualFunctions: @escaping @Sendable (Set<String>?, @escaping @Sendable (String) -> Void) -> [VirtualFunctionEnabler.Outcome] = { _, _ in [] },
             layoutRecord: LayoutRecord? = nil, publishMetrics: (@Sendable (HostMetrics) -> Void)? = nil, version: String = "",
             cardPreparer: (any CardPreparing)? = nil
         ) {
@@ -278,7 +279,21 @@ public actor HostReconciler {
     /// `sriov-manage` takes seconds: it runs on a Dispatch queue, off the cooperative threads.
     private func enableVirtualFunctions(among names: Set<String>?) async {
         let enable = dependencies.enableVirtualFunctions
-        let results = await BlockingCall.run { enable(names) }
+        // With manageMIG, MIG mode goes on first for a GPU that is to get a MIG-backed type (the driver's order).
+        let preparations = LockedValue<[CardPreparation]>([])
+        var before: @Sendable (String) -> Void = { _ in }
+        if configuration.config.settings.manageMIG, let preparer = dependencies.cardPreparer {
+            let (wanted, remembered) = (configuration.wanted.types, remembered?.cards ?? [:])
+            before = { gpu in
+                let preparation = preparer.prepareBeforeParents(card: gpu, wanted: wanted, remembered: remembered[gpu])
+                preparations.withLock { $0.append(preparation) }
+            }
+        }
+        let results = await BlockingCall.run { [before] in enable(names, before) }
+        for preparation in preparations.withLock({ $0 }) {
+            journal(preparation.done)
+            logWarnings(preparation.problems.sorted { $0.key < $1.key }.map(\.value), full: false)
+        }
         for result in results where enablement[result.gpu] != result {
             enablement[result.gpu] = result
             let fields = [JournalField.card: result.gpu]

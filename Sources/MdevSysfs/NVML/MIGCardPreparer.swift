@@ -1,3 +1,4 @@
+import CNVML
 import MdevModel
 
 /// Makes NVIDIA GPUs in vendor-specific mode ready for the MIG-backed vGPU type the plan gives them
@@ -144,14 +145,56 @@ public struct MIGCardPreparer: CardPreparing {
             preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): its MIG mode is off, and it is turned on "
                 + "only for a GPU without vGPUs"
         case .needsReset:
-            preparation.problems[gpu.name] = "GPU \(gpu.name) needs a reset for MIG mode to take effect; mdev-reconciler never resets a GPU: "
-                + "reset it while it is idle (nvidia-smi -r -i \(gpu.name)) and \(typeName) follows"
+            preparation.problems[gpu.name] = needsReset(gpu.name, typeName)
         case .unknownGPU:
             preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): NVML does not know it"
         case .failed(let reason, let created):
             if created > 0 { preparation.changed.insert(gpu.name) }
             preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): \(reason)"
         }
+    }
+
+    /// Turns MIG mode on for a GPU whose virtual functions are about to be enabled, when it is to get a
+    /// MIG-backed type (the driver's order: MIG mode on, then `sriov-manage -e`, then GPU instances): the
+    /// remembered type when it is wanted and the GPU has it, else when every wanted type the GPU has is
+    /// MIG-backed. A GPU without functions has no vGPU. Anything NVML cannot answer leaves MIG mode to the
+    /// passes after the functions exist.
+    public func prepareBeforeParents(card gpu: String, wanted: [String], remembered: String?) -> CardPreparation {
+        var preparation = CardPreparation()
+        guard case .success(let library) = NVMLLibrary.shared(path: libraryPath),
+            let device = try? library.knownDevice(atPCIAddress: gpu),
+            let stated = try? NVMLVGPUTypeCatalog(path: libraryPath).types(ofGPU: gpu), stated.hasMIG, !stated.migEnabled
+        else { return preparation }
+        /// The GPU's type a config reference names (`nvidia-700`, `NVIDIA_A100-1-5C`).
+        func type(_ reference: String) -> DriverVGPUTypes.VGPUType? {
+            stated.types.first { MdevType(id: VGPUTypeListing.typeID(number: $0.number), name: $0.name, availableInstances: 0).isNamed(by: reference) }
+        }
+        let supported = wanted.compactMap(type)
+        let target: DriverVGPUTypes.VGPUType?
+        if let remembered, wanted.contains(remembered), let kept = type(remembered) {
+            target = kept
+        } else {
+            target = supported.allSatisfy { $0.gpuInstanceProfile != nil } ? supported.first : nil
+        }
+        guard let target, target.gpuInstanceProfile != nil else { return preparation }
+        do throws(NVMLError) {
+            if try library.migMode(device).pending {
+                preparation.problems[gpu] = needsReset(gpu, target.name)
+            } else if let activation = try library.setMIGMode(device, enabled: true) {
+                preparation.problems[gpu] = activation.code == NVML_ERROR_RESET_REQUIRED.rawValue
+                    ? needsReset(gpu, target.name) : "GPU \(gpu) is not made ready for \(target.name): \(activation)"
+            } else {
+                preparation.done.append(.init(card: gpu, "turned MIG mode on for GPU \(gpu) before enabling its virtual functions, for \(target.name)"))
+            }
+        } catch {
+            preparation.problems[gpu] = "GPU \(gpu) is not made ready for \(target.name): \(error)"
+        }
+        return preparation
+    }
+
+    private func needsReset(_ gpu: String, _ typeName: String) -> String {
+        "GPU \(gpu) needs a reset for MIG mode to take effect; mdev-reconciler never resets a GPU: reset it while it is idle "
+            + "(nvidia-smi -r -i \(gpu); with its virtual functions disabled first, sriov-manage -d \(gpu)) and \(typeName) follows"
     }
 
     /// Destroys this program's GPU instances in `unneeded`, keeping every other recorded one.

@@ -8,6 +8,17 @@ public protocol CardPreparing: Sendable {
     /// Prepares the cards `plan` (made from `inventory`) gives a type that needs it, and takes back what this
     /// program made on cards whose plan no longer needs it. Blocks (it talks to the driver).
     func prepare(_ plan: Plan, inventory: Inventory) -> CardPreparation
+
+    /// Prepares a card whose parents are about to be made (`sriov-manage -e` enabling a GPU's virtual
+    /// functions), where what it is to get can be told before they exist: from `remembered` (the type the
+    /// remembered layout gives the card, a config reference) when it is wanted, else from every wanted type
+    /// (config references) the card supports. Blocks.
+    func prepareBeforeParents(card: String, wanted: [String], remembered: String?) -> CardPreparation
+}
+
+extension CardPreparing {
+    /// Nothing to do before a card's parents exist.
+    public func prepareBeforeParents(card: String, wanted: [String], remembered: String?) -> CardPreparation { CardPreparation() }
 }
 
 /// What a ``CardPreparing`` step did and found.

@@ -99,14 +99,16 @@ public struct VirtualFunctionEnabler: Sendable {
         }
     }
 
-    /// Runs `sriov-manage -e` for each GPU without functions (among `names`, or all).
-    public func enable(among names: Set<String>? = nil) -> [Outcome] {
+    /// Runs `sriov-manage -e` for each GPU without functions (among `names`, or all), calling `before` with
+    /// each GPU first (MIG mode, which must be on before the functions are enabled).
+    public func enable(among names: Set<String>? = nil, before: (String) -> Void = { _ in }) -> [Outcome] {
         let gpus = gpusWithoutFunctions(among: names).filter { gpu in !running.withLock { $0.contains(gpu) } }
         guard !gpus.isEmpty else { return [] }
         guard let tool = toolPaths.first(where: { FileSystem.exists($0) }) else {
             return gpus.map { Outcome(gpu: $0, result: .toolMissing(lookedIn: toolPaths)) }
         }
         return gpus.map { gpu in
+            before(gpu)
             do {
                 _ = running.withLock { $0.insert(gpu) }
                 let (status, output) = try runner.run(tool, ["-e", gpu], deadline: deadline) { [running] in
