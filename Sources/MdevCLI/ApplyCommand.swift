@@ -98,6 +98,7 @@ struct ApplyCommand: AsyncParsableCommand {
             version: MdevReconcilerCommand.version, running: nil, counters: counters, inventory: report.inventory, hostKey: hostKey,
             plan: report.finalPlan)
         metrics.configHeld = report.finalPlan.held != nil
+        metrics.unprepared = Set(report.unprepared.keys)
         try file.write(metrics)
     }
 

@@ -73,6 +73,7 @@ struct MIGDaemonTests {
         let daemon = daemon(gpus, library: library, recordPath: NSTemporaryDirectory() + "mdev-mig-daemon-" + UUID().uuidString + ".json",
                             settings: .init(manageMIG: true))
         try await daemon.start()
+        #expect(await daemon.host.metrics.text.contains("\nmdev_reconciler_unprepared_gpus 1\n"))
         let status = await daemon.host.status
         #expect(status.unprepared?[Self.gpu]?.hasPrefix("GPU \(Self.gpu) needs a reset for MIG mode to take effect") == true)
         #expect(gpus.layout.isEmpty)

@@ -21,6 +21,8 @@ public struct HostMetrics: Sendable {
     public var hostReadFailed = false
     /// Parents whose writes have not returned in time.
     public var stuck: Set<String> = []
+    /// GPUs the last pass could not make ready for their type (MIG mode, GPU instances).
+    public var unprepared: Set<String> = []
     public var counters: PassCounters
 
     public init(version: String, running: Bool?, counters: PassCounters) {
@@ -59,6 +61,9 @@ public struct HostMetrics: Sendable {
                     blockedSamples)
         text.family("mdev_reconciler_stuck_parents", .gauge, help: "Parents whose writes have not returned within the write deadline.",
                     [.init(stuck.count)])
+        text.family("mdev_reconciler_unprepared_gpus", .gauge,
+                    help: "GPUs that could not be made ready for their MIG-backed type (MIG mode, GPU instances); status says why.",
+                    [.init(unprepared.count)])
         text.family("mdev_reconciler_unserved_cards", .gauge,
                     help: "Cards a wanted type lacks in the kept layout against the balanced one (mdev-reconciler rebalance restores it).",
                     (plan?.unserved ?? []).map { .init([("type", $0.type)], $0.wantedCards - $0.servedCards) })

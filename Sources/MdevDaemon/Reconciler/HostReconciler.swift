@@ -124,6 +124,7 @@ public actor HostReconciler {
         metrics.configHeld = configHeld != nil || lastPlan?.held != nil
         metrics.hostReadFailed = hostError != nil
         metrics.stuck = stuck
+        metrics.unprepared = Set(unprepared.keys)
         return metrics
     }
 
