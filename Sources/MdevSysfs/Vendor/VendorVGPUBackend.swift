@@ -11,11 +11,11 @@ import SystemPackage
 ///   that size) and is empty when the function has one or the GPU is full. Where the driver's library
 ///   states the GPU's types (``VGPUTypeCatalog``, NVIDIA's NVML), every function of the GPU gets the types
 ///   it lists (``DriverVGPUTypes/listed``: while MIG mode is off also the MIG-backed ones, with the profile
-///   each needs), with their exact names and ``MdevType/capacity``, and the parent says the GPU's MIG mode. Elsewhere every function of a GPU gets
-///   every type any function of its model ever listed (kept in ``VendorVGPURecord``), a type's capacity
-///   being the GPU's framebuffer (the largest type a free GPU lists) over the type's; until a free GPU of
-///   the model was seen it is unknown, and a GPU is filled function by function until the driver lists the
-///   type no more. Either way `available_instances` is 1 for the types the function's own list shows now,
+///   each needs), with their exact names and ``MdevType/capacity``, and the parent says the GPU's MIG mode.
+///   Elsewhere every function of a GPU gets every type any function of its model ever listed (kept in
+///   ``VendorVGPURecord``), a type's capacity being the GPU's framebuffer (the largest type a free GPU
+///   lists) over the type's; until a free GPU of the model was seen it is unknown, and a GPU is filled
+///   function by function until the driver lists the type no more. Either way `available_instances` is 1 for the types the function's own list shows now,
 ///   else 0.
 /// - A vGPU is a device known by a handle: the UUID the plan derived for it when this program configured
 ///   the function (from the record), else a UUID derived from the function and type, which marks it as
