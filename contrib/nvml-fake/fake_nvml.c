@@ -135,13 +135,13 @@ static const VgpuType t4Types[] = {
 };
 
 // The test bed driver's types (contrib/testbed/kmod/mdev_vgpu_sim.c); at most one per virtual function.
-static const VgpuType simTypes[] = {
-    {2001, "NVIDIA SIM-1Q", "Quadro", 1024, 4, NO_PROFILE},
-    {2002, "NVIDIA SIM-2Q", "Quadro", 2048, 4, NO_PROFILE},
-    {2003, "NVIDIA SIM-4Q", "Quadro", 4096, 2, NO_PROFILE},
-    {2004, "NVIDIA SIM-8Q", "Quadro", 8192, 1, NO_PROFILE},
-    {2005, "NVIDIA SIM-2B", "NVS", 2048, 4, NO_PROFILE},
-};
+#define SIM_TIME_SLICED_TYPES                                  \
+    {2001, "NVIDIA SIM-1Q", "Quadro", 1024, 4, NO_PROFILE},     \
+    {2002, "NVIDIA SIM-2Q", "Quadro", 2048, 4, NO_PROFILE},     \
+    {2003, "NVIDIA SIM-4Q", "Quadro", 4096, 2, NO_PROFILE},     \
+    {2004, "NVIDIA SIM-8Q", "Quadro", 8192, 1, NO_PROFILE},     \
+    {2005, "NVIDIA SIM-2B", "NVS", 2048, 4, NO_PROFILE}
+static const VgpuType simTypes[] = {SIM_TIME_SLICED_TYPES};
 
 // The same GPU with MIG (the test driver's vendor-mig): its time-sliced types, then two MIG-backed ones.
 static const Profile simMigProfiles[] = {
@@ -149,11 +149,7 @@ static const Profile simMigProfiles[] = {
     {NVML_GPU_INSTANCE_PROFILE_2_SLICE, 14, 2, 3, 2048, "MIG 2g.2gb"},
 };
 static const VgpuType simMigTypes[] = {
-    {2001, "NVIDIA SIM-1Q", "Quadro", 1024, 4, NO_PROFILE},
-    {2002, "NVIDIA SIM-2Q", "Quadro", 2048, 4, NO_PROFILE},
-    {2003, "NVIDIA SIM-4Q", "Quadro", 4096, 2, NO_PROFILE},
-    {2004, "NVIDIA SIM-8Q", "Quadro", 8192, 1, NO_PROFILE},
-    {2005, "NVIDIA SIM-2B", "NVS", 2048, 4, NO_PROFILE},
+    SIM_TIME_SLICED_TYPES,
     {2011, "NVIDIA SIM-1-2C", "Compute", 1024, 7, 19},
     {2012, "NVIDIA SIM-2-4C", "Compute", 2048, 3, 14},
 };
