@@ -106,22 +106,21 @@ public struct MIGCardPreparer: CardPreparing {
         guard gpu.planned < wanted else { return }
         let typeName = target.name ?? target.id
         guard let bootID else {
-            preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): the boot id cannot be read, so GPU "
-                + "instances this program creates could not be told from an earlier boot's"
+            preparation.problems[gpu.name] = notReady(gpu.name, typeName, "the boot id cannot be read, so GPU instances this program "
+                + "creates could not be told from an earlier boot's")
             return
         }
         if !gpu.migEnabled && gpu.hasVGPUs {
             // Its vGPUs go in this round: MIG mode comes in the next one.
             if gpu.removesEveryVGPU { return }
-            preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): its MIG mode is off, and it is turned on "
-                + "only for a GPU without vGPUs; this GPU keeps some (in use, or another program's)"
+            preparation.problems[gpu.name] = notReady(gpu.name, typeName, Self.migOffWithVGPUs + "; this GPU keeps some (in use, or another program's)")
             return
         }
         let library: NVMLLibrary
         switch NVMLLibrary.shared(path: libraryPath) {
         case .success(let opened): library = opened
         case .failure(let unavailable):
-            preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): \(unavailable)"
+            preparation.problems[gpu.name] = notReady(gpu.name, typeName, "\(unavailable)")
             return
         }
         let preparer = MIGInstancePreparer(library: library, record: record, bootID: bootID)
@@ -142,15 +141,14 @@ public struct MIGCardPreparer: CardPreparing {
                     + "\(profile), not \(wanted): other GPU instances (another program's, or this program's still holding vGPUs) take the rest")
             }
         case .gpuHasVGPUs:
-            preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): its MIG mode is off, and it is turned on "
-                + "only for a GPU without vGPUs"
+            preparation.problems[gpu.name] = notReady(gpu.name, typeName, Self.migOffWithVGPUs)
         case .needsReset:
             preparation.problems[gpu.name] = needsReset(gpu.name, typeName)
         case .unknownGPU:
-            preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): NVML does not know it"
+            preparation.problems[gpu.name] = notReady(gpu.name, typeName, "NVML does not know it")
         case .failed(let reason, let created):
             if created > 0 { preparation.changed.insert(gpu.name) }
-            preparation.problems[gpu.name] = "GPU \(gpu.name) is not made ready for \(typeName): \(reason)"
+            preparation.problems[gpu.name] = notReady(gpu.name, typeName, reason)
         }
     }
 
@@ -182,15 +180,22 @@ public struct MIGCardPreparer: CardPreparing {
                 preparation.problems[gpu] = needsReset(gpu, target.name)
             } else if let activation = try library.setMIGMode(device, enabled: true) {
                 preparation.problems[gpu] = activation.code == NVML_ERROR_RESET_REQUIRED.rawValue
-                    ? needsReset(gpu, target.name) : "GPU \(gpu) is not made ready for \(target.name): \(activation)"
+                    ? needsReset(gpu, target.name) : notReady(gpu, target.name, "\(activation)")
             } else {
                 preparation.done.append(.init(card: gpu, "turned MIG mode on for GPU \(gpu) before enabling its virtual functions, for \(target.name)"))
             }
         } catch {
-            preparation.problems[gpu] = "GPU \(gpu) is not made ready for \(target.name): \(error)"
+            preparation.problems[gpu] = notReady(gpu, target.name, "\(error)")
         }
         return preparation
     }
+
+    /// Why a GPU is left as it is, in one form for every reason.
+    private func notReady(_ gpu: String, _ typeName: String, _ reason: String) -> String {
+        "GPU \(gpu) is not made ready for \(typeName): \(reason)"
+    }
+
+    private static let migOffWithVGPUs = "its MIG mode is off, and it is turned on only for a GPU without vGPUs"
 
     private func needsReset(_ gpu: String, _ typeName: String) -> String {
         "GPU \(gpu) needs a reset for MIG mode to take effect; mdev-reconciler never resets a GPU: reset it while it is idle "
