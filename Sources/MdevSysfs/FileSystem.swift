@@ -131,30 +131,29 @@ public enum FileSystem {
         try write(text, to: try resolve(path, inside: root))
     }
 
-    /// Writes `bytes` to a new file beside `path`, flushes it, and renames it over `path` (creating the
-    /// directory first, unless `createDirectory` is false): a reader sees the old file or the new one, never
-    /// half of one, even after a crash.
+    /// Writes `bytes` to `path` atomically, in a ``TrustedDirectory`` (created first unless
+    /// `createDirectory` is false): a new file that nothing planted can redirect, flushed and renamed over
+    /// `path`. A reader sees the old file or the new one, never half of one, even after a crash.
     /// - Parameter mode: the file's permissions whatever the umask (a file another user's program reads);
     ///   nil leaves them to the umask.
     public static func writeAtomically(
         _ bytes: [UInt8], to path: String, createDirectory: Bool = true, mode: FilePermissions? = nil
     ) throws(SysfsError) {
-        let directory = directory(of: path)
-        if createDirectory && !directory.isEmpty { try createDirectories(directory) }
-        let temporary = path + ".new"
-        let fd: FileDescriptor
-        do {
-            fd = try FileDescriptor.open(
-                FilePath(temporary), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
-        } catch { throw SysfsError(.open, temporary, error) }
-        do {
-            _ = try fd.closeAfter {
-                if let mode, fchmod(fd.rawValue, mode.rawValue) != 0 { throw Errno.current }
-                _ = try fd.writeAll(bytes)
-                guard fsync(fd.rawValue) == 0 else { throw Errno.current }
-            }
-        } catch { throw SysfsError(.write, temporary, error) }
-        guard rename(temporary, path) == 0 else { throw SysfsError(.rename, path, .current) }
+        let directory = try TrustedDirectory(parentDirectory(of: path), create: createDirectory)
+        try directory.replace(path.lastPathComponent, with: bytes, mode: mode)
+    }
+
+    /// Throws what ``writeAtomically(_:to:createDirectory:mode:)`` without `createDirectory` would throw
+    /// for `path`'s directory (missing, not a directory, or one others could redirect a write in), writing
+    /// nothing.
+    public static func checkWritableDirectory(of path: String) throws(SysfsError) {
+        _ = try TrustedDirectory(parentDirectory(of: path), create: false)
+    }
+
+    /// The directory a file of `path` is in, as a path that can be opened: `/` or `.` for a file there.
+    private static func parentDirectory(of path: String) -> String {
+        let parent = directory(of: path)
+        return parent.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : parent
     }
 
     /// The directory part of `path` (`/var/lib/x` of `/var/lib/x/f`); empty for a name without a slash.

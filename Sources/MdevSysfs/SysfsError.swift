@@ -1,3 +1,4 @@
+import MdevModel
 import SystemPackage
 
 /// A failed file operation under sysfs or procfs: what was done, to which path, and the kernel's errno.
@@ -9,20 +10,23 @@ public struct SysfsError: Error, Sendable, Hashable, CustomStringConvertible {
     public var operation: Operation
     public var path: String
     public var errno: Errno
+    /// Why, where the errno alone does not say it (a directory refused for who can write to it).
+    public var detail: String?
 
-    public init(_ operation: Operation, _ path: String, _ errno: Errno) {
+    public init(_ operation: Operation, _ path: String, _ errno: Errno, detail: String? = nil) {
         self.operation = operation
         self.path = path
         self.errno = errno
+        self.detail = detail
     }
 
     /// Wraps an error thrown by swift-system, which is always an `Errno`.
     init(_ operation: Operation, _ path: String, _ error: any Error) {
-        self.init(operation, path, error as? Errno ?? .ioError)
+        self.init(operation, path, error as? Errno ?? .ioError, detail: nil)
     }
 
     public var description: String {
-        "\(operation.rawValue) \(path): \(errno.explanationForMdev)"
+        "\(operation.rawValue) \(path): \(detail.map { "\(errno) (\($0))" } ?? errno.explanationForMdev)".escapingControlCharacters
     }
 }
 

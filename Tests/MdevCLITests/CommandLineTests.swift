@@ -319,7 +319,7 @@ func copyExampleHost(_ name: String, to path: String) throws {
 }
 
 func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "mdev-cli-" + UUID().uuidString
+    let path = temporaryPath("mdev-cli-" + UUID().uuidString)
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }

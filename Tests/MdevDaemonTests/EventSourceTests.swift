@@ -11,7 +11,7 @@ import Testing
 struct FileChangeWatcherTests {
     /// A watcher on `config.yaml` and `labels` in a new directory, and the changes it reports.
     func watching() throws -> (directory: String, watcher: FileChangeWatcher, changes: Recorder<Int>) {
-        let directory = NSTemporaryDirectory() + "mdev-watch-" + UUID().uuidString
+        let directory = temporaryPath("mdev-watch-" + UUID().uuidString)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try "a: 1\n".write(toFile: directory + "/config.yaml", atomically: false, encoding: .utf8)
         let watcher = try FileChangeWatcher(files: [directory + "/config.yaml", directory + "/labels"], queue: DispatchQueue(label: "test.watch"))
@@ -53,7 +53,7 @@ struct FileChangeWatcherTests {
 
     @Test("A Kubernetes ConfigMap update (a ..data symlink swapped by rename) is reported")
     func configMapSwap() async throws {
-        let directory = NSTemporaryDirectory() + "mdev-watch-" + UUID().uuidString
+        let directory = temporaryPath("mdev-watch-" + UUID().uuidString)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let manager = FileManager.default
         try manager.createDirectory(atPath: directory + "/..2026_11_26_01", withIntermediateDirectories: true)
@@ -90,7 +90,7 @@ struct FileChangeWatcherTests {
 
     @Test("A directory created after start (two levels) is watched once it exists; a file written in it is reported")
     func directoryCreatedLater() async throws {
-        let directory = NSTemporaryDirectory() + "mdev-watch-" + UUID().uuidString
+        let directory = temporaryPath("mdev-watch-" + UUID().uuidString)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let watcher = try FileChangeWatcher(files: [directory + "/a/b/labels"], queue: DispatchQueue(label: "test.watch"))

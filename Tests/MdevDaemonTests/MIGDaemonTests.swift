@@ -26,7 +26,7 @@ struct MIGDaemonTests {
     func reloadAndRestart() async throws {
         let library = LockedValue(try FakeNVML.library(gpus: "\(Self.gpu)=a100-40gb"))
         let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.a100(Self.gpu)]) { gpu in FakeNVML.migState(of: library.withLock { $0 }, gpu: gpu) }
-        let recordPath = NSTemporaryDirectory() + "mdev-mig-daemon-" + UUID().uuidString + ".json"
+        let recordPath = temporaryPath("mdev-mig-daemon-" + UUID().uuidString + ".json")
         defer { try? FileManager.default.removeItem(atPath: recordPath) }
 
         // Without manageMIG the type is not planned on a GPU whose MIG mode is off: nothing happens.
@@ -70,7 +70,7 @@ struct MIGDaemonTests {
     func needsReset() async throws {
         let library = try FakeNVML.library(gpus: "\(Self.gpu)=a100-40gb:reset")
         let gpus = SimulatedVendorGPUs(gpus: [VendorProfiles.a100(Self.gpu)]) { FakeNVML.migState(of: library, gpu: $0) }
-        let daemon = daemon(gpus, library: library, recordPath: NSTemporaryDirectory() + "mdev-mig-daemon-" + UUID().uuidString + ".json",
+        let daemon = daemon(gpus, library: library, recordPath: temporaryPath("mdev-mig-daemon-" + UUID().uuidString + ".json"),
                             settings: .init(manageMIG: true))
         try await daemon.start()
         #expect(await daemon.host.metrics.text.contains("\nmdev_reconciler_unprepared_gpus 1\n"))

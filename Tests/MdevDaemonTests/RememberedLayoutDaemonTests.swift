@@ -14,7 +14,7 @@ struct RememberedLayoutDaemonTests {
     let unplugged = ["0000:3b:00.0: nvidia-222 ×16", "0000:3d:00.0: nvidia-222 ×16"]
 
     func stateDirectory() -> LayoutRecord {
-        LayoutRecord(stateDirectory: NSTemporaryDirectory() + "mdev-layout-" + UUID().uuidString)
+        LayoutRecord(stateDirectory: temporaryPath("mdev-layout-" + UUID().uuidString))
     }
 
     /// The pass after `card`'s PCI device went (or came, with `action: "add"`), as its uevent reports it.

@@ -15,7 +15,7 @@ struct MIGBackedTypesTests {
     final class Host: Sendable {
         let gpus: SimulatedVendorGPUs
         let library: LockedValue<String>
-        let recordPath = NSTemporaryDirectory() + "mdev-mig-types-" + UUID().uuidString + ".json"
+        let recordPath = temporaryPath("mdev-mig-types-" + UUID().uuidString + ".json")
 
         init(_ models: [SimulatedVendorGPUs.GPU], nvml: String) throws {
             let library = LockedValue(try FakeNVML.library(gpus: nvml))

@@ -158,6 +158,6 @@ struct MIGInstancePreparerTests {
     }
 
     func temporaryFile() -> String {
-        NSTemporaryDirectory() + "mdev-mig-record-" + UUID().uuidString + ".json"
+        temporaryPath("mdev-mig-record-" + UUID().uuidString + ".json")
     }
 }

@@ -141,7 +141,7 @@ struct FaultMatrixTests {
     }
 
     func temporaryPath() -> String {
-        NSTemporaryDirectory() + "mdev-fault-matrix-" + UUID().uuidString + ".json"
+        MdevTestSupport.temporaryPath("mdev-fault-matrix-" + UUID().uuidString + ".json")
     }
 
     /// The start of a scenario: empty, or what a daemon left when it was killed halfway through filling it.
