@@ -41,6 +41,14 @@ struct ApplyCommand: AsyncParsableCommand {
         var held = false
         try await reportingErrors {
             let diagnostics = Diagnostics()
+            // A metrics file that could not be written is said before anything changes.
+            if let metricsFile {
+                do {
+                    try MetricsFile(path: metricsFile).checkWritable()
+                } catch {
+                    throw MetricsFile.WriteError(path: metricsFile, underlying: error)
+                }
+            }
             var context = try HostContext.load(
                 host: host, configFile: configOptions.config ?? host.environment.configFile, diagnostics: diagnostics, recording: true,
                 rebalance: rebalance)
@@ -67,7 +75,11 @@ struct ApplyCommand: AsyncParsableCommand {
             print(try PlanRenderer.render(report.finalPlan, format: format))
             // After what the apply did is printed: a metrics file that cannot be written is an error of its own.
             if let metricsFile {
-                try Self.writeMetrics(report, duration: duration, hostKey: context.hostKey, to: MetricsFile(path: metricsFile))
+                do {
+                    try Self.writeMetrics(report, duration: duration, hostKey: context.hostKey, to: MetricsFile(path: metricsFile))
+                } catch {
+                    throw MetricsFile.WriteError(path: metricsFile, underlying: error)
+                }
             }
             if let typo = report.finalPlan.held {
                 diagnostics.print("mdev-reconciler: error: \(typo.message)")

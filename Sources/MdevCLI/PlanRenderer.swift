@@ -1,5 +1,6 @@
 import FoundationEssentials
 import MdevModel
+import MdevSysfs
 
 /// Renders a plan for people (a table) or programs (JSON).
 enum PlanRenderer {
@@ -92,10 +93,9 @@ enum PlanRenderer {
 
 /// JSON the way every command prints it: pretty, keys sorted, slashes unescaped.
 enum JSONOutput {
+    /// The JSON of the program's own files (``JSONFile``): one encoding, times in ISO 8601, everywhere.
     static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try JSONFile.encode(value), as: UTF8.self)
     }
 }
 

@@ -18,12 +18,19 @@ public enum JSONFile {
         return Array(try encoder.encode(value))
     }
 
+    /// The largest record read: 1 MiB, as for the config. The records of the largest hosts are tens of KiB;
+    /// a larger file is not this program's, and is refused (it counts as lost) before it could fill memory.
+    public static let recordLimit = 1 << 20
+
     /// Reads and decodes the file at `path`.
-    /// - Throws: ``JSONFileError``: the file cannot be read (with its errno), or does not hold a `T`.
+    /// - Throws: ``JSONFileError``: the file cannot be read (with its errno), is larger than ``recordLimit``,
+    ///   or does not hold a `T`.
     public static func read<T: Decodable>(_ type: T.Type, from path: String) throws(JSONFileError) -> T {
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readBytes(path)
+            bytes = try FileSystem.readBytes(path, limit: recordLimit)
+        } catch where error.errno == .fileTooLarge {
+            throw JSONFileError(path: path, errno: error.errno, reason: "is larger than \(recordLimit / 1024) KiB, the most a record of this program may be")
         } catch {
             throw JSONFileError(path: path, errno: error.errno, reason: "cannot be read (\(error.errno))")
         }
@@ -68,6 +75,12 @@ public struct JSONFileError: Error, Sendable, Hashable, CustomStringConvertible 
     /// Set when the file itself could not be read.
     public var errno: Errno?
     public var reason: String
+
+    public init(path: String, errno: Errno?, reason: String) {
+        self.path = path
+        self.errno = errno
+        self.reason = reason
+    }
 
     public var description: String { "\(path) \(reason)".escapingControlCharacters }
 }

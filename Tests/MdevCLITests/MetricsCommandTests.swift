@@ -33,14 +33,20 @@ struct MetricsCommandTests {
         #expect(values["mdev_reconciler_pass_duration_seconds_count"] == 1)
         #expect(values.keys.contains { $0.hasPrefix("mdev_reconciler_build_info{version=") })
 
-        // A file that cannot be written is an error of its own, after what the apply did was printed.
+        // A file that cannot be written: said before the host changes (exit 1, nothing created), naming the
+        // file the user gave.
+        try copyExampleHost("t4-in-use", to: directory + "/untouched")
         let unwritable = try runCLI([
-            "apply", "--config", "contrib/examples/kubevirt-cr.yaml", "--host-root", directory + "/host", "--node-name", "node01",
+            "apply", "--config", "contrib/examples/kubevirt-cr.yaml", "--host-root", directory + "/untouched", "--node-name", "node01",
             "--metrics-file", directory + "/none/mdev-reconciler.prom",
         ])
         #expect(unwritable.status == 1)
-        #expect(unwritable.stdout.contains("0000:3b:00.0"))
-        #expect(unwritable.stderr.hasSuffix("mdev-reconciler: error: open \(directory)/none/mdev-reconciler.prom.new: No such file or directory\n"))
+        #expect(unwritable.stdout.isEmpty)
+        #expect(unwritable.stderr == "mdev-reconciler: error: cannot write the metrics file \(directory)/none/mdev-reconciler.prom: "
+            + "open \(directory)/none: No such file or directory\n")
+        // The apply that succeeded above wrote a UUID here; this one wrote nothing.
+        #expect(try String(contentsOfFile: directory + "/host/sys/devices/pci0000:00/0000:3b:00.0/mdev_supported_types/nvidia-228/create", encoding: .utf8) != "")
+        #expect(try String(contentsOfFile: directory + "/untouched/sys/devices/pci0000:00/0000:3b:00.0/mdev_supported_types/nvidia-228/create", encoding: .utf8) == "")
     }
 
     @Test("run --metrics-file: written at start, after each pass and at stop; a missing directory is said once")

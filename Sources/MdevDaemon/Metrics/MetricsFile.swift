@@ -13,10 +13,29 @@ public struct MetricsFile: Sendable {
         self.path = path
     }
 
+    /// Whether the file could be written now: its directory is there and may be written to
+    /// (``FileSystem/checkWritableDirectory(of:)``). `apply` asks before it changes the host.
+    public func checkWritable() throws(SysfsError) {
+        try FileSystem.checkWritableDirectory(of: path)
+    }
+
     /// Writes the file readable by everyone (node_exporter runs as its own user; the unit's umask is 0077).
     /// The directory is not created: it belongs to the collector (`prometheus-node-exporter`).
     public func write(_ metrics: HostMetrics) throws(SysfsError) {
         try FileSystem.writeAtomically(
             Array(metrics.text.utf8), to: path, createDirectory: false, mode: [.ownerReadWrite, .groupRead, .otherRead])
+    }
+
+    /// The metrics file could not be written: its path as the user gave it, and why.
+    public struct WriteError: Error, CustomStringConvertible {
+        public var path: String
+        public var underlying: any Error
+
+        public init(path: String, underlying: any Error) {
+            self.path = path
+            self.underlying = underlying
+        }
+
+        public var description: String { "cannot write the metrics file \(path): \(underlying)" }
     }
 }

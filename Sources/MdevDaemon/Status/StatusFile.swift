@@ -13,8 +13,14 @@ public struct StatusFile: Sendable {
         try JSONFile.write(status, to: path)
     }
 
-    /// - Throws: ``JSONFileError``: no file (errno set), or one that holds no status.
+    /// - Throws: ``JSONFileError``: no file (errno set), or one that holds no status (a parent listed twice
+    ///   is not one: the daemon writes each once).
     public func read() throws(JSONFileError) -> DaemonStatus {
-        try JSONFile.read(DaemonStatus.self, from: path)
+        let status = try JSONFile.read(DaemonStatus.self, from: path)
+        var seen = Set<String>()
+        for entry in status.parents where !seen.insert(entry.parent).inserted {
+            throw JSONFileError(path: path, errno: nil, reason: "lists parent \(entry.parent.quoted) twice")
+        }
+        return status
     }
 }
