@@ -1,0 +1,64 @@
+import Foundation
+import MdevDaemon
+import MdevModel
+import MdevSysfs
+import MdevTestSupport
+import Testing
+
+/// What a local user or a careless file can make the commands do: each test is a reproduction that once
+/// trapped, filled memory, printed raw escape sequences, read outside the host root or blocked.
+@Suite("Hardened commands", .timeLimit(.minutes(1)))
+struct HardeningTests {
+    static let mtty = "contrib/examples/mtty.yaml"
+
+    func status(parents: [String]) -> DaemonStatus {
+        DaemonStatus(
+            pid: 1, updated: Date(timeIntervalSince1970: 1_796_000_000), node: "node01", configFile: "c", configGeneration: 1,
+            configError: nil, wanted: WantedTypes(types: ["mtty-1"], source: .global), passes: 1,
+            parents: parents.map {
+                DaemonStatus.ParentStatus(parent: $0, model: "mtty", type: "mtty-1", devices: [], blocked: [], lastError: nil, stuck: false, toCreate: 0, toRemove: 0)
+            })
+    }
+
+    @Test("status: a status file that lists a parent twice is a one-line error (it trapped)")
+    func statusWithADuplicateParent() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try JSONFile.write(status(parents: ["mtty", "mtty"]), to: directory + "/status.json")
+        let result = try runCLI(["status", "--host-root", "contrib/example-hosts/mtty", "--status-file", directory + "/status.json"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "mdev-reconciler: error: daemon status \(directory)/status.json lists parent 'mtty' twice\n")
+    }
+
+    @Test("status --format json: the time as the status file has it, ISO 8601 (it printed seconds since 2001)")
+    func statusTimes() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try JSONFile.write(status(parents: ["mtty"]), to: directory + "/status.json")
+        let file = try String(contentsOfFile: directory + "/status.json", encoding: .utf8)
+        #expect(file.contains(#""updated" : "2026-11-30T00:53:20Z""#))
+        let result = try runCLI(["status", "--format", "json", "--host-root", "contrib/example-hosts/mtty", "--status-file", directory + "/status.json"])
+        #expect(result.stdout.contains(#""updated" : "2026-11-30T00:53:20Z""#), "\(result.stdout)")
+    }
+
+    @Test("A layout record larger than 1 MiB is refused before it is read whole: it counts as lost, said once")
+    func oversizeRecord() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try copyExampleHost("mtty", to: directory + "/host")
+        let record = directory + "/host/var/lib/mdev-reconciler/layout.json"
+        try FileSystem.writeAtomically(Array(repeating: UInt8(ascii: " "), count: JSONFile.recordLimit + 1), to: record)
+        let result = try runCLI(["plan", "--config", Self.mtty, "--host-root", directory + "/host", "--node-name", "node01"])
+        #expect(result.status == 0)
+        let warnings = result.stderr.split(separator: "\n").map(String.init).filter { $0.contains("layout.json") }
+        #expect(warnings == [
+            "mdev-reconciler: warning: the layout record \(record) is larger than 1024 KiB, the most a record of this program may be; "
+                + LayoutRecordText.noChangeKnown,
+        ])
+    }
+}
+
+/// The words the layout record's warnings end with.
+enum LayoutRecordText {
+    static let noChangeKnown = "no change known, so cards that hold devices of ours keep their type and nothing is removed because of it"
+}
