@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MdevModel", targets: ["MdevModel"]),
         .library(name: "MdevSysfs", targets: ["MdevSysfs"]),
         .library(name: "MdevDaemon", targets: ["MdevDaemon"]),
+        .library(name: "MdevCLI", targets: ["MdevCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

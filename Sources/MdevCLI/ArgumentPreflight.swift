@@ -2,7 +2,7 @@ import MdevModel
 
 /// What people expect of a command line that the argument parser does not do, done before it parses:
 /// a mistyped command gets a suggestion (`pln` → `plan`), `help bogus` is an error, and a negative number
-/// after an option is its value (`--debounce -5`, so the option's own check can say it must be positive).
+/// after an option is its value (`--debounce -5`, so the option's own check can say what it must be).
 enum ArgumentPreflight {
     /// A usage error, printed as one line; exit status 64, as the parser's own usage errors.
     struct UsageError: Error, CustomStringConvertible {

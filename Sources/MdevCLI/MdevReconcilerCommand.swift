@@ -1,4 +1,5 @@
 import ArgumentParser
+import MdevDaemon
 
 /// The `mdev-reconciler` command line.
 public struct MdevReconcilerCommand: AsyncParsableCommand {
@@ -38,16 +39,14 @@ public struct MdevReconcilerCommand: AsyncParsableCommand {
     @MainActor
     public static func start() async {
         do {
-            let commands = configuration.subcommands.map { $0.configuration.commandName ?? "" }
-            let arguments: [String]
+            var command: any ParsableCommand
             do {
-                arguments = try ArgumentPreflight.prepare(Array(CommandLine.arguments.dropFirst()), commands: commands)
-            } catch {
+                command = try parseCommand(Array(CommandLine.arguments.dropFirst()))
+            } catch let error as ArgumentPreflight.UsageError {
                 Diagnostics().print("mdev-reconciler: error: \(error)")
                 Diagnostics().print("See 'mdev-reconciler --help' for the commands and their options.")
                 exit(withError: ExitCode.validationFailure)
             }
-            var command = try SubcommandRoute.parse(arguments, root: self).command
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
@@ -56,6 +55,20 @@ public struct MdevReconcilerCommand: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+extension MdevReconcilerCommand {
+    /// The command `arguments` name, parsed and its options validated, not run: what ``start()`` runs, and
+    /// what the options fuzz target checks.
+    public static func parseCommand(_ arguments: [String]) throws -> any ParsableCommand {
+        let commands = configuration.subcommands.map { $0.configuration.commandName ?? "" }
+        return try SubcommandRoute.parse(try ArgumentPreflight.prepare(arguments, commands: commands), root: self).command
+    }
+
+    /// The daemon's timing the options of a parsed `run` set; nil for any other command.
+    public static func runTiming(of command: any ParsableCommand) -> ReconcilerTiming? {
+        (command as? RunCommand)?.timing
     }
 }
 

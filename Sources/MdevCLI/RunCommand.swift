@@ -55,10 +55,16 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "TARGET"))
     var logTarget: String = "auto"
 
+    /// The longest `--debounce` and `--max-delay`, in milliseconds: an hour.
+    static let longestDelay = 3_600_000
+    /// The longest `--write-timeout` and `--sriov-manage-timeout`, in seconds: a day.
+    static let longestTimeout = 86_400
+
     func validate() throws {
-        for (name, value) in [("--debounce", debounce), ("--max-delay", maxDelay), ("--write-timeout", writeTimeout),
-                              ("--sriov-manage-timeout", sriovManageTimeout)] where value <= 0 {
-            throw ValidationError("\(name) must be positive, not \(value)")
+        for (name, value, limit) in [("--debounce", debounce, Self.longestDelay), ("--max-delay", maxDelay, Self.longestDelay),
+                                     ("--write-timeout", writeTimeout, Self.longestTimeout),
+                                     ("--sriov-manage-timeout", sriovManageTimeout, Self.longestTimeout)] {
+            guard (1...limit).contains(value) else { throw ValidationError("\(name) must be from 1 to \(limit), not \(value)") }
         }
         guard maxDelay >= debounce else { throw ValidationError("--max-delay (\(maxDelay)) must be at least --debounce (\(debounce))") }
         guard configOptions.config != ConfigFiles.standardInput else {
@@ -86,12 +92,7 @@ struct RunCommand: AsyncParsableCommand {
         let (hostKey, keyWarning) = HostIdentity.hostKey(machineIDFile: host.environment.machineIDFile, nodeName: files.nodeName)
         if let keyWarning { logger.warning("\(keyWarning)") }
 
-        var timing = ReconcilerTiming()
-        timing.quietPeriod = .milliseconds(debounce)
-        timing.maximumDelay = .milliseconds(maxDelay)
-        timing.writeDeadline = .seconds(writeTimeout)
-        timing.sriovManageDeadline = .seconds(sriovManageTimeout)
-
+        let timing = timing
         let sysfs = host.makeHost(recording: true, clearRetryDelays: timing.vendorClearRetryDelays)
         let knownParents = KnownParents()
         let inputs = InputRelay()
@@ -158,6 +159,16 @@ struct RunCommand: AsyncParsableCommand {
         monitor.stop()
         watcher.stop()
         signals.stop()
+    }
+
+    /// The timing the options set.
+    var timing: ReconcilerTiming {
+        var timing = ReconcilerTiming()
+        timing.quietPeriod = .milliseconds(debounce)
+        timing.maximumDelay = .milliseconds(maxDelay)
+        timing.writeDeadline = .seconds(writeTimeout)
+        timing.sriovManageDeadline = .seconds(sriovManageTimeout)
+        return timing
     }
 
     /// Journal entries, or plain lines on stderr.

@@ -69,7 +69,7 @@ struct StatusReport: Encodable {
         self.daemonRunning = daemonRunning
         var differences: [String] = []
         if !daemonRunning { differences.append("the daemon (pid \(status.pid)) is not running") }
-        let known = Dictionary(uniqueKeysWithValues: status.parents.map { ($0.parent, $0) })
+        let known = status.parentsByName
         for parent in live.parents where known[parent.name] == nil {
             differences.append("parent \(parent.name) appeared since the daemon's last pass")
         }

@@ -64,17 +64,33 @@ public enum Spawn {
     }
 
     /// Everything until end of file, then closes `descriptor`; `chunk` sees each piece as it is read.
-    public static func readToEnd(_ descriptor: Int32, chunk: ((ArraySlice<UInt8>) -> Void)? = nil) -> [UInt8] {
+    /// - Parameter keepingLast: keep only this many bytes, the last ones read (a program that prints without
+    ///   end fills no memory); nil keeps everything.
+    /// - Returns: What was kept, and how many bytes before it were not.
+    public static func readToEnd(
+        _ descriptor: Int32, keepingLast limit: Int? = nil, chunk: ((ArraySlice<UInt8>) -> Void)? = nil
+    ) -> (bytes: [UInt8], dropped: Int) {
         defer { close(descriptor) }
         var bytes: [UInt8] = []
+        var dropped = 0
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return bytes }
+            guard count > 0 else { break }
             bytes += buffer[..<count]
             chunk?(buffer[..<count])
+            // Trimmed once the surplus is as large as what is kept: each byte is moved at most once.
+            if let limit, bytes.count > 2 * limit {
+                dropped += bytes.count - limit
+                bytes.removeFirst(bytes.count - limit)
+            }
         }
+        if let limit, bytes.count > limit {
+            dropped += bytes.count - limit
+            bytes.removeFirst(bytes.count - limit)
+        }
+        return (bytes, dropped)
     }
 
     /// Reaps `pid`, waiting until it ends.

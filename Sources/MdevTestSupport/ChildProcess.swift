@@ -83,7 +83,7 @@ public final class ChildProcess: Sendable {
                     line(String(decoding: pending[..<newline], as: UTF8.self))
                     pending.removeSubrange(...newline)
                 }
-            }
+            }.bytes
             if let line, !pending.isEmpty { line(String(decoding: pending, as: UTF8.self)) }
             bytes.withLock { $0 = all }
             group.leave()

@@ -278,8 +278,13 @@ struct CommandLineTests {
         (["pln"], "mdev-reconciler: error: unknown command 'pln'; did you mean 'plan'?"),
         (["aply", "--config", "x"], "mdev-reconciler: error: unknown command 'aply'; did you mean 'apply'?"),
         (["help", "stauts"], "did you mean 'status'?"),
-        (["run", "--debounce", "-5"], "Error: --debounce must be positive, not -5"),
-        (["run", "--max-delay", "-1"], "Error: --max-delay must be positive, not -1"),
+        (["run", "--debounce", "-5"], "Error: --debounce must be from 1 to 3600000, not -5"),
+        (["run", "--max-delay", "-1"], "Error: --max-delay must be from 1 to 3600000, not -1"),
+        // Values that trapped at the first write or wait (a deadline past what a clock can count).
+        (["run", "--write-timeout", "9223372036854775806"], "Error: --write-timeout must be from 1 to 86400, not 9223372036854775806"),
+        (["run", "--sriov-manage-timeout", "86401"], "Error: --sriov-manage-timeout must be from 1 to 86400, not 86401"),
+        (["run", "--debounce", "3600001", "--max-delay", "3600002"], "Error: --debounce must be from 1 to 3600000, not 3600001"),
+        (["run", "--debounce", "99999999999999999999"], "Error: The value '99999999999999999999' is invalid for '--debounce <MS>'"),
         (["run", "--config", "-"], "Error: --config - (standard input) is for plan, apply and validate"),
     ])
     func usageMistakes(arguments: [String], message: String) throws {

@@ -114,6 +114,7 @@ struct VirtualFunctionEnablerTests {
         let silent = VirtualFunctionEnabler(sysfsRoot: tree.sys, runner: FakeSriovManage(sys: tree.sys, failure: (0, "nothing\n")), toolPaths: [tool])
             .enable()
         #expect(silent == [VirtualFunctionEnabler.Outcome(gpu: "0000:3d:00.0", result: .failed(status: 0, output: "nothing\n"))])
+        #expect(silent.first?.description == "sriov-manage -e 0000:3d:00.0 exited 0, but 0000:3d:00.0 still has no virtual functions: nothing")
     }
 
     @Test("Without sriov-manage the GPU is reported with where it was looked for, and nothing runs")
@@ -161,7 +162,7 @@ struct VirtualFunctionEnablerTests {
     func processRunner() async throws {
         let runner = ProcessRunner()
         let result = try runner.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"], deadline: .seconds(30)) {}
-        #expect(result.status == 3 && result.output == "out\nerr\n")
+        #expect(result.status == 3 && result.output == #"out\nerr"#)
         let ended = Recorder<Void>()
         #expect(throws: CommandTimedOut.self) {
             try runner.run("/bin/sh", ["-c", "sleep 1"], deadline: .milliseconds(50)) { ended.record(()) }
@@ -173,8 +174,13 @@ struct VirtualFunctionEnablerTests {
     func processRunnerDetails() throws {
         let runner = ProcessRunner()
         #expect(try runner.run("/bin/sh", ["-c", "kill -TERM $$"], deadline: .seconds(30)) {}.status == 143)
-        let big = try runner.run("/bin/sh", ["-c", "head -c 300000 /dev/zero | tr '\\0' x"], deadline: .seconds(30)) {}
-        #expect(big.status == 0 && big.output.utf8.count == 300_000)
+        // Output beyond 16 KiB: its end is kept (a program printing without end took the daemon to gigabytes).
+        let big = try runner.run("/bin/sh", ["-c", "head -c 5000000 /dev/zero | tr '\\0' x; echo; echo the error"], deadline: .seconds(30)) {}
+        let kept = String(repeating: "x", count: ProcessRunner.outputLimit - 11) + #"\nthe error"#
+        #expect(big.status == 0 && big.output == "[\(5_000_011 - ProcessRunner.outputLimit) bytes before not kept] " + kept)
+        // What a child prints is escaped: a terminal or the journal never gets its control sequences.
+        let escapes = try runner.run("/bin/printf", [#"q\033]0;owned\007\033[2J"#], deadline: .seconds(30)) {}
+        #expect(escapes.output == #"q\u{1B}]0;owned\u{7}\u{1B}[2J"#)
         // The daemon blocks the signals it reads; a child started from such a thread must not inherit that.
         var blocked = sigset_t(), previous = sigset_t()
         sigemptyset(&blocked)
@@ -182,7 +188,7 @@ struct VirtualFunctionEnablerTests {
         pthread_sigmask(SIG_BLOCK, &blocked, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         let mask = try runner.run("/bin/sh", ["-c", "grep SigBlk /proc/self/status"], deadline: .seconds(30)) {}
-        #expect(mask.output == "SigBlk:\t0000000000000000\n")
+        #expect(mask.output == #"SigBlk:\t0000000000000000"#)
         #expect(throws: Errno.noSuchFileOrDirectory) { try runner.run("/nonexistent/sriov-manage", [], deadline: .seconds(1)) {} }
     }
 }

@@ -20,6 +20,7 @@ let package = Package(
                 .product(name: "MdevModel", package: "mdev-reconciler"),
                 .product(name: "MdevSysfs", package: "mdev-reconciler"),
                 .product(name: "MdevDaemon", package: "mdev-reconciler"),
+                .product(name: "MdevCLI", package: "mdev-reconciler"),
             ],
             // No top-level code: libFuzzer owns `main`, and the entry point is `mdev_fuzz_main` (Entry.swift).
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]

@@ -24,7 +24,7 @@ while (($#)); do
         *) targets+=("$1"); shift ;;
     esac
 done
-all=(config labels vgpu-types type-description sysfs-number uevent status-file vgpu-record holder-links layout-record)
+all=(config labels vgpu-types type-description sysfs-number uevent status-file vgpu-record holder-links layout-record options)
 ((${#targets[@]})) || targets=("${all[@]}")
 
 echo "fuzz: building (release, -sanitize=fuzzer,address)" >&2

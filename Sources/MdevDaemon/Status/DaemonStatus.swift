@@ -54,6 +54,12 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
         self.parents = parents
     }
 
+    /// Each parent's entry by its name (a status file that lists one twice is refused when read; here the
+    /// first entry wins).
+    public var parentsByName: [String: ParentStatus] {
+        Dictionary(parents.map { ($0.parent, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// One parent as the daemon last saw it.
     public struct ParentStatus: Sendable, Hashable, Codable {
         public var parent: String

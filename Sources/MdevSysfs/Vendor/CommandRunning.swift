@@ -1,4 +1,5 @@
 import Dispatch
+import MdevModel
 import Glibc
 import Synchronization
 import SystemPackage
@@ -7,7 +8,9 @@ import SystemPackage
 public protocol CommandRunning: Sendable {
     /// Runs `executable` with `arguments`, waiting at most `deadline` for it to end.
     /// - Parameter onLateExit: called when a program that missed its deadline ends at last.
-    /// - Returns: The exit status and what it printed on stdout and stderr together.
+    /// - Returns: The exit status and what it printed on stdout and stderr together: its last
+    ///   ``ProcessRunner/outputLimit`` bytes, without leading and trailing white space, control characters
+    ///   (line breaks too) escaped: it is printed and logged.
     /// - Throws: ``CommandTimedOut`` when it has not ended by the deadline (it goes on running).
     func run(
         _ executable: String, _ arguments: [String], deadline: Duration, onLateExit: @escaping @Sendable () -> Void
@@ -33,6 +36,9 @@ public struct CommandTimedOut: Error, Sendable, Hashable, CustomStringConvertibl
 ///
 /// The exit status is the program's, or 128 + the signal number when a signal ended it, as shells report it.
 public struct ProcessRunner: CommandRunning {
+    /// How much of a program's output is kept: its last 16 KiB (what an error says is at its end).
+    public static let outputLimit = 16 * 1024
+
     public init() {}
 
     public func run(
@@ -49,10 +55,10 @@ public struct ProcessRunner: CommandRunning {
         }
         close(output.write)
         // The output is read while the program runs, so a full pipe never stalls it.
-        let captured = LockedValue<[UInt8]>([])
+        let captured = LockedValue<(bytes: [UInt8], dropped: Int)>(([], 0))
         let drained = DispatchSemaphore(value: 0)
         DedicatedThread.start {
-            captured.withLock { $0 = Spawn.readToEnd(output.read) }
+            captured.withLock { $0 = Spawn.readToEnd(output.read, keepingLast: Self.outputLimit) }
             drained.signal()
         }
         // 0 while waiting, 1 once it ended in time, 2 once the deadline passed: whichever comes first wins.
@@ -71,6 +77,8 @@ public struct ProcessRunner: CommandRunning {
             ended.wait()  // It ended just now, in time after all.
         }
         drained.wait()
-        return (status.withLock { $0 }, String(decoding: captured.withLock { $0 }, as: UTF8.self))
+        let (bytes, dropped) = captured.withLock { $0 }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingSpaces().escapingControlCharacters
+        return (status.withLock { $0 }, dropped > 0 ? "[\(dropped) bytes before not kept] " + text : text)
     }
 }

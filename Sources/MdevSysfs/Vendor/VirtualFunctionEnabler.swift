@@ -73,6 +73,8 @@ public struct VirtualFunctionEnabler: Sendable {
             case .gpuBusy:
                 return "cannot enable the virtual functions of \(gpu): Cannot obtain unbindLock (an NVML client such as DCGM, "
                     + "nvidia-smi or a monitoring agent has the GPU open; stop it, then reload mdev-reconciler)"
+            case .failed(0, let output):
+                return "sriov-manage -e \(gpu) exited 0, but \(gpu) still has no virtual functions: \(output.trimmingSpaces())"
             case .failed(let status, let output):
                 return "sriov-manage -e \(gpu) failed with status \(status): \(output.trimmingSpaces())"
             case .timedOut(let deadline):

@@ -4,7 +4,7 @@ import Glibc
 /// Every target, by the name `run.sh` and the first argument use.
 let targets: [String: FuzzTarget] = Dictionary(uniqueKeysWithValues: [
     configTarget, labelsTarget, vgpuTypesTarget, typeDescriptionTarget, sysfsNumberTarget, ueventTarget,
-    statusFileTarget, vgpuRecordTarget, holderLinksTarget, layoutRecordTarget,
+    statusFileTarget, vgpuRecordTarget, holderLinksTarget, layoutRecordTarget, optionsTarget,
 ].map { ($0.name, $0) })
 
 /// The target this process runs. The name is also put in the environment, so the processes libFuzzer

@@ -13,12 +13,14 @@ private func scratch(_ bytes: [UInt8], _ name: String) -> String {
     return path
 }
 
-/// The status file `status` reads (`StatusFile.read` is the file layer's read and this decode). A status that reads writes back and reads the same; anything else is
-/// one clean line naming the file.
+/// The status file `status` reads (`StatusFile.read` is the file layer's read and this decode, which also
+/// refuses a parent listed twice). A status that reads writes back and reads the same, and `status` can
+/// index its parents; anything else is one clean line naming the file.
 let statusFileTarget = FuzzTarget(name: "status-file") { bytes in
     let path = "/run/mdev-reconciler/status.json"
     do {
-        let status = try JSONFile.decode(DaemonStatus.self, from: bytes, path: path)
+        let status = try StatusFile.decode(bytes, path: path)
+        invariant(status.parentsByName.count == status.parents.count, "a status read lists a parent twice")
         do {
             // What is written reads back as written (the first write may normalise: ISO 8601 dates keep whole seconds).
             let written = try JSONFile.encode(status)
