@@ -14,6 +14,16 @@ extension StringProtocol {
         return result
     }
 
+    /// The text with every control character but the line feed escaped: several lines, each fit to print.
+    public var escapingControlCharactersButLineFeeds: String {
+        split(separator: "\n", omittingEmptySubsequences: false).map(\.escapingControlCharacters).joined(separator: "\n")
+    }
+
+    /// Whether the text holds a control character (``MessageText/isControl(_:)``).
+    public var hasControlCharacters: Bool {
+        unicodeScalars.contains(where: MessageText.isControl)
+    }
+
     /// The text in single quotes, control characters escaped, cut after ``MessageText/quotedLimit``
     /// characters with a note of how many more there were.
     public var quoted: String {

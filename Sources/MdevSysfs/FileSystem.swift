@@ -3,6 +3,7 @@
 #elseif canImport(Musl)
     import Musl
 #endif
+import MdevModel
 import SystemPackage
 
 /// The program's one file system layer: every file system call of every module goes through these thin
@@ -81,7 +82,8 @@ public enum FileSystem {
         } catch { throw SysfsError(.write, path, error) }
     }
 
-    /// The names in a directory, without `.` and `..`, sorted.
+    /// The names in a directory, without `.` and `..`, sorted. A name with a control character is left out:
+    /// the kernel gives none in sysfs or procfs, and such a name could not be printed as it is.
     public static func list(_ path: String) throws(SysfsError) -> [String] {
         guard let directory = opendir(path) else { throw SysfsError(.list, path, .current) }
         defer { closedir(directory) }
@@ -94,7 +96,7 @@ public enum FileSystem {
                 break
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != "..", !name.hasControlCharacters { names.append(name) }
         }
         return names.sorted()
     }

@@ -58,6 +58,29 @@ struct HardeningTests {
     }
 }
 
+extension HardeningTests {
+    @Test("Text from /proc and sysfs is printed escaped: a VM's comm with escape sequences, a type name with a line break",
+          arguments: [["devices"], ["devices", "--format", "libvirt"], ["devices", "--format", "kubevirt"], ["types"],
+                      ["plan", "--config", "contrib/examples/kubevirt-cr.yaml", "--node-name", "node01"]])
+    func escapedOutsideText(command: [String]) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let host = directory + "/host"
+        try copyExampleHost("t4-in-use", to: host)
+        // Any process can set its own comm (prctl(PR_SET_NAME)); a driver's name file is text too.
+        try FileSystem.writeAtomically(Array("q\u{1B}]0;owned\u{07}\u{1B}[2J\n".utf8), to: host + "/proc/4242/comm")
+        let types = host + "/sys/devices/pci0000:00/0000:3b:00.0/mdev_supported_types"
+        try FileSystem.writeAtomically(Array("GRID T4-1B\nFORGED LINE\n".utf8), to: types + "/nvidia-222/name")
+        let result = try runCLI(command + ["--host-root", host])
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = result.stdout + result.stderr
+        #expect(!output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" }, "\(output)")
+        #expect(!output.split(separator: "\n").contains { $0.hasPrefix("FORGED") }, "\(output)")
+        if command.first == "devices" && command.last != "kubevirt" { #expect(output.contains(#"q\u{1B}]0;owned\u{7}\u{1B}[2J"#), "\(output)") }
+        if command == ["types"] { #expect(output.contains(#"GRID T4-1B\nFORGED LINE"#), "\(output)") }
+    }
+}
+
 /// The words the layout record's warnings end with.
 enum LayoutRecordText {
     static let noChangeKnown = "no change known, so cards that hold devices of ours keep their type and nothing is removed because of it"

@@ -69,8 +69,8 @@ public struct Parent: Sendable, Hashable, Codable {
         self.interface = interface
         self.card = card ?? name
         self.instanceLimit = instanceLimit
-        self.driver = driver
-        self.pciID = pciID
+        self.driver = driver?.escapingControlCharacters
+        self.pciID = pciID?.escapingControlCharacters
         self.types = types.sorted { $0.id < $1.id }
         self.devices = devices.sorted { $0.uuid.sysfsString < $1.uuid.sysfsString }
     }
@@ -107,7 +107,8 @@ public struct Parent: Sendable, Hashable, Codable {
 public struct MdevType: Sendable, Hashable, Codable {
     /// The directory name (`nvidia-222`, `i915-GVTg_V5_4`, `mtty-1`).
     public var id: String
-    /// The `name` file, trimmed, when present (`GRID T4-1B`).
+    /// The `name` file, trimmed, when present (`GRID T4-1B`); like every text read from the host, control
+    /// characters escaped.
     public var name: String?
     /// The `available_instances` file as last read.
     public var availableInstances: Int
@@ -140,10 +141,11 @@ public struct MdevType: Sendable, Hashable, Codable {
         self.gpuInstanceProfile = gpuInstanceProfile
         self.capacity = capacity
         self.capacitySource = capacitySource
-        self.name = name
+        // Text the kernel, a driver or NVML gave: printable as it is kept (README, "Security").
+        self.name = name?.escapingControlCharacters
         self.availableInstances = availableInstances
-        self.deviceAPI = deviceAPI
-        self.description = description
+        self.deviceAPI = deviceAPI?.escapingControlCharacters
+        self.description = description?.escapingControlCharactersButLineFeeds
     }
 
     /// The name as a config entry may spell it: trimmed, every space replaced by `_` (`GRID_T4-1B`).
@@ -188,9 +190,11 @@ public struct DeviceHolder: Sendable, Hashable, Codable, CustomStringConvertible
     /// The process's `comm` (`qemu-system-x86`).
     public var command: String
 
+    /// - Parameter command: as read; kept with its control characters escaped (any process sets its own
+    ///   `comm`, escape sequences included).
     public init(pid: Int32, command: String) {
         self.pid = pid
-        self.command = command
+        self.command = command.escapingControlCharacters
     }
 
     public var description: String { "pid \(pid) (\(command))" }

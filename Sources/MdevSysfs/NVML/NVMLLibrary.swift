@@ -1,4 +1,5 @@
 import CNVML
+import MdevModel
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -332,9 +333,10 @@ public final class NVMLLibrary: @unchecked Sendable {
         }
     }
 
-    /// The text of a C string in a fixed buffer (a char array of an NVML struct, or one NVML filled), up to its NUL.
+    /// The text of a C string in a fixed buffer (a char array of an NVML struct, or one NVML filled), up to its
+    /// NUL, control characters escaped.
     static func text(upToNUL bytes: UnsafeRawBufferPointer) -> String {
-        String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).escapingControlCharacters
     }
 
     /// A list of vGPU type ids: asked for its size first, then filled.
