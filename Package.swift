@@ -27,12 +27,15 @@ let package = Package(
             dependencies: [
                 "MdevModel",
                 "CNVML",
+                "COpenat2",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // NVIDIA's NVML, opened at run time (dlopen) from the driver's libnvidia-ml.so.1 and declared by NVIDIA's
         // own nvml.h, which contrib/setup.sh fetches into Sources/CNVML/include (never committed).
         .target(name: "CNVML", linkerSettings: [.linkedLibrary("dl")]),
+        // openat2(2), which glibc does not wrap: reads and writes resolved inside a root (``ConfinedRoot``).
+        .target(name: "COpenat2"),
         // C libraries from Debian, each in a module of its own.
         .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // glibc functions the Glibc module leaves out (malloc_trim).

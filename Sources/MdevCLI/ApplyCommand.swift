@@ -28,6 +28,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var host: HostOptions
+    @OptionGroup var write: WriteTimeoutOption
     @Option(help: "Output format of the resulting plan.") var format: OutputFormat = .text
     @Flag(help: "Restore the balanced layout, moving idle devices of wanted types between cards if need be.") var rebalance = false
     @Flag(help: "Remove every device of this program even when no card has any wanted type (otherwise taken for a typo).")
@@ -65,7 +66,9 @@ struct ApplyCommand: AsyncParsableCommand {
                 for outcome in outcomes { diagnostics.print("\(outcome)") }
             }
             let started = ContinuousClock.now
-            let report = try await Applier(host: context.host, preparer: preparer) { [context] in context.plan($0) }.apply()
+            let report = try await Applier(host: context.host, writeDeadline: write.deadline, preparer: preparer) { [context] in
+                context.plan($0)
+            }.apply()
             let duration = ContinuousClock.now - started
             // The same warnings `plan` prints for what the readings left out.
             for warning in report.warnings { diagnostics.warning(warning) }
@@ -91,6 +94,9 @@ struct ApplyCommand: AsyncParsableCommand {
             if !converged {
                 diagnostics.print("mdev-reconciler: the host does not match the plan:")
                 for failure in report.failures { diagnostics.print("  \(failure)") }
+                for parent in report.stuck {
+                    diagnostics.print("  \(parent): stuck: its writes have not returned after \(write.writeTimeout) s (--write-timeout); they go on in the background")
+                }
                 for (card, problem) in report.unprepared.sorted(by: { $0.key < $1.key }) { diagnostics.print("  \(card): not prepared: \(problem)") }
                 for parent in report.finalPlan.blockedParents { diagnostics.print("  \(parent.parent): blocked: \(parent.reason ?? "")") }
                 for parent in report.finalPlan.parents where parent.hasChanges {

@@ -93,6 +93,30 @@ public struct HostOptions: ParsableArguments {
     }
 }
 
+/// `--write-timeout`, shared by `apply` and `run`: how long a parent's writes may take before the parent
+/// is reported stuck.
+struct WriteTimeoutOption: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "How long a parent's sysfs writes may take before it is reported stuck (they go on in the background), in seconds.",
+        valueName: "S"))
+    var writeTimeout: Int = Int(ReconcileEngine.defaultWriteDeadline.components.seconds)
+
+    /// The longest `--write-timeout` (and `--sriov-manage-timeout`), in seconds: a day.
+    static let longest = 86_400
+
+    func validate() throws {
+        try Self.check("--write-timeout", writeTimeout, upTo: Self.longest)
+    }
+
+    var deadline: Duration { .seconds(writeTimeout) }
+
+    /// Throws the error of an option whose value is not from 1 to `limit` (a larger one, made a deadline,
+    /// is past what a clock can wait for).
+    static func check(_ name: String, _ value: Int, upTo limit: Int) throws {
+        guard (1...limit).contains(value) else { throw ValidationError("\(name) must be from 1 to \(limit), not \(value)") }
+    }
+}
+
 /// The config file option, shared by `plan`, `apply` and `validate`.
 public struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(

@@ -31,8 +31,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Longest a burst may delay a pass, in milliseconds.", valueName: "MS"))
     var maxDelay: Int = 1000
 
-    @Option(help: ArgumentHelp("How long a sysfs write may take before its parent is marked stuck, in seconds.", valueName: "S"))
-    var writeTimeout: Int = 10
+    @OptionGroup var write: WriteTimeoutOption
 
     @Option(help: ArgumentHelp(
         "How long one sriov-manage -e may take before it is reported like a stuck write, in seconds (mdevReconciler.enableVirtualFunctions).",
@@ -57,15 +56,11 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The longest `--debounce` and `--max-delay`, in milliseconds: an hour.
     static let longestDelay = 3_600_000
-    /// The longest `--write-timeout` and `--sriov-manage-timeout`, in seconds: a day.
-    static let longestTimeout = 86_400
 
     func validate() throws {
-        for (name, value, limit) in [("--debounce", debounce, Self.longestDelay), ("--max-delay", maxDelay, Self.longestDelay),
-                                     ("--write-timeout", writeTimeout, Self.longestTimeout),
-                                     ("--sriov-manage-timeout", sriovManageTimeout, Self.longestTimeout)] {
-            guard (1...limit).contains(value) else { throw ValidationError("\(name) must be from 1 to \(limit), not \(value)") }
-        }
+        try WriteTimeoutOption.check("--debounce", debounce, upTo: Self.longestDelay)
+        try WriteTimeoutOption.check("--max-delay", maxDelay, upTo: Self.longestDelay)
+        try WriteTimeoutOption.check("--sriov-manage-timeout", sriovManageTimeout, upTo: WriteTimeoutOption.longest)
         guard maxDelay >= debounce else { throw ValidationError("--max-delay (\(maxDelay)) must be at least --debounce (\(debounce))") }
         guard configOptions.config != ConfigFiles.standardInput else {
             throw ValidationError("--config - (standard input) is for plan, apply and validate: the daemon re-reads its config, so it needs a file")
@@ -166,7 +161,7 @@ struct RunCommand: AsyncParsableCommand {
         var timing = ReconcilerTiming()
         timing.quietPeriod = .milliseconds(debounce)
         timing.maximumDelay = .milliseconds(maxDelay)
-        timing.writeDeadline = .seconds(writeTimeout)
+        timing.writeDeadline = write.deadline
         timing.sriovManageDeadline = .seconds(sriovManageTimeout)
         return timing
     }

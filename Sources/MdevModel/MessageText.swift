@@ -26,11 +26,13 @@ extension StringProtocol {
 
     /// The text in single quotes, control characters escaped, cut after ``MessageText/quotedLimit``
     /// characters with a note of how many more there were.
-    public var quoted: String {
+    public var quoted: String { quoted(upTo: MessageText.quotedLimit) }
+
+    /// The text quoted as ``quoted`` does, cut after `limit` characters.
+    public func quoted(upTo limit: Int) -> String {
         let characters = count
-        guard characters > MessageText.quotedLimit else { return "'\(escapingControlCharacters)'" }
-        let shown = prefix(MessageText.quotedLimit).escapingControlCharacters
-        return "'\(shown)…' (\(characters - MessageText.quotedLimit) more characters)"
+        guard characters > limit else { return "'\(escapingControlCharacters)'" }
+        return "'\(prefix(limit).escapingControlCharacters)…' (\(characters - limit) more characters)"
     }
 }
 

@@ -13,10 +13,15 @@ import SystemPackage
 /// Every path that is written to under sysfs is one that was discovered by listing or resolving sysfs;
 /// these functions never build a path from configuration text.
 public enum FileSystem {
-    /// The content of a small file (sysfs attributes are at most a page).
-    public static func readText(_ path: String) throws(SysfsError) -> String {
-        String(decoding: try readBytes(path), as: UTF8.self)
+    /// The content of a small file (sysfs attributes are at most a page), at most ``attributeLimit`` bytes.
+    /// - Parameter root: the root the file lies in (sysfs, procfs); nil for a file named by the user.
+    public static func readText(_ path: String, inside root: ConfinedRoot? = nil) throws(SysfsError) -> String {
+        String(decoding: try readBytes(path, limit: attributeLimit, inside: root), as: UTF8.self)
     }
+
+    /// The most bytes ``readText(_:inside:)`` reads: 1 MiB, far more than a sysfs attribute (a page) or a
+    /// procfs file read here holds.
+    public static let attributeLimit = 1 << 20
 
     /// The content of a regular file, read to its end.
     ///
@@ -25,23 +30,37 @@ public enum FileSystem {
     /// forever, a directory with `EISDIR`.
     /// - Parameter limit: the most bytes accepted; a longer file is refused with `EFBIG` after reading at
     ///   most one byte more.
-    public static func readBytes(_ path: String, limit: Int? = nil) throws(SysfsError) -> [UInt8] {
-        let fd: FileDescriptor
-        do {
-            // Non-blocking, so that opening a FIFO does not wait for a writer.
-            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec, .nonBlocking])
-        } catch { throw SysfsError(.open, path, error) }
+    /// - Parameter root: the root the file lies in (``ConfinedRoot``); nil for a file named by the user.
+    public static func readBytes(_ path: String, limit: Int? = nil, inside root: ConfinedRoot? = nil) throws(SysfsError) -> [UInt8] {
+        // Non-blocking, so that opening a FIFO does not wait for a writer.
+        let fd = try open(path, O_RDONLY | O_NONBLOCK, inside: root)
         defer { try? fd.close() }
-        var status = stat()
-        guard fstat(fd.rawValue, &status) == 0 else { throw SysfsError(.read, path, .current) }
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw SysfsError(.read, path, .isDirectory)
-        default: throw SysfsError(.read, path, .illegalSeek)
-        }
+        let status = try regularFile(fd, path, operation: .read)
         // A file whose size is known (on disk; a sysfs attribute says 4096) ends at a short read. A procfs
         // file says 0 and gives whole lines per read, fewer bytes than asked for, until its real end.
         return try readToEnd(fd, path, limit: limit, shortReadIsEnd: status.st_size > 0)
+    }
+
+    /// Opens `path` inside `root`, or as it is without one.
+    private static func open(
+        _ path: String, _ flags: Int32, inside root: ConfinedRoot?, operation: SysfsError.Operation = .open
+    ) throws(SysfsError) -> FileDescriptor {
+        if let root { return try root.open(path, flags, operation: operation) }
+        let fd = Glibc.open(path, flags | O_CLOEXEC)
+        guard fd >= 0 else { throw SysfsError(operation, path, .current) }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// The status of an opened file, refused unless it is a regular file: `EISDIR` for a directory, `ESPIPE`
+    /// for a FIFO, socket or device, which could block a read or write forever.
+    private static func regularFile(_ fd: FileDescriptor, _ path: String, operation: SysfsError.Operation) throws(SysfsError) -> stat {
+        var status = stat()
+        guard fstat(fd.rawValue, &status) == 0 else { throw SysfsError(operation, path, .current) }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return status
+        case S_IFDIR: throw SysfsError(operation, path, .isDirectory)
+        default: throw SysfsError(operation, path, .illegalSeek)
+        }
     }
 
     /// Standard input to its end, refused once it holds more than `limit` bytes (the config of a pipeline).
@@ -68,13 +87,14 @@ public enum FileSystem {
         return bytes
     }
 
-    /// Writes `text` with one `write(2)`: sysfs attributes take a whole value per write.
-    public static func write(_ text: String, to path: String) throws(SysfsError) {
-        let fd: FileDescriptor
-        do {
-            fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.closeOnExec])
-        } catch { throw SysfsError(.open, path, error) }
+    /// Writes `text` with one `write(2)` (sysfs attributes take a whole value per write) to the regular file
+    /// `path` inside `root`. Anything else is refused before a byte is written: a FIFO, socket or device
+    /// (`ESPIPE`; it is opened without blocking, and a FIFO without a reader fails with `ENXIO`), a link out
+    /// of the root (`EXDEV`).
+    public static func write(_ text: String, to path: String, inside root: ConfinedRoot) throws(SysfsError) {
+        let fd = try open(path, O_WRONLY | O_NONBLOCK, inside: root)
         defer { try? fd.close() }
+        _ = try regularFile(fd, path, operation: .write)
         do {
             let bytes = Array(text.utf8)
             let written = try bytes.withUnsafeBytes { try fd.write($0, retryOnInterrupt: true) }
@@ -84,8 +104,13 @@ public enum FileSystem {
 
     /// The names in a directory, without `.` and `..`, sorted. A name with a control character is left out:
     /// the kernel gives none in sysfs or procfs, and such a name could not be printed as it is.
-    public static func list(_ path: String) throws(SysfsError) -> [String] {
-        guard let directory = opendir(path) else { throw SysfsError(.list, path, .current) }
+    public static func list(_ path: String, inside root: ConfinedRoot? = nil) throws(SysfsError) -> [String] {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY, inside: root, operation: .list)
+        guard let directory = fdopendir(fd.rawValue) else {
+            let error = Errno.current
+            try? fd.close()
+            throw SysfsError(.list, path, error)
+        }
         defer { closedir(directory) }
         var names: [String] = []
         while true {
@@ -102,12 +127,23 @@ public enum FileSystem {
     }
 
     /// The target of a symbolic link, as stored.
-    public static func readLink(_ path: String) throws(SysfsError) -> String {
+    public static func readLink(_ path: String, inside root: ConfinedRoot? = nil) throws(SysfsError) -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
+        let count: Int
+        if let root {
+            let link = try root.open(path, pathOnly | O_NOFOLLOW, operation: .readLink)
+            defer { try? link.close() }
+            count = readlinkat(link.rawValue, "", &buffer, buffer.count - 1)
+        } else {
+            count = readlink(path, &buffer, buffer.count - 1)
+        }
         guard count >= 0 else { throw SysfsError(.readLink, path, .current) }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// `O_PATH` (Linux), which the Glibc module does not export: a descriptor that names a file without
+    /// opening it for reading or writing.
+    static let pathOnly: Int32 = 0o10_000_000
 
     /// The path with every symbolic link resolved.
     public static func resolve(_ path: String) throws(SysfsError) -> String {
@@ -126,11 +162,6 @@ public enum FileSystem {
             throw SysfsError(.resolve, path, .improperLink)
         }
         return resolved
-    }
-
-    /// Writes `text` to `path` after checking that it resolves inside `root` (``resolve(_:inside:)``).
-    public static func write(_ text: String, to path: String, inside root: String) throws(SysfsError) {
-        try write(text, to: try resolve(path, inside: root))
     }
 
     /// Writes `bytes` to `path` atomically, in a ``TrustedDirectory`` (created first unless
@@ -176,9 +207,12 @@ public enum FileSystem {
         guard unlink(path) == 0 || Errno.current == .noSuchFileOrDirectory else { throw SysfsError(.remove, path, .current) }
     }
 
-    /// Whether anything is at `path` (a link is followed).
-    public static func exists(_ path: String) -> Bool {
-        (try? Stat(FilePath(path))) != nil
+    /// Whether anything is at `path` (a link is followed; inside `root`, only where it stays inside).
+    public static func exists(_ path: String, inside root: ConfinedRoot? = nil) -> Bool {
+        guard let root else { return (try? Stat(FilePath(path))) != nil }
+        guard let fd = try? root.open(path, pathOnly) else { return false }
+        try? fd.close()
+        return true
     }
 
     /// Whether `path` itself is a symbolic link.
@@ -186,9 +220,12 @@ public enum FileSystem {
         (try? Stat(FilePath(path), followTargetSymlink: false))?.type == .symbolicLink
     }
 
-    /// Whether `path` is a directory (a link is followed).
-    public static func isDirectory(_ path: String) -> Bool {
-        (try? Stat(FilePath(path)))?.type == .directory
+    /// Whether `path` is a directory (a link is followed; inside `root`, only where it stays inside).
+    public static func isDirectory(_ path: String, inside root: ConfinedRoot? = nil) -> Bool {
+        guard let root else { return (try? Stat(FilePath(path)))?.type == .directory }
+        guard let fd = try? root.open(path, pathOnly | O_DIRECTORY) else { return false }
+        try? fd.close()
+        return true
     }
 }
 

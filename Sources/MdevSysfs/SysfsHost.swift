@@ -19,19 +19,19 @@ public struct SysfsHost: InventorySource, MdevDeviceControl {
     }
 
     public func availableInstances(of type: String, at parent: ParentLocation) throws -> Int {
-        try SysfsInventoryReader.availableInstances(at: try Self.typeDirectory(type, at: parent))
+        try reader.availableInstances(at: try Self.typeDirectory(type, at: parent))
     }
 
     public func create(_ uuid: UUID, type: String, at parent: ParentLocation) throws {
-        try FileSystem.write(uuid.sysfsString, to: try Self.typeDirectory(type, at: parent).appending("create"), inside: reader.sysfsRoot)
+        try FileSystem.write(uuid.sysfsString, to: try Self.typeDirectory(type, at: parent).appending("create"), inside: reader.root)
     }
 
     public func remove(_ uuid: UUID, at parent: ParentLocation) throws {
-        try FileSystem.write("1", to: try Self.deviceDirectory(uuid, at: parent).appending("remove"), inside: reader.sysfsRoot)
+        try FileSystem.write("1", to: try Self.deviceDirectory(uuid, at: parent).appending("remove"), inside: reader.root)
     }
 
     public func holders(of uuid: UUID, at parent: ParentLocation) throws -> [DeviceHolder] {
-        let vfio = SysfsInventoryReader.vfioFiles(ofDeviceAt: try Self.deviceDirectory(uuid, at: parent))
+        let vfio = reader.vfioFiles(ofDeviceAt: try Self.deviceDirectory(uuid, at: parent))
         return try reader.holderScanner.scan().holders(group: vfio.group, cdevs: vfio.cdevs)
     }
 

@@ -9,14 +9,17 @@ import MdevModel
 /// - `<parent>/<uuid>/`: a device, with `mdev_type` (link to its type), `iommu_group` (link) and, with
 ///   iommufd, `vfio-dev/vfioN`.
 public struct SysfsInventoryReader: Sendable {
-    /// The directory that plays `/sys`.
-    public let sysfsRoot: String
+    /// The directory that plays `/sys`, inside which every file is read (``ConfinedRoot``).
+    public let root: ConfinedRoot
     public let holderScanner: VFIOHolderScanner
 
     public init(sysfsRoot: String = "/sys", holderScanner: VFIOHolderScanner = VFIOHolderScanner()) {
-        self.sysfsRoot = sysfsRoot
+        root = ConfinedRoot(sysfsRoot)
         self.holderScanner = holderScanner
     }
+
+    /// The directory that plays `/sys`.
+    public var sysfsRoot: String { root.path }
 
     /// Reads every parent.
     /// - Throws: ``SysfsError`` when the sysfs root or proc root cannot be read at all. A parent that cannot
@@ -42,7 +45,7 @@ public struct SysfsInventoryReader: Sendable {
     /// The parents' names: the entries of `class/mdev_bus`. A host without any mdev driver loaded has no
     /// such directory: that is an empty host, not an error.
     private func busEntries() throws(SysfsError) -> [String] {
-        FileSystem.exists(bus) ? try FileSystem.list(bus).filter { !$0.hasPrefix(".") } : []
+        FileSystem.exists(bus, inside: root) ? try FileSystem.list(bus, inside: root).filter { !$0.hasPrefix(".") } : []
     }
 
     /// - Parameter present: for a partial reading, the entries of `class/mdev_bus`: a name asked for that is
@@ -85,7 +88,7 @@ public struct SysfsInventoryReader: Sendable {
         let typesDirectory = directory.appending("mdev_supported_types")
         var types: [MdevType] = []
         var problems: [String] = []
-        for typeID in try FileSystem.list(typesDirectory) {
+        for typeID in try FileSystem.list(typesDirectory, inside: root) {
             let typeDirectory = typesDirectory.appending(typeID)
             location.types[typeID] = typeDirectory
             do {
@@ -107,39 +110,40 @@ public struct SysfsInventoryReader: Sendable {
             reading.incomplete[name] = problem
         }
         var devices: [MdevDevice] = []
-        for entry in try FileSystem.list(directory) {
+        for entry in try FileSystem.list(directory, inside: root) {
             guard let uuid = UUID(uuidString: entry) else { continue }
             let deviceDirectory = directory.appending(entry)
-            guard let typeLink = try? FileSystem.readLink(deviceDirectory.appending("mdev_type")) else { continue }
-            let vfio = Self.vfioFiles(ofDeviceAt: deviceDirectory)
+            guard let typeLink = try? FileSystem.readLink(deviceDirectory.appending("mdev_type"), inside: root) else { continue }
+            let vfio = vfioFiles(ofDeviceAt: deviceDirectory)
             devices.append(MdevDevice(uuid: uuid, type: typeLink.lastPathComponent, holders: try scan.get().holders(group: vfio.group, cdevs: vfio.cdevs)))
             location.devices[uuid] = deviceDirectory
         }
         // An SR-IOV virtual function (NVIDIA's A-series and later in mdev mode) belongs to its physical
         // function's card, and holds one device at most.
-        let physicalFunction = (try? FileSystem.readLink(directory.appending("physfn")))?.lastPathComponent
+        let physicalFunction = (try? FileSystem.readLink(directory.appending("physfn"), inside: root))?.lastPathComponent
         return Parent(
-            name: name, card: physicalFunction, driver: (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent,
-            pciID: Self.pciID(of: directory), types: types, devices: devices, instanceLimit: physicalFunction == nil ? nil : 1,
+            name: name, card: physicalFunction, driver: (try? FileSystem.readLink(directory.appending("driver"), inside: root))?.lastPathComponent,
+            pciID: pciID(of: directory), types: types, devices: devices, instanceLimit: physicalFunction == nil ? nil : 1,
             readProblem: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
     private func readType(_ id: String, at directory: String) throws -> MdevType {
-        readType(id, at: directory, available: try Self.availableInstances(at: directory))
+        readType(id, at: directory, available: try availableInstances(at: directory))
     }
 
     private func readType(_ id: String, at directory: String, available: Int) -> MdevType {
         func optional(_ file: String) -> String? {
-            (try? FileSystem.readText(directory.appending(file)))?.trimmingSpaces()
+            (try? FileSystem.readText(directory.appending(file), inside: root))?.trimmingSpaces()
         }
         return MdevType(
             id: id, name: optional("name"), availableInstances: available, deviceAPI: optional("device_api"),
             description: optional("description"))
     }
 
-    static func pciID(of directory: String) -> String? {
-        guard let vendor = try? FileSystem.readText(directory.appending("vendor")).trimmingSpaces(),
-            let device = try? FileSystem.readText(directory.appending("device")).trimmingSpaces()
+    /// `vendor:device` of the PCI function at `directory` (`10de:1eb8`), when both files read.
+    func pciID(of directory: String) -> String? {
+        guard let vendor = try? FileSystem.readText(directory.appending("vendor"), inside: root).trimmingSpaces(),
+            let device = try? FileSystem.readText(directory.appending("device"), inside: root).trimmingSpaces()
         else { return nil }
         func hex(_ text: String) -> String { text.hasPrefix("0x") ? String(text.dropFirst(2)) : text }
         return "\(hex(vendor)):\(hex(device))"
@@ -147,18 +151,18 @@ public struct SysfsInventoryReader: Sendable {
 
     /// What a VM opens to use a device: its IOMMU group number (`iommu_group` link) and, with iommufd, its
     /// VFIO cdevs (`vfio-dev/vfioN`).
-    static func vfioFiles(ofDeviceAt directory: String) -> (group: String?, cdevs: [String]) {
-        let group = (try? FileSystem.readLink(directory.appending("iommu_group")))?.lastPathComponent
+    func vfioFiles(ofDeviceAt directory: String) -> (group: String?, cdevs: [String]) {
+        let group = (try? FileSystem.readLink(directory.appending("iommu_group"), inside: root))?.lastPathComponent
         let cdevDirectory = directory.appending("vfio-dev")
-        let cdevs = FileSystem.exists(cdevDirectory) ? (try? FileSystem.list(cdevDirectory)) ?? [] : []
+        let cdevs = FileSystem.exists(cdevDirectory, inside: root) ? (try? FileSystem.list(cdevDirectory, inside: root)) ?? [] : []
         return (group, cdevs)
     }
 
     /// Reads `available_instances` of one discovered type directory.
     /// - Throws: ``SysfsError`` when it cannot be read, ``SysfsValueError`` when it does not hold a count.
-    static func availableInstances(at typeDirectory: String) throws -> Int {
+    func availableInstances(at typeDirectory: String) throws -> Int {
         let path = typeDirectory.appending("available_instances")
-        let text = try FileSystem.readText(path)
+        let text = try FileSystem.readText(path, inside: root)
         guard let value = SysfsNumber.count(text) else {
             throw SysfsValueError(path: path, text: text, expected: SysfsNumber.expected)
         }

@@ -12,7 +12,11 @@ public struct SysfsValueError: Error, Sendable, Hashable, CustomStringConvertibl
         self.expected = expected
     }
 
+    /// How much of the text is quoted: a number the kernel writes is shorter; whatever else the file holds
+    /// is not this program's to repeat.
+    public static let excerptLimit = 24
+
     public var description: String {
-        "\(path) reads \(text.trimmingSpaces().quoted), not \(expected)"
+        "\(path) reads \(text.trimmingSpaces().quoted(upTo: Self.excerptLimit)), not \(expected)"
     }
 }

@@ -130,12 +130,8 @@ struct TrustedDirectory: ~Copyable {
             : "belongs to user \(status.st_uid) (mode 0\(mode))"
     }
 
-    /// `O_PATH` (Linux), which the Glibc module does not export: a descriptor that names a file without
-    /// opening it for reading or writing.
-    private static let pathOnly: Int32 = 0o10_000_000
-
     private static func openPath(_ name: String, at directory: FileDescriptor?, shown: String) throws(SysfsError) -> FileDescriptor {
-        let fd = openat(directory?.rawValue ?? AT_FDCWD, name, Self.pathOnly | O_NOFOLLOW | O_CLOEXEC)
+        let fd = openat(directory?.rawValue ?? AT_FDCWD, name, FileSystem.pathOnly | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw SysfsError(.open, shown, .current) }
         return FileDescriptor(rawValue: fd)
     }

@@ -6,12 +6,15 @@ import MdevModel
 /// `/dev/vfio/devices/vfioN`. Writing `remove` for such a device blocks until the holder lets go, so a
 /// device with a holder is never removed.
 public struct VFIOHolderScanner: Sendable {
-    /// The directory that plays `/proc`.
-    public let procRoot: String
+    /// The directory that plays `/proc`, inside which every file is read (``ConfinedRoot``).
+    public let root: ConfinedRoot
 
     public init(procRoot: String = "/proc") {
-        self.procRoot = procRoot
+        root = ConfinedRoot(procRoot)
     }
+
+    /// The directory that plays `/proc`.
+    public var procRoot: String { root.path }
 
     /// What one scan found.
     public struct Scan: Sendable {
@@ -72,21 +75,21 @@ public struct VFIOHolderScanner: Sendable {
     /// - Throws: ``SysfsError`` when the proc root cannot be listed.
     public func scan() throws(SysfsError) -> Scan {
         var scan = Scan()
-        for name in try FileSystem.list(procRoot) {
+        for name in try FileSystem.list(procRoot, inside: root) {
             guard let pid = Int32(name) else { continue }
             let processDirectory = procRoot.appending(name)
             let fdDirectory = processDirectory.appending("fd")
             let descriptors: [String]
             do {
-                descriptors = try FileSystem.list(fdDirectory)
+                descriptors = try FileSystem.list(fdDirectory, inside: root)
             } catch {
                 // A process that exited meanwhile is no holder; one we may not look at makes the scan incomplete.
                 if error.errno == .permissionDenied { scan.uninspectable.append(pid) }
                 continue
             }
-            let targets = descriptors.compactMap { try? FileSystem.readLink(fdDirectory.appending($0)) }
+            let targets = descriptors.compactMap { try? FileSystem.readLink(fdDirectory.appending($0), inside: root) }
             guard targets.contains(where: Self.holdsADevice) else { continue }
-            let command = (try? FileSystem.readText(processDirectory.appending("comm")))?.trimmingSpaces() ?? "?"
+            let command = (try? FileSystem.readText(processDirectory.appending("comm"), inside: root))?.trimmingSpaces() ?? "?"
             scan.record(pid: pid, command: command, linkTargets: targets)
         }
         return scan

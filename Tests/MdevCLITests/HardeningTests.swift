@@ -3,6 +3,7 @@ import MdevDaemon
 import MdevModel
 import MdevSysfs
 import MdevTestSupport
+import SystemPackage
 import Testing
 
 /// What a local user or a careless file can make the commands do: each test is a reproduction that once
@@ -78,6 +79,63 @@ extension HardeningTests {
         #expect(!output.split(separator: "\n").contains { $0.hasPrefix("FORGED") }, "\(output)")
         if command.first == "devices" && command.last != "kubevirt" { #expect(output.contains(#"q\u{1B}]0;owned\u{7}\u{1B}[2J"#), "\(output)") }
         if command == ["types"] { #expect(output.contains(#"GRID T4-1B\nFORGED LINE"#), "\(output)") }
+    }
+}
+
+extension HardeningTests {
+    @Test("Reads stay inside the host root: a file or type linked out of it is neither read nor quoted",
+          arguments: [["plan", "--config", "contrib/examples/kubevirt-cr.yaml", "--node-name", "node01"], ["types"], ["devices"]])
+    func linksOutOfTheRoot(command: [String]) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let host = directory + "/host"
+        try copyExampleHost("t4-in-use", to: host)
+        // /etc/shadow's stand-in, beside the host root, and a type directory of its own there.
+        let secret = directory + "/shadow"
+        try FileSystem.writeAtomically(Array("root:*:20228:0:99999:7:::\n".utf8), to: secret)
+        try FileSystem.writeAtomically(Array("SECRET TYPE\n".utf8), to: directory + "/outside-type/name")
+        try FileSystem.writeAtomically(Array("7\n".utf8), to: directory + "/outside-type/available_instances")
+        let types = host + "/sys/devices/pci0000:00/0000:3b:00.0/mdev_supported_types"
+        for file in ["available_instances", "name"] {
+            try FileManager.default.removeItem(atPath: types + "/nvidia-222/" + file)
+            try FileManager.default.createSymbolicLink(atPath: types + "/nvidia-222/" + file, withDestinationPath: secret)
+        }
+        try FileManager.default.removeItem(atPath: types + "/nvidia-223")
+        try FileManager.default.createSymbolicLink(atPath: types + "/nvidia-223", withDestinationPath: directory + "/outside-type")
+        let result = try runCLI(command + ["--host-root", host])
+        let output = result.stdout + result.stderr
+        #expect(!output.contains("root:*") && !output.contains("SECRET"), "\(output)")
+        if command.first == "plan" {
+            #expect(result.stderr.contains(
+                "type nvidia-222: open \(types)/nvidia-222/available_instances: \(Errno.improperLink) (a link leads out of the sysfs root; nothing is read or written there)"),
+                "\(result.stderr)")
+        }
+    }
+}
+
+extension HardeningTests {
+    @Test("apply refuses to write to a FIFO planted at create (it blocked forever): exit 2, naming the parent")
+    func fifoAtCreate() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let host = directory + "/host"
+        try copyExampleHost("three-t4", to: host)
+        let create = host + "/sys/devices/pci0000:00/0000:3c:00.0/mdev_supported_types/nvidia-228/create"
+        try FileManager.default.removeItem(atPath: create)
+        try #require(mkfifo(create, 0o600) == 0)
+        let result = try runCLI([
+            "apply", "--config", "contrib/examples/kubevirt-docs-three-t4.yaml", "--host-root", host, "--node-name", "node01",
+        ])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("0000:3c:00.0: create"), "\(result.stderr)")
+        #expect(result.stderr.contains(": \(Errno.noSuchAddressOrDevice)") || result.stderr.contains("not a regular file"), "\(result.stderr)")
+    }
+
+    @Test("apply --write-timeout takes what run takes", arguments: [("0", "0"), ("86401", "86401"), ("9223372036854775806", "9223372036854775806")])
+    func applyWriteTimeout(value: String, shown: String) throws {
+        let result = try runCLI(["apply", "--config", Self.mtty, "--host-root", "contrib/example-hosts/mtty", "--write-timeout", value])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("Error: --write-timeout must be from 1 to 86400, not \(shown)"), "\(result.stderr)")
     }
 }
 

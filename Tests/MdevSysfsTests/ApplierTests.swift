@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import MdevModel
 import MdevTestSupport
@@ -56,6 +57,35 @@ struct ApplierTests {
         let report = try await flaky.apply()
         #expect(report.removed.isEmpty)
         #expect(kernel.layout == ["0000:3b:00.0: nvidia-228 ×2", "0000:3c:00.0: nvidia-222 ×16"])
+    }
+
+    @Test("A write that does not return within --write-timeout leaves its parent stuck: the others converge, apply returns, not converged")
+    func stuckWrite() async throws {
+        let kernel = ExampleHosts.threeT4().kernel
+        /// Creates on 0000:3c:00.0 block until the test lets them go (a driver stuck in firmware).
+        final class StuckHost: ReconcileEngine.Host {
+            let kernel: SimulatedKernel
+            let release = DispatchSemaphore(value: 0)
+            init(_ kernel: SimulatedKernel) { self.kernel = kernel }
+            func readInventory() throws -> InventoryReading { try kernel.readInventory() }
+            func readParents(_ names: Set<String>) throws -> InventoryReading { try kernel.readParents(names) }
+            func availableInstances(of type: String, at parent: ParentLocation) throws -> Int { try kernel.availableInstances(of: type, at: parent) }
+            func create(_ uuid: UUID, type: String, at parent: ParentLocation) throws {
+                if parent.name == "0000:3c:00.0" {
+                    release.wait()
+                    release.signal()
+                }
+                try kernel.create(uuid, type: type, at: parent)
+            }
+            func remove(_ uuid: UUID, at parent: ParentLocation) throws { try kernel.remove(uuid, at: parent) }
+            func holders(of uuid: UUID, at parent: ParentLocation) throws -> [DeviceHolder] { try kernel.holders(of: uuid, at: parent) }
+        }
+        let host = StuckHost(kernel)
+        defer { host.release.signal() }
+        let report = try await Applier(host: host, writeDeadline: .milliseconds(200), planner: applier(kernel, types: docsTypes).planner).apply()
+        #expect(report.stuck == ["0000:3c:00.0"])
+        #expect(!report.converged && !report.hostMatchesPlan)
+        #expect(kernel.layout == ["0000:3b:00.0: nvidia-222 ×16", "0000:3c:00.0: -", "0000:3d:00.0: nvidia-222 ×16"])
     }
 
     @Test("A card whose type count does not parse is left as it is: apply swaps no types and removes nothing")

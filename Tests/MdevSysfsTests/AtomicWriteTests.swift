@@ -7,7 +7,7 @@ import Testing
 
 /// The program's own files are written so that nothing another user planted can redirect them (README,
 /// "Security"). These tests run as root, as the daemon does, and play the other user with uid 65534.
-@Suite("Atomic writes nothing planted can redirect")
+@Suite("Files nothing planted can redirect: atomic writes, reads inside a root")
 struct AtomicWriteTests {
     static let otherUser: uid_t = 65534
 
@@ -113,5 +113,37 @@ struct AtomicWriteTests {
         // A file where a directory should be.
         let file = #expect(throws: SysfsError.self) { try FileSystem.writeAtomically([1], to: tree.root + "/shadow/x.json") }
         #expect(file?.errno == .notDirectory)
+    }
+
+    @Test("Reads inside a root: a link out of it is refused (EXDEV) by openat2 and by the fallback that resolves first; links inside are followed")
+    func confinedReads() throws {
+        let tree = try Tree()
+        defer { tree.removeAll() }
+        let sys = try tree.directory("sys")
+        try FileSystem.writeAtomically(Array("5\n".utf8), to: sys + "/devices/a/count")
+        try tree.link(sys + "/devices/a/secret", to: tree.victim)
+        try tree.link(sys + "/devices/a/relative-secret", to: "../../../shadow")
+        try tree.link(sys + "/devices/a/up", to: "../../..")
+        try tree.link(sys + "/class-a", to: "devices/a")
+        let root = ConfinedRoot(sys)
+        #expect(try FileSystem.readText(sys + "/class-a/count", inside: root) == "5\n")
+        #expect(try root.openResolvedFirst(sys + "/class-a/count", O_RDONLY, operation: .open).close() == ())
+        for path in ["/devices/a/secret", "/devices/a/relative-secret", "/devices/a/up/shadow"] {
+            let error = #expect(throws: SysfsError.self) { try FileSystem.readText(sys + path, inside: root) }
+            #expect(error?.errno == .improperLink, "\(path)")
+            let fallback = #expect(throws: SysfsError.self) { try root.openResolvedFirst(sys + path, O_RDONLY, operation: .open) }
+            #expect(fallback?.errno == .improperLink, "\(path)")
+            #expect(!FileSystem.exists(sys + path, inside: root))
+        }
+        #expect(try FileSystem.list(sys + "/class-a", inside: root) == ["count", "relative-secret", "secret", "up"])
+        #expect(throws: SysfsError.self) { try FileSystem.list(sys + "/devices/a/up", inside: root) }
+        // A path that does not start at the root is refused before anything is opened.
+        #expect(throws: SysfsError.self) { try FileSystem.readText(tree.victim, inside: root) }
+    }
+
+    @Test("A file that does not hold a number is quoted by a short excerpt, escaped")
+    func shortExcerpt() {
+        let error = SysfsValueError(path: "/sys/x/available_instances", text: "root:*:20228:0:99999:7:::\nbin:*:20228:0:99999:7:::\n", expected: "a count")
+        #expect(error.description == "/sys/x/available_instances reads 'root:*:20228:0:99999:7::…' (26 more characters), not a count")
     }
 }

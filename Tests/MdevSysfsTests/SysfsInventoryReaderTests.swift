@@ -281,7 +281,7 @@ struct SysfsHostTests {
 
     @Test("A failed write carries the path and the kernel's errno, explained")
     func writeErrors() throws {
-        let error = #expect(throws: SysfsError.self) { try FileSystem.write("x", to: "/nonexistent-dir/create") }
+        let error = #expect(throws: SysfsError.self) { try FileSystem.write("x", to: "/nonexistent-dir/create", inside: ConfinedRoot("/")) }
         #expect(error?.errno == .noSuchFileOrDirectory)
         #expect(SysfsError(.write, "/sys/x/create", Errno.noSpace).description.hasSuffix("(no capacity left for this type)"))
         #expect(SysfsError(.write, "/sys/x/create", Errno.fileExists).description.hasSuffix("(the UUID is already in use)"))

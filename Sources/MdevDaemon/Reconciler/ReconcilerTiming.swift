@@ -19,7 +19,7 @@ public struct ReconcilerTiming: Sendable, Hashable {
     /// Re-checks of parents blocked by devices in use: releasing a VFIO file emits no event.
     public var inUseBackoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
     /// A sysfs write that has not returned after this long marks its parent stuck.
-    public var writeDeadline: Duration = .seconds(10)
+    public var writeDeadline: Duration = ReconcileEngine.defaultWriteDeadline
     /// On stop, an in-flight pass gets this long to finish before it is abandoned.
     public var stopGracePeriod: Duration = .seconds(3)
     /// How long one `sriov-manage -e` may take before it is reported like a stuck write.

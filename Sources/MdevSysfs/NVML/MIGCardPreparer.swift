@@ -32,7 +32,8 @@ public struct MIGCardPreparer: CardPreparing {
 
     /// `/proc/sys/kernel/random/boot_id` under `procRoot`, or nil when it cannot be read.
     public static func bootID(procRoot: String) -> String? {
-        guard let text = try? FileSystem.readText(procRoot.appending("sys/kernel/random/boot_id")) else { return nil }
+        let path = procRoot.appending("sys/kernel/random/boot_id")
+        guard let text = try? FileSystem.readText(path, inside: ConfinedRoot(procRoot)) else { return nil }
         let id = text.trimmingSpaces()
         return id.isEmpty ? nil : id
     }

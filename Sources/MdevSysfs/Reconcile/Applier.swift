@@ -1,15 +1,20 @@
 import FoundationEssentials
 import MdevModel
 
-/// `apply`: the ``ReconcileEngine`` with a writer that waits, from a reading of the whole host.
+/// `apply`: the ``ReconcileEngine`` from a reading of the whole host, its writes given the daemon's deadline.
 public struct Applier: Sendable {
     public let engine: ReconcileEngine
 
     /// - Parameters:
+    ///   - writeDeadline: how long a parent's writes may take before it is reported stuck (`--write-timeout`).
     ///   - preparer: makes cards ready for their planned type first (MIG GPU instances); nil: none.
     ///   - planner: makes the plan for an inventory (config, labels and host key are fixed for one apply).
-    public init(host: any ReconcileEngine.Host, preparer: (any CardPreparing)? = nil, planner: @escaping @Sendable (Inventory) -> Plan) {
-        engine = ReconcileEngine(host: host, writer: WaitingWriter(), preparer: preparer, planner: planner)
+    public init(
+        host: any ReconcileEngine.Host, writeDeadline: Duration = ReconcileEngine.defaultWriteDeadline, preparer: (any CardPreparing)? = nil,
+        planner: @escaping @Sendable (Inventory) -> Plan
+    ) {
+        let writer = ParentWriter(clock: ContinuousClock(), deadline: writeDeadline) { _ in }
+        engine = ReconcileEngine(host: host, writer: writer, preparer: preparer, planner: planner)
     }
 
     public var planner: @Sendable (Inventory) -> Plan { engine.planner }
@@ -84,6 +89,8 @@ public struct ApplyReport: Sendable {
     public var inventory: Inventory
     /// Whether the host matches the plan (``ReconcilePass/hostMatchesPlan``: blocked parents allowed).
     public var hostMatchesPlan: Bool
+    /// Parents whose writes had not returned by the deadline (they go on in the background), sorted.
+    public var stuck: [String]
 
     init(_ pass: ReconcilePass) {
         layoutToRemember = pass.layoutToRemember
@@ -96,14 +103,16 @@ public struct ApplyReport: Sendable {
         warnings = pass.warnings
         prepared = pass.prepared
         unprepared = pass.unprepared
+        stuck = pass.stuck.sorted()
         parents = [:]
         for outcome in pass.outcomes {
             for device in outcome.created + outcome.removed { parents[device.uuid] = outcome.parent }
         }
     }
 
-    /// Whether the host now matches the plan, with nothing blocked, nothing failed and every card prepared.
+    /// Whether the host now matches the plan, with nothing blocked, nothing failed or stuck and every card
+    /// prepared.
     public var converged: Bool {
-        !finalPlan.hasChanges && finalPlan.blockedParents.isEmpty && failures.isEmpty && unprepared.isEmpty
+        !finalPlan.hasChanges && finalPlan.blockedParents.isEmpty && failures.isEmpty && stuck.isEmpty && unprepared.isEmpty
     }
 }

@@ -36,6 +36,8 @@ public struct ReconcileEngine: Sendable {
     public let preparer: (any CardPreparing)?
     /// Rounds of write-then-reread within one pass.
     public static let maximumRounds = 4
+    /// How long a parent's writes may take by default before it is stuck (`--write-timeout`).
+    public static let defaultWriteDeadline: Duration = .seconds(10)
 
     public init(
         host: any Host, writer: any ParentWriting, preparer: (any CardPreparing)? = nil, planner: @escaping @Sendable (Inventory) -> Plan

@@ -5,20 +5,21 @@ import MdevModel
 /// Reads and writes go only to the `nvidia` directory of a function found by listing `bus/pci/devices`
 /// and resolving its link inside the sysfs root (``VendorFunction/directory``); nothing is kept between calls.
 public struct SysfsVendorVGPUFiles: VendorVGPUFiles {
-    public let sysfsRoot: String
-    public let holderScanner: VFIOHolderScanner
+    /// How sysfs is read (``SysfsInventoryReader``, whose root every file is read and written inside) and
+    /// who holds a function.
+    public let reader: SysfsInventoryReader
 
     public init(sysfsRoot: String = "/sys", holderScanner: VFIOHolderScanner = VFIOHolderScanner()) {
-        self.sysfsRoot = sysfsRoot
-        self.holderScanner = holderScanner
+        reader = SysfsInventoryReader(sysfsRoot: sysfsRoot, holderScanner: holderScanner)
     }
 
-    private var devices: String { sysfsRoot.appending("bus/pci/devices") }
+    private var root: ConfinedRoot { reader.root }
+    private var devices: String { root.path.appending("bus/pci/devices") }
 
     public func functions() throws(SysfsError) -> [VendorFunction] {
         // A host without PCI (or without the bus directory in a test tree) has no functions.
-        guard FileSystem.isDirectory(devices) else { return [] }
-        return try FileSystem.list(devices).compactMap { discover($0) }
+        guard FileSystem.isDirectory(devices, inside: root) else { return [] }
+        return try FileSystem.list(devices, inside: root).compactMap { discover($0) }
     }
 
     public func function(named name: String) -> VendorFunction? {
@@ -28,12 +29,13 @@ public struct SysfsVendorVGPUFiles: VendorVGPUFiles {
 
     private func discover(_ name: String) -> VendorFunction? {
         let link = devices.appending(name)
-        guard FileSystem.exists(link.appending("nvidia/current_vgpu_type")), let directory = try? FileSystem.resolve(link, inside: sysfsRoot)
+        guard FileSystem.exists(link.appending("nvidia/current_vgpu_type"), inside: root),
+            let directory = try? FileSystem.resolve(link, inside: root.path)
         else { return nil }
-        let gpu = (try? FileSystem.readLink(directory.appending("physfn")))?.lastPathComponent
+        let gpu = (try? FileSystem.readLink(directory.appending("physfn"), inside: root))?.lastPathComponent
         return VendorFunction(
-            name: name, gpu: gpu ?? name, driver: (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent,
-            pciID: SysfsInventoryReader.pciID(of: directory), directory: directory)
+            name: name, gpu: gpu ?? name, driver: (try? FileSystem.readLink(directory.appending("driver"), inside: root))?.lastPathComponent,
+            pciID: reader.pciID(of: directory), directory: directory)
     }
 
     private func file(_ name: String, of function: VendorFunction) -> String {
@@ -41,24 +43,24 @@ public struct SysfsVendorVGPUFiles: VendorVGPUFiles {
     }
 
     public func creatableTypes(of function: VendorFunction) throws -> String {
-        try FileSystem.readText(file("creatable_vgpu_types", of: function))
+        try FileSystem.readText(file("creatable_vgpu_types", of: function), inside: root)
     }
 
     public func currentType(of function: VendorFunction) throws -> String {
-        try FileSystem.readText(file("current_vgpu_type", of: function))
+        try FileSystem.readText(file("current_vgpu_type", of: function), inside: root)
     }
 
     public func setCurrentType(_ text: String, of function: VendorFunction) throws {
-        try FileSystem.write(text, to: file("current_vgpu_type", of: function), inside: sysfsRoot)
+        try FileSystem.write(text, to: file("current_vgpu_type", of: function), inside: root)
     }
 
     public func holders(of functions: [VendorFunction]) throws -> [String: [DeviceHolder]] {
         guard !functions.isEmpty else { return [:] }
-        let scan = try holderScanner.scan()
+        let scan = try reader.holderScanner.scan()
         var holders: [String: [DeviceHolder]] = [:]
         for function in functions {
             // A VM gets the function as a plain VFIO PCI device: its IOMMU group, or its cdev with iommufd.
-            let vfio = SysfsInventoryReader.vfioFiles(ofDeviceAt: function.directory)
+            let vfio = reader.vfioFiles(ofDeviceAt: function.directory)
             let found = scan.holders(group: vfio.group, cdevs: vfio.cdevs)
             if !found.isEmpty { holders[function.name] = found }
         }

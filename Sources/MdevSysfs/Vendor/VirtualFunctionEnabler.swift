@@ -15,7 +15,8 @@ import MdevModel
 /// `sriov-manage`, whatever sysfs shows. Functions vanish at every reboot and driver reload, so this is
 /// checked at every full pass and when a PCI device is bound.
 public struct VirtualFunctionEnabler: Sendable {
-    public let sysfsRoot: String
+    /// The directory that plays `/sys`, inside which every file is read.
+    public let root: ConfinedRoot
     public let runner: any CommandRunning
     /// Where `sriov-manage` is looked for, in order (NVIDIA's packages put it in /usr/lib/nvidia).
     public let toolPaths: [String]
@@ -36,7 +37,7 @@ public struct VirtualFunctionEnabler: Sendable {
         deadline: Duration = Self.defaultDeadline, isSRIOVMode: @escaping @Sendable (String) -> Bool? = { _ in nil }
     ) {
         self.isSRIOVMode = isSRIOVMode
-        self.sysfsRoot = sysfsRoot
+        root = ConfinedRoot(sysfsRoot)
         self.runner = runner
         self.toolPaths = toolPaths
         self.deadline = deadline
@@ -87,15 +88,16 @@ public struct VirtualFunctionEnabler: Sendable {
     /// serve no vGPU on the physical function itself (no `mdev_supported_types`, no `nvidia/` directory), and
     /// that NVML, where it can tell, reports in SR-IOV host vGPU mode.
     public func gpusWithoutFunctions(among names: Set<String>? = nil) -> [String] {
-        let devices = sysfsRoot.appending("bus/pci/devices")
-        guard FileSystem.isDirectory(devices), let all = try? FileSystem.list(devices) else { return [] }
+        let devices = root.path.appending("bus/pci/devices")
+        guard FileSystem.isDirectory(devices, inside: root), let all = try? FileSystem.list(devices, inside: root) else { return [] }
         return all.filter { name in
             guard names?.contains(name) ?? true else { return false }
             let directory = devices.appending(name)
-            func read(_ file: String) -> String? { (try? FileSystem.readText(directory.appending(file)))?.trimmingSpaces() }
-            guard read("vendor") == "0x10de", (try? FileSystem.readLink(directory.appending("driver")))?.lastPathComponent == "nvidia",
+            func read(_ file: String) -> String? { (try? FileSystem.readText(directory.appending(file), inside: root))?.trimmingSpaces() }
+            guard read("vendor") == "0x10de", (try? FileSystem.readLink(directory.appending("driver"), inside: root))?.lastPathComponent == "nvidia",
                 let total = read("sriov_totalvfs").flatMap(SysfsNumber.count), total > 0, read("sriov_numvfs").flatMap(SysfsNumber.count) == 0,
-                !FileSystem.exists(directory.appending("mdev_supported_types")), !FileSystem.exists(directory.appending("nvidia"))
+                !FileSystem.exists(directory.appending("mdev_supported_types"), inside: root),
+                !FileSystem.exists(directory.appending("nvidia"), inside: root)
             else { return false }
             return isSRIOVMode(name) != false
         }

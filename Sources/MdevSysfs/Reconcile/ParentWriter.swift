@@ -1,9 +1,8 @@
 import Dispatch
 import MdevModel
-import MdevSysfs
 import Synchronization
 
-/// The daemon's writer: runs each parent's writes on a Dispatch queue of their own and waits for them on
+/// The writer of `apply` and the daemon: runs each parent's writes on a Dispatch queue of their own and waits for them on
 /// `clock`, at most `deadline`. Writes past it go on in the background; when they return at last, the writer
 /// reports it (``onLateReturn``). A write to sysfs can block inside the kernel (a `remove` whose device a VM took meanwhile,
 /// a driver stuck in firmware); the daemon keeps serving every other parent and every signal.
