@@ -75,7 +75,7 @@ struct ApplyCommand: AsyncParsableCommand {
             for step in report.prepared { diagnostics.print("\(step)") }
             for device in report.removed { diagnostics.print(Self.describe(device, created: false, in: report)) }
             for device in report.created { diagnostics.print(Self.describe(device, created: true, in: report)) }
-            print(try PlanRenderer.render(report.finalPlan, format: format))
+            print(try PlanRenderer.render(report.finalPlan, format: format, cardStates: report.unprepared.mapValues { _ in "not prepared" }))
             // After what the apply did is printed: a metrics file that cannot be written is an error of its own.
             if let metricsFile {
                 do {

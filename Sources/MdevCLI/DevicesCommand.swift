@@ -22,7 +22,8 @@ struct DevicesCommand: ParsableCommand {
         case text, json, libvirt, kubevirt
     }
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var host: HostRootOptions
+    @OptionGroup var identity: NodeIdentityOptions
     @Flag(help: "Only devices no process holds.") var free = false
     @Option(help: ArgumentHelp("Only devices of this type (its id, or its name as in the config).", valueName: "TYPE"))
     var type: String?
@@ -34,14 +35,16 @@ struct DevicesCommand: ParsableCommand {
         try reportingErrors {
             let reading = try host.makeHost(recording: false).readInventory()
             for warning in reading.warnings { Diagnostics().warning(warning) }
-            let (hostKey, warning) = HostIdentity.hostKey(machineIDFile: host.environment.machineIDFile, nodeName: host.resolvedNodeName)
+            let (hostKey, warning) = HostIdentity.hostKey(machineIDFile: identity.machineIDFile(of: host), nodeName: identity.resolvedNodeName)
             if let warning { Diagnostics().warning(warning) }
+            // A type no parent offers is most likely a slip: said, with the closest real one.
+            if let type, let unknown = TypeSuggestion.warning(for: type, on: reading.inventory) { Diagnostics().warning("--type \(unknown)") }
             let devices = HostDevice.list(reading.inventory, hostKey: hostKey).filter(matches)
             switch format {
             case .text: print(DevicesReport.text(devices))
             case .json: print(try DevicesReport.json(devices))
             case .libvirt: print(LibvirtHostdev.elements(devices), terminator: "")
-            case .kubevirt: print(KubeVirtPermittedHostDevices.yaml(devices, node: host.resolvedNodeName), terminator: "")
+            case .kubevirt: print(KubeVirtPermittedHostDevices.yaml(devices, node: identity.resolvedNodeName), terminator: "")
             }
         }
     }

@@ -2,10 +2,11 @@ import ArgumentParser
 import MdevModel
 import MdevSysfs
 
-/// Where the host's state is read from. Every path defaults to the real system; `--host-root` moves all
-/// of them under one directory, for example hosts and tests.
-public struct HostOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Read sysfs, procfs and /etc under DIR instead of /.", valueName: "DIR"))
+/// Where the host is: sysfs, procfs and the state directory. Every path defaults to the real system;
+/// `--host-root` moves all of them (and every other path of the program) under one directory, for example
+/// hosts and tests.
+public struct HostRootOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Read sysfs, procfs, /etc, /run and /var under DIR instead of /.", valueName: "DIR"))
     public var hostRoot: String?
 
     @Option(name: .long, help: ArgumentHelp("The directory that plays /sys.", valueName: "DIR"))
@@ -14,46 +15,26 @@ public struct HostOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The directory that plays /proc (for finding devices in use).", valueName: "DIR"))
     public var procRoot: String?
 
-    @Option(name: .long, help: ArgumentHelp("The file holding the machine id device UUIDs derive from.", valueName: "FILE"))
-    public var machineIDFile: String?
-
-    @Option(name: .long, help: ArgumentHelp("The node name (kubernetes.io/hostname); default: the hostname, lower-cased.", valueName: "NAME"))
-    public var nodeName: String?
-
     @Option(name: .long, help: ArgumentHelp(
-        "A labels file, one key=value per line; default: /etc/mdev-reconciler/labels if it exists.", valueName: "FILE"))
-    public var labels: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Where the record of vGPUs configured in NVIDIA's vendor-specific mode is kept; default: /var/lib/mdev-reconciler.",
+        "The state directory: the remembered layout (layout.json), a rebalance request, and the record of vGPUs configured in NVIDIA's vendor-specific mode; default: /var/lib/mdev-reconciler.",
         valueName: "DIR"))
     public var stateDir: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Where the daemon writes its status, and status reads it; default: /run/mdev-reconciler/status.json.", valueName: "FILE"))
-    public var statusFile: String?
 
     public init() {}
 
     public func validate() throws {
-        if let nodeName, let problem = LabelSyntax.problem(withNodeName: nodeName.lowercased()) {
-            throw ValidationError("--node-name: \(problem)")
-        }
+        // Nothing is read from, or made under, a host root that is not there.
+        if let hostRoot, !FileSystem.isDirectory(hostRoot) { throw ValidationError("--host-root \(hostRoot.quoted) is not a directory") }
     }
 
-    /// Every path, resolved from `--host-root` with the individual overrides applied.
+    /// Every path, resolved from `--host-root` with these options' overrides applied.
     var environment: HostEnvironment {
         var environment = HostEnvironment(root: hostRoot ?? "")
         if let sysfsRoot { environment.sysfsRoot = sysfsRoot }
         if let procRoot { environment.procRoot = procRoot }
-        if let machineIDFile { environment.machineIDFile = machineIDFile }
-        if let labels { environment.labelsFile = labels }
         if let stateDir { environment.stateDirectory = stateDir }
-        if let statusFile { environment.statusFile = statusFile }
         return environment
     }
-
-    var resolvedNodeName: String { (nodeName ?? HostIdentity.systemNodeName()).lowercased() }
 
     /// The host behind these options: mdev parents and NVIDIA virtual functions in vendor-specific mode, their
     /// types as NVML states them where NVIDIA's library is there.
@@ -84,6 +65,72 @@ public struct HostOptions: ParsableArguments {
         VirtualFunctionEnabler(
             sysfsRoot: environment.sysfsRoot, toolPaths: environment.sriovManagePaths, deadline: deadline,
             isSRIOVMode: { NVMLLibrary.isSRIOVMode($0) })
+    }
+
+}
+
+/// Who this node is: the machine id its devices' UUIDs derive from, and its name.
+public struct NodeIdentityOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The file holding the machine id device UUIDs derive from.", valueName: "FILE"))
+    public var machineIDFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("The node name (kubernetes.io/hostname); default: the hostname, lower-cased.", valueName: "NAME"))
+    public var nodeName: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if let nodeName, let problem = LabelSyntax.problem(withNodeName: nodeName.lowercased()) {
+            throw ValidationError("--node-name: \(problem)")
+        }
+    }
+
+    var resolvedNodeName: String { (nodeName ?? HostIdentity.systemNodeName()).lowercased() }
+
+    /// The machine id file, `--machine-id-file` or the host's.
+    func machineIDFile(of host: HostRootOptions) -> String { machineIDFile ?? host.environment.machineIDFile }
+}
+
+/// `--status-file`, for `run` (which writes it) and `status` (which reads it).
+struct StatusFileOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Where the daemon writes its status, and status reads it; default: /run/mdev-reconciler/status.json.", valueName: "FILE"))
+    var statusFile: String?
+
+    /// The status file, `--status-file` or the host's.
+    func path(of host: HostRootOptions) -> String { statusFile ?? host.environment.statusFile }
+}
+
+/// Everything a command that plans needs of the host (`plan`, `apply`, `validate`, `run`): where it is,
+/// who the node is, and its labels.
+public struct HostOptions: ParsableArguments {
+    @OptionGroup var root: HostRootOptions
+    @OptionGroup var identity: NodeIdentityOptions
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A labels file, one key=value per line; default: /etc/mdev-reconciler/labels if it exists.", valueName: "FILE"))
+    public var labels: String?
+
+    public init() {}
+
+    /// Every path, resolved from `--host-root` with every override applied.
+    var environment: HostEnvironment {
+        var environment = root.environment
+        environment.machineIDFile = identity.machineIDFile(of: root)
+        if let labels { environment.labelsFile = labels }
+        return environment
+    }
+
+    var resolvedNodeName: String { identity.resolvedNodeName }
+
+    func makeHost(recording: Bool, clearRetryDelays: [Duration] = VendorVGPUBackend.defaultClearRetryDelays) -> CombinedHost {
+        root.makeHost(recording: recording, clearRetryDelays: clearRetryDelays)
+    }
+
+    func makeCardPreparer(for host: CombinedHost) -> MIGCardPreparer { root.makeCardPreparer(for: host) }
+
+    func makeEnabler(deadline: Duration = VirtualFunctionEnabler.defaultDeadline) -> VirtualFunctionEnabler {
+        root.makeEnabler(deadline: deadline)
     }
 
     /// The config and labels files these options name.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MdevModel
+import MdevSysfs
 
 /// `plan`: what `apply` would do. Writes nothing anywhere.
 struct PlanCommand: ParsableCommand {
@@ -30,7 +31,10 @@ struct PlanCommand: ParsableCommand {
                 rebalance: rebalance)
             let reading = try context.host.readInventory()
             for warning in reading.warnings { diagnostics.warning(warning) }
-            print(try PlanRenderer.render(context.plan(reading.inventory), format: format))
+            let plan = context.plan(reading.inventory)
+            // Cards apply would make ready first (MIG mode, GPU instances): `plan` prepares nothing.
+            let toPrepare = context.loaded.config.settings.manageMIG ? MIGCardPreparer.cardsToPrepare(plan, inventory: reading.inventory) : []
+            print(try PlanRenderer.render(plan, format: format, cardStates: Dictionary(uniqueKeysWithValues: toPrepare.map { ($0, "to prepare") })))
         }
     }
 }

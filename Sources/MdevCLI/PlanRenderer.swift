@@ -4,14 +4,16 @@ import MdevSysfs
 
 /// Renders a plan for people (a table) or programs (JSON).
 enum PlanRenderer {
-    static func render(_ plan: Plan, format: OutputFormat) throws -> String {
+    /// - Parameter cardStates: a word for a card's CHANGE beside its devices': `to prepare` (`plan`: MIG mode
+    ///   or GPU instances first), `not prepared` (`apply` could not).
+    static func render(_ plan: Plan, format: OutputFormat, cardStates: [String: String] = [:]) throws -> String {
         switch format {
         case .json: return try JSONOutput.encode(plan)
-        case .text: return text(plan)
+        case .text: return text(plan, cardStates: cardStates)
         }
     }
 
-    static func text(_ plan: Plan) -> String {
+    static func text(_ plan: Plan, cardStates: [String: String] = [:]) -> String {
         var lines = ["node \(plan.node): \(describe(plan.wanted))", ""]
         guard !plan.parents.isEmpty else {
             return (lines + ["no mdev parents found (is the GPU driver loaded?)"]).joined(separator: "\n")
@@ -21,7 +23,7 @@ enum PlanRenderer {
             let target = row.type.map { type in
                 "\(type) ×\(row.keep.filter { $0.type == type }.count + row.create.count)"
             } ?? "-"
-            table.add([row.parent, row.model ?? "-", current(row), target, change(row)])
+            table.add([row.parent, row.model ?? "-", current(row), target, change(row, state: cardStates[row.card])])
         }
         lines.append(table.rendered)
         for parent in plan.blockedParents {
@@ -82,11 +84,12 @@ enum PlanRenderer {
         return parent.current.map { type in "\(type) ×\(devices.filter { $0.type == type }.count)" }.joined(separator: ", ")
     }
 
-    private static func change(_ parent: ParentPlan) -> String {
+    private static func change(_ parent: ParentPlan, state: String?) -> String {
         var parts: [String] = []
         if !parent.create.isEmpty { parts.append("+\(parent.create.count)") }
         if !parent.remove.isEmpty { parts.append("−\(parent.remove.count)") }
         if !parent.blockers.isEmpty { parts.append("blocked") }
+        if let state { parts.append(state) }
         return parts.isEmpty ? "ok" : parts.joined(separator: " ")
     }
 }

@@ -24,6 +24,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var host: HostOptions
+    @OptionGroup var statusFile: StatusFileOption
 
     @Option(help: ArgumentHelp("Quiet period that ends a burst of events, in milliseconds.", valueName: "MS"))
     var debounce: Int = 100
@@ -92,7 +93,7 @@ struct RunCommand: AsyncParsableCommand {
         let knownParents = KnownParents()
         let inputs = InputRelay()
         let clock = ContinuousClock()
-        let status = StatusFile(path: host.environment.statusFile)
+        let status = StatusFile(path: statusFile.path(of: host.root))
         let layoutRecord = LayoutRecord(stateDirectory: host.environment.stateDirectory)
         let metrics = metricsFile.map { MetricsPublisher(file: MetricsFile(path: $0), logger: logger) }
         var publishMetrics: (@Sendable (HostMetrics) -> Void)?

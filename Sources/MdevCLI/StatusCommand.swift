@@ -18,14 +18,15 @@ struct StatusCommand: ParsableCommand {
               mdev-reconciler status --format json
             """)
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var host: HostRootOptions
+    @OptionGroup var statusFileOption: StatusFileOption
     @Option(help: "Output format.") var format: OutputFormat = .text
 
     func run() throws {
         var agrees = true
         try reportingErrors {
             let status: DaemonStatus
-            let statusFile = host.environment.statusFile
+            let statusFile = statusFileOption.path(of: host)
             do {
                 status = try StatusFile(path: statusFile).read()
             } catch let error as JSONFileError where error.errno == .noSuchFileOrDirectory {

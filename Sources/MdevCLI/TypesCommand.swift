@@ -17,7 +17,7 @@ struct TypesCommand: ParsableCommand {
             types NVML's names and capacities.
             """)
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var host: HostRootOptions
     @Option(help: "Output format.") var format: OutputFormat = .text
 
     func run() throws {

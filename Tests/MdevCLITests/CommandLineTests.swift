@@ -221,8 +221,8 @@ struct CommandLineTests {
         #expect(mkfifo(file, 0o644) == 0)
         let config = "contrib/examples/kubevirt-docs-three-t4.yaml"
         let warning = "parent 0000:3c:00.0 is left as it is: type nvidia-222: read \(file): Illegal seek (not a regular file: a FIFO, socket or device is never read)"
-        for command in [["types"], ["plan", "--config", config], ["apply", "--config", config]] {
-            let result = try runCLI(command + ["--host-root", directory + "/host", "--node-name", "n"])
+        for command in [["types"], ["plan", "--config", config, "--node-name", "n"], ["apply", "--config", config, "--node-name", "n"]] {
+            let result = try runCLI(command + ["--host-root", directory + "/host"])
             #expect(result.stderr.contains(warning), "\(command[0]): \(result.stderr)")
         }
         // apply filled the two other cards, and nothing on the one it could not read.
@@ -262,12 +262,14 @@ struct CommandLineTests {
     }
 
     @Test("--help works for every command and shows examples of it", arguments: [
-        [], ["plan"], ["apply"], ["types"], ["validate"], ["status"], ["run"],
+        [], ["plan"], ["apply"], ["types"], ["validate"], ["status"], ["run"], ["rebalance"], ["devices"], ["nvml"],
     ])
     func help(command: [String]) throws {
         let result = try runCLI(command + ["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE: mdev-reconciler"))
+        // The prose is whole lines (a literal backslash was printed where a line was continued).
+        #expect(!(result.stdout.components(separatedBy: "Examples:\n").first ?? "").contains("\\"), "\(result.stdout)")
         let examples = result.stdout.components(separatedBy: "Examples:\n").dropFirst().first ?? ""
         let example = command.first.map { $0 == "run" ? "mdev-reconciler run " : "mdev-reconciler \($0)" } ?? "mdev-reconciler "
         #expect(examples.contains("  " + example), "\(result.stdout)")
@@ -286,6 +288,15 @@ struct CommandLineTests {
         (["run", "--debounce", "3600001", "--max-delay", "3600002"], "Error: --debounce must be from 1 to 3600000, not 3600001"),
         (["run", "--debounce", "99999999999999999999"], "Error: The value '99999999999999999999' is invalid for '--debounce <MS>'"),
         (["run", "--config", "-"], "Error: --config - (standard input) is for plan, apply and validate"),
+        // Options a command would ignore are not taken.
+        (["types", "--labels", "x"], "Error: Unknown option '--labels'"),
+        (["types", "--node-name", "n"], "Error: Unknown option '--node-name'"),
+        (["status", "--machine-id-file", "x"], "Error: Unknown option '--machine-id-file'"),
+        (["devices", "--labels", "x"], "Error: Unknown option '--labels'"),
+        (["devices", "--status-file", "x"], "Error: Unknown option '--status-file'"),
+        (["plan", "--status-file", "x"], "Error: Unknown option '--status-file'"),
+        // Nothing is read from, or made under, a host root that is not there.
+        (["rebalance", "--host-root", "/nonexistent"], "Error: --host-root '/nonexistent' is not a directory"),
     ])
     func usageMistakes(arguments: [String], message: String) throws {
         let result = try runCLI(arguments)

@@ -139,6 +139,18 @@ extension HardeningTests {
     }
 }
 
+extension HardeningTests {
+    @Test("devices --type with a type no parent offers says so, with the closest type (it printed '0 devices' alone)")
+    func devicesOfAnUnknownType() throws {
+        let result = try runCLI(["devices", "--host-root", "contrib/example-hosts/t4-in-use", "--node-name", "node01", "--type", "nvidia-22"])
+        #expect(result.status == 0)
+        #expect(result.stderr == "mdev-reconciler: warning: --type nvidia-22: no card on this host has it; did you mean nvidia-222 (GRID T4-1B)?\n")
+        #expect(result.stdout.hasSuffix("0 devices, 0 free\n"), "\(result.stdout)")
+        let known = try runCLI(["devices", "--host-root", "contrib/example-hosts/t4-in-use", "--node-name", "node01", "--type", "GRID_T4-8A"])
+        #expect(known.stderr.isEmpty && known.stdout.hasSuffix("1 device, 0 free\n"), "\(known.stdout)")
+    }
+}
+
 /// The words the layout record's warnings end with.
 enum LayoutRecordText {
     static let noChangeKnown = "no change known, so cards that hold devices of ours keep their type and nothing is removed because of it"

@@ -28,4 +28,18 @@ struct StatusReportTests {
         #expect(lines.contains("error 0000:3d:00.6: EPERM"))
         #expect(lines.contains("not prepared 0000:3d:00.0: GPU 0000:3d:00.0 needs a reset"))
     }
+
+    @Test("A card's state beside its devices in the plan table: 'to prepare' (plan), 'not prepared' (apply), never 'ok'")
+    func cardStates() {
+        let kept = PlannedDevice(uuid: UUID(), type: "nvidia-700")
+        let plan = Plan(node: "n", wanted: WantedTypes(types: ["nvidia-700"], source: .global), parents: [
+            ParentPlan(parent: "0000:41:00.4", card: "0000:41:00.0", model: "A100", current: ["nvidia-700"], type: "nvidia-700", keep: [kept],
+                       create: [], remove: [], blockers: []),
+            ParentPlan(parent: "0000:42:00.4", card: "0000:42:00.0", model: "A100", current: [], type: "nvidia-700", keep: [], create: [],
+                       remove: [], blockers: []),
+        ])
+        let rows = PlanRenderer.text(plan, cardStates: ["0000:42:00.0": "not prepared"]).split(separator: "\n").map(String.init)
+        #expect(rows.contains { $0.hasPrefix("0000:41:00.4") && $0.hasSuffix(" ok") })
+        #expect(rows.contains { $0.hasPrefix("0000:42:00.4") && $0.hasSuffix(" not prepared") }, "\(rows)")
+    }
 }

@@ -8,12 +8,12 @@ struct SubcommandRouteTests {
     /// Command lines of every subcommand, as users and the unit write them.
     static let commandLines: [[String]] = [
         ["plan"],
-        ["plan", "--config", "/etc/mdev-reconciler/config.yaml", "--host-root", "/tmp/host", "--node-name", "node01"],
+        ["plan", "--config", "/etc/mdev-reconciler/config.yaml", "--host-root", "/tmp", "--node-name", "node01"],
         ["plan", "--format", "json", "--sysfs-root", "/tmp/sys", "--proc-root=/tmp/proc", "--machine-id-file", "/tmp/id"],
         ["plan", "--config", "-"],
         ["apply", "--config", "c.yaml", "--format", "json"],
         ["apply"],
-        ["types", "--format", "json", "--host-root", "/h"],
+        ["types", "--format", "json", "--host-root", "/"],
         ["validate", "--config", "c.yaml", "--node-name", "n1"],
         ["status", "--format", "json"],
         ["run", "--config", "c.yaml", "--debounce", "50", "--max-delay", "500", "--write-timeout", "3", "--log-level", "debug"],

@@ -26,6 +26,28 @@ struct RememberedLayoutDaemonTests {
         }
     }
 
+    @Test("A layout record made corrupt while the daemon runs is written again after the next pass that keeps the layout")
+    func corruptRecordRewritten() async throws {
+        let kernel = ExampleHosts.threeT4().kernel
+        let record = stateDirectory()
+        let daemon = DaemonHarness(kernel: kernel, types: docsTypes, layoutRecord: record)
+        try await daemon.start()
+        let layout = try #require(record.load().layout)
+        try FileSystem.writeAtomically(Array("{\"version\": 1, \"cards\": 3}".utf8), to: record.layoutPath)
+        #expect(record.load().layout == nil)
+        let mark = daemon.logs.count
+        try await daemon.pass { await daemon.reconciler.receive(.reloadRequested) }
+        #expect(record.load().layout == layout)
+        #expect(daemon.logs.all.dropFirst(mark).contains {
+            $0.message.hasPrefix("the layout record \(record.layoutPath) lacks 'wantedDigest'") && $0.message.hasSuffix("; written again")
+        })
+        // A pass that finds the record whole writes nothing.
+        let written = try FileSystem.readBytes(record.layoutPath)
+        try await daemon.pass { await daemon.reconciler.receive(.reloadRequested) }
+        #expect(try FileSystem.readBytes(record.layoutPath) == written)
+        try await daemon.stop()
+    }
+
     @Test("Three T4 cards: the 228 card unplugged moves nothing; a restart changes nothing; plugged again it gets 228 back")
     func unplugRestartReplug() async throws {
         let kernel = ExampleHosts.threeT4().kernel

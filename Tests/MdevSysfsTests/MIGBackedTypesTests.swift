@@ -101,6 +101,21 @@ struct MIGBackedTypesTests {
         #expect(host.gpus.state.withLock(\.violations).isEmpty)
     }
 
+    @Test("plan names the GPUs apply would prepare first (it showed them 'ok'); none once they are ready")
+    func cardsToPrepare() async throws {
+        let host = try twoA100s()
+        func toPrepare() throws -> Set<String> {
+            let inventory = try host.program().backend.readInventory().inventory
+            let plan = Planner.plan(PlanningInput(
+                inventory: inventory, wanted: WantedTypes(types: ["NVIDIA_A100-1-5C"], source: .global), hostKey: HostKey(nodeName: "node01"),
+                settings: ReconcilerSettings(manageMIG: true), nodeName: "node01"))
+            return MIGCardPreparer.cardsToPrepare(plan, inventory: inventory)
+        }
+        #expect(try toPrepare() == [Self.a100, Self.second])
+        #expect(try await host.apply(["NVIDIA_A100-1-5C"]).converged)
+        #expect(try toPrepare().isEmpty)
+    }
+
     @Test("Without manageMIG a GPU whose MIG mode is off is planned as before: MIG-backed types are listed, never planned")
     func withoutManageMIG() async throws {
         let host = try twoA100s()

@@ -178,7 +178,11 @@ public actor HostReconciler {
         let final = pass.plan
         lastPlan = final
         logBlockers(final)
-        if final.held == nil, let layout = pass.layoutToRemember { remember(layout) }
+        if final.held == nil, let layout = pass.layoutToRemember {
+            remember(layout)
+        } else if final.held == nil, pass.hostMatchesPlan, let remembered {
+            keepRecord(remembered)
+        }
         logLayout(final)
         outcome.blockedInUse = Set(final.parents.filter { $0.readProblem != nil || $0.blockers.contains { $0.kind == .inUse } }.map(\.parent))
         count(failures: pass.failures, converged: pass.hostMatchesPlan)
@@ -221,11 +225,23 @@ public actor HostReconciler {
         if layout != remembered {
             remembered = layout
             do { try dependencies.layoutRecord?.save(layout) } catch { logger.warning("cannot write the layout record: \(error)") }
+        } else {
+            keepRecord(layout)
         }
         guard rebalancing else { return }
         rebalancing = false
         logger.info("the rebalance asked for is done: the layout is the balanced one")
         do { try dependencies.layoutRecord?.clearRequest() } catch { logger.warning("cannot remove the rebalance request: \(error)") }
+    }
+
+    /// After a pass that kept the remembered layout: the record is written again when it no longer holds it
+    /// (lost, or changed by something else while the daemon runs), so a restart keeps the layout too.
+    private func keepRecord(_ layout: RememberedLayout) {
+        guard let record = dependencies.layoutRecord else { return }
+        let loaded = record.load()
+        guard loaded.layout != layout else { return }
+        logger.warning("\(loaded.problem ?? "the layout record \(record.layoutPath) no longer holds the layout in force"); written again")
+        do { try record.save(layout) } catch { logger.warning("cannot write the layout record: \(error)") }
     }
 
     /// Journals each unserved type once while it lasts, with what a rebalance would do for it.

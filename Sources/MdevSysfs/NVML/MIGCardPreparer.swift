@@ -40,13 +40,21 @@ public struct MIGCardPreparer: CardPreparing {
 
     public func prepare(_ plan: Plan, inventory: Inventory) -> CardPreparation {
         var preparation = CardPreparation()
-        let gpus = Dictionary(grouping: inventory.parents.filter { $0.interface == .nvidiaVendorSpecific && $0.migEnabled != nil }, by: \.card)
-        guard !gpus.isEmpty else { return preparation }
-        let plans = Dictionary(grouping: plan.parents, by: \.card)
-        for (gpu, functions) in gpus.sorted(by: { $0.key < $1.key }) {
-            prepare(GPU(name: gpu, functions: functions, plans: plans[gpu] ?? []), &preparation)
-        }
+        for gpu in Self.gpus(plan, inventory) { prepare(gpu, &preparation) }
         return preparation
+    }
+
+    /// The GPUs `plan` gives a MIG-backed type they have fewer GPU instances for than it plans devices: what
+    /// ``prepare(_:inventory:)`` would make ready (MIG mode, instances). `plan` shows them, as it prepares nothing.
+    public static func cardsToPrepare(_ plan: Plan, inventory: Inventory) -> Set<String> {
+        Set(gpus(plan, inventory).filter { $0.wantedInstances != nil }.map(\.name))
+    }
+
+    /// Every NVIDIA GPU with MIG, with its functions and their plans, by name.
+    private static func gpus(_ plan: Plan, _ inventory: Inventory) -> [GPU] {
+        let gpus = Dictionary(grouping: inventory.parents.filter { $0.interface == .nvidiaVendorSpecific && $0.migEnabled != nil }, by: \.card)
+        let plans = Dictionary(grouping: plan.parents, by: \.card)
+        return gpus.sorted(by: { $0.key < $1.key }).map { GPU(name: $0.key, functions: $0.value, plans: plans[$0.key] ?? []) }
     }
 
     /// One GPU: its virtual functions as read and as planned.
@@ -92,6 +100,14 @@ public struct MIGCardPreparer: CardPreparing {
         }
 
         var hasVGPUs: Bool { functions.contains { !$0.devices.isEmpty } }
+
+        /// How many devices of its MIG-backed target type the GPU should hold (one per function, at most its
+        /// capacity) when the plan leaves it fewer; nil when it has no such target or has them all.
+        var wantedInstances: Int? {
+            guard let target, target.gpuInstanceProfile != nil else { return nil }
+            let wanted = min(target.maxInstances ?? functions.count, functions.count)
+            return planned < wanted ? wanted : nil
+        }
     }
 
     private func prepare(_ gpu: GPU, _ preparation: inout CardPreparation) {
@@ -102,9 +118,7 @@ public struct MIGCardPreparer: CardPreparing {
             recorded.filter { Int($0.profileID) != profile && !held.contains(Int($0.profileID)) }
         } ?? []
         if !unneeded.isEmpty { release(gpu, recorded: recorded, unneeded: unneeded, &preparation) }
-        guard let target, let profile else { return }
-        let wanted = min(target.maxInstances ?? gpu.functions.count, gpu.functions.count)
-        guard gpu.planned < wanted else { return }
+        guard let target, let profile, let wanted = gpu.wantedInstances else { return }
         let typeName = target.name ?? target.id
         guard let bootID else {
             preparation.problems[gpu.name] = notReady(gpu.name, typeName, "the boot id cannot be read, so GPU instances this program "
