@@ -37,9 +37,12 @@ public final class ConfinedRoot: Sendable {
         throw SysfsError(operation, file, .current)
     }
 
-    /// The fallback without openat2.
+    /// The fallback without openat2: the path resolved and checked to lie inside, then opened with no link
+    /// left to follow (the directory alone is resolved when `flags` asks for the link itself).
     func openResolvedFirst(_ file: String, _ flags: Int32, operation: SysfsError.Operation) throws(SysfsError) -> FileDescriptor {
-        let resolved = try FileSystem.resolve(file, inside: path)
+        let resolved = flags & O_NOFOLLOW == 0
+            ? try FileSystem.resolve(file, inside: path)
+            : try FileSystem.resolve(FileSystem.directory(of: file), inside: path).appending(file.lastPathComponent)
         let fd = Glibc.open(resolved, flags | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw SysfsError(operation, file, .current) }
         return FileDescriptor(rawValue: fd)

@@ -128,6 +128,11 @@ struct AtomicWriteTests {
         let root = ConfinedRoot(sys)
         #expect(try FileSystem.readText(sys + "/class-a/count", inside: root) == "5\n")
         #expect(try root.openResolvedFirst(sys + "/class-a/count", O_RDONLY, operation: .open).close() == ())
+        // The link itself, as readLink opens it, in the fallback too.
+        let link = try root.openResolvedFirst(sys + "/class-a", FileSystem.pathOnly | O_NOFOLLOW, operation: .readLink)
+        var target = [CChar](repeating: 0, count: 64)
+        #expect(readlinkat(link.rawValue, "", &target, 63) == 9)
+        try link.close()
         for path in ["/devices/a/secret", "/devices/a/relative-secret", "/devices/a/up/shadow"] {
             let error = #expect(throws: SysfsError.self) { try FileSystem.readText(sys + path, inside: root) }
             #expect(error?.errno == .improperLink, "\(path)")
