@@ -87,6 +87,20 @@ struct ReconcilerTests {
         try await daemon.waitForExit()
     }
 
+    @Test("A VM's process name with escape sequences reaches the journal escaped")
+    func escapedHolderInTheJournal() async throws {
+        let kernel = SimulatedKernel(parents: ["0000:3b:00.0"].map(HardwareProfiles.t4))
+        let held = UUID(uuidString: "9d1e4a35-7c2b-4f60-8e91-3a5b7c9d0e12")!
+        kernel.addDevice(held, type: "nvidia-230", on: "0000:3b:00.0", holders: [DeviceHolder(pid: 7, command: "q\u{1B}]0;owned\u{07}\u{1B}[2J")])
+        let daemon = DaemonHarness(kernel: kernel, types: ["nvidia-222"])
+        try await daemon.start()
+        let blocked = try #require(daemon.logs.all.first { $0.message.contains("is in use by") }, "\(daemon.logs.all.map(\.message))")
+        #expect(blocked.message.contains(#"pid 7 (q\u{1B}]0;owned\u{7}\u{1B}[2J)"#), "\(blocked.message)")
+        #expect(!daemon.logs.all.contains { $0.message.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" } })
+        await daemon.reconciler.receive(.stopRequested)
+        try await daemon.waitForExit()
+    }
+
     @Test("A storm of 10,000 events on one parent: one pass, and no other parent is read again")
     func storm() async throws {
         let daemon = DaemonHarness(kernel: ExampleHosts.threeT4().kernel, types: docsTypes)
