@@ -53,8 +53,9 @@ public enum Planner {
         // MIG-backed types are for GPUs with MIG mode on, unless this program turns it on (``ReconcilerSettings/manageMIG``).
         if !input.settings.manageMIG { input.inventory = input.inventory.withoutTypesNeedingMIGMode() }
         let cards = Card.cards(of: input.inventory)
+        // Parent names are unique in a reading; should two ever share one, the first wins rather than a trap.
         let ownership = Dictionary(
-            uniqueKeysWithValues: input.inventory.parents.map { ($0.name, DeviceOwnership(parent: $0, hostKey: input.hostKey)) })
+            input.inventory.parents.map { ($0.name, DeviceOwnership(parent: $0, hostKey: input.hostKey)) }, uniquingKeysWith: { first, _ in first })
         let removable = { (parent: Parent, device: MdevDevice) in
             !device.isInUse && (input.settings.removeForeignDevices || ownership[parent.name]!.isOurs(device))
         }
