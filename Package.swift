@@ -84,6 +84,8 @@ let package = Package(
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
         ),
+        // Against a real API server and etcd (`KubeAPIServer`): the cluster manifests and, later, the agent.
+        .testTarget(name: "MdevClusterTests", dependencies: ["MdevTestSupport"]),
         // Also runs the built `mdev-reconciler` binary, so it depends on the executable.
         .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevDaemon", "MdevModel", "MdevTestSupport", "mdev-reconciler"]),
     ]

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Installs what building and testing mdev-reconciler needs on Debian 12, and nothing when it is all there.
 # Swift itself (6.1 or newer) must already be installed: Debian does not package it.
-#   contrib/setup.sh [package ...]   (also those Debian packages: the package build and the test bed pass theirs)
+#   contrib/setup.sh [--tests] [package ...]   (also those Debian packages: the package build and the test
+#                                               bed pass theirs)
+# --tests also readies the cluster tests: etcd, curl and openssl from Debian, and a kube-apiserver built
+# once from Debian's source package (contrib/kubernetes/apiserver/build.sh, cached outside the repository).
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+tests=false
+if [ "${1:-}" = "--tests" ]; then
+    tests=true
+    shift
+fi
 
 # The build's libraries, then the checkers the tests run on the program's output: promtool (prometheus) on
 # the metrics file, virt-xml-validate (libvirt-clients, which needs xmllint from libxml2-utils) on <hostdev>.
 packages=(pkg-config libudev-dev libsystemd-dev libyaml-dev prometheus libvirt-clients libxml2-utils "$@")
+if $tests; then packages+=(etcd-server curl openssl); fi
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift is not on PATH; install Swift 6.1 or newer from swift.org first" >&2
@@ -54,4 +64,9 @@ if ! echo "$nvml_header_sha256  $nvml_header" | sha256sum -c --status 2>/dev/nul
     echo "$nvml_header_sha256  $nvml_header.tmp" | sha256sum -c --status \
         || { echo "setup: nvml.h in $nvml_wheel does not have the expected digest" >&2; rm -f "$nvml_header.tmp"; exit 1; }
     mv "$nvml_header.tmp" "$nvml_header"
+fi
+
+if $tests; then
+    command -v kubectl >/dev/null 2>&1 || echo "setup: warning: kubectl is not on PATH; the cluster tests use it" >&2
+    "$here/kubernetes/apiserver/build.sh" >/dev/null
 fi

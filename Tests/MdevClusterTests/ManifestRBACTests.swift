@@ -1,0 +1,43 @@
+import Foundation
+import MdevTestSupport
+import Testing
+
+/// `contrib/kubernetes/`'s RBAC against a real API server: the agent's service account may do exactly what
+/// the agent needs, with a token from the TokenRequest API as a pod gets it, and nothing else.
+@Suite("The cluster manifests on a real API server", .serialized, .timeLimit(.minutes(2)))
+struct ManifestRBACTests {
+    static let manifests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("contrib/kubernetes").path
+
+    @Test("The agent's service account: nodes, their status, events, the KubeVirt CR and its ConfigMap, and no more")
+    func leastPrivilege() throws {
+        let server = try KubeAPIServer.start()
+        defer { server.stop() }
+        for file in ["testing/kubevirt-crd.yaml", "namespace.yaml", "rbac.yaml"] {
+            try server.kubectl(["apply", "-f", Self.manifests + "/" + file])
+        }
+        try server.kubectl(["wait", "--for", "condition=established", "--timeout", "60s", "crd/kubevirts.kubevirt.io"])
+        let token = try server.serviceAccountToken("mdev-reconciler-agent", namespace: "mdev-reconciler")
+        let granted: [(String, String, String?)] = [
+            ("get", "nodes", nil), ("list", "nodes", nil), ("watch", "nodes", nil), ("patch", "nodes", nil),
+            ("patch", "nodes/status", nil),
+            ("create", "events.events.k8s.io", "default"), ("patch", "events.events.k8s.io", "default"),
+            ("get", "kubevirts.kubevirt.io", "kubevirt"), ("list", "kubevirts.kubevirt.io", "kubevirt"),
+            ("watch", "kubevirts.kubevirt.io", "kubevirt"),
+            ("get", "configmaps", "mdev-reconciler"), ("list", "configmaps", "mdev-reconciler"), ("watch", "configmaps", "mdev-reconciler"),
+        ]
+        for (verb, resource, namespace) in granted {
+            #expect(try server.allows(token: token, verb, resource, namespace: namespace), "\(verb) \(resource) \(namespace ?? "")")
+        }
+        let refused: [(String, String, String?)] = [
+            ("update", "nodes", nil), ("delete", "nodes", nil), ("create", "nodes", nil), ("get", "nodes/status", nil),
+            ("update", "nodes/status", nil), ("delete", "events.events.k8s.io", "default"), ("create", "events", "default"),
+            ("patch", "kubevirts.kubevirt.io", "kubevirt"), ("get", "kubevirts.kubevirt.io", "default"),
+            ("get", "configmaps", "kubevirt"), ("patch", "configmaps", "mdev-reconciler"), ("get", "secrets", "mdev-reconciler"),
+            ("list", "pods", nil), ("create", "serviceaccounts/token", "mdev-reconciler"),
+        ]
+        for (verb, resource, namespace) in refused {
+            #expect(try !server.allows(token: token, verb, resource, namespace: namespace), "\(verb) \(resource) \(namespace ?? "")")
+        }
+    }
+}
