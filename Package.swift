@@ -34,6 +34,10 @@ let package = Package(
         // NVIDIA's NVML, opened at run time (dlopen) from the driver's libnvidia-ml.so.1 and declared by NVIDIA's
         // own nvml.h, which contrib/setup.sh fetches into Sources/CNVML/include (never committed).
         .target(name: "CNVML", linkerSettings: [.linkedLibrary("dl")]),
+        // The cluster's half (`kube-agent`): the API server through Debian's libcurl (CCurl), watches, reports.
+        .target(name: "MdevKube", dependencies: ["CCurl"]),
+        // libcurl, whose variadic setopt Swift cannot call: one C function per request.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         // openat2(2), which glibc does not wrap: reads and writes resolved inside a root (``ConfinedRoot``).
         .target(name: "COpenat2"),
         // C libraries from Debian, each in a module of its own.
@@ -85,7 +89,7 @@ let package = Package(
             ]
         ),
         // Against a real API server and etcd (`KubeAPIServer`): the cluster manifests and, later, the agent.
-        .testTarget(name: "MdevClusterTests", dependencies: ["MdevTestSupport"]),
+        .testTarget(name: "MdevClusterTests", dependencies: ["MdevKube", "MdevTestSupport"]),
         // Also runs the built `mdev-reconciler` binary, so it depends on the executable.
         .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevDaemon", "MdevModel", "MdevTestSupport", "mdev-reconciler"]),
     ]

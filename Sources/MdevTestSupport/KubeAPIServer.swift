@@ -58,6 +58,9 @@ public final class KubeAPIServer: Sendable {
                 "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", directory + "/sa.pub",
                 "--service-account-signing-key-file", directory + "/sa.key", "--api-audiences", "https://kubernetes.default.svc",
                 "--service-cluster-ip-range", "10.96.0.0/16", "--cert-dir", directory + "/certs", "--v", "0",
+                // ConfigMaps not watch-cached, and etcd compacted every second: a resourceVersion a second old is
+                // gone (410) as on a busy cluster, for the tests of a relist.
+                "--watch-cache-sizes", "configmaps#0", "--etcd-compaction-interval", "1s",
             ], environment: [:])
             let kube = KubeAPIServer(
                 url: "https://127.0.0.1:\(port)", directory: directory, adminToken: adminToken, etcd: etcd, server: server)
@@ -101,6 +104,13 @@ public final class KubeAPIServer: Sendable {
     @discardableResult
     public func kubectl(_ arguments: [String]) throws -> String {
         try Self.run("/usr/bin/kubectl", ["--kubeconfig", kubeconfig] + arguments, environment: kubectlEnvironment)
+    }
+
+    /// `kubectl apply` of `manifest` (YAML) as the admin.
+    public func apply(_ manifest: String) throws {
+        let file = directory + "/manifest-" + UUID().uuidString + ".yaml"
+        try manifest.write(toFile: file, atomically: true, encoding: .utf8)
+        try kubectl(["apply", "-f", file])
     }
 
     /// Whether `token` may do `verb` on `resource` (`nodes/status`: a subresource; in `namespace`), as the
@@ -150,7 +160,7 @@ public final class KubeAPIServer: Sendable {
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on now.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StartError(description: "socket: \(errno)") }
         defer { close(fd) }

@@ -1,0 +1,40 @@
+#pragma once
+#include <stddef.h>
+
+// One HTTP request through Debian's libcurl (HTTP/1.1 and 2, TLS by OpenSSL), run to its end on the calling
+// thread, the body handed on as it arrives (a watch is one long response). libcurl's setopt is variadic,
+// which Swift cannot call: this is the one place it is called.
+typedef struct {
+    const char *url;
+    const char *method;          // GET, POST, PATCH, ...
+    const char *ca_file;         // the CA bundle to trust; NULL: the system's
+    const char *authorization;   // the Authorization header's value, or NULL
+    const char *client_cert;     // a client certificate (PEM) and its key, or NULL
+    const char *client_key;
+    const char *content_type;    // the body's Content-Type, or NULL
+    const char *accept;          // the Accept header, or NULL
+    const char *body;            // the body to send, or NULL
+    size_t body_length;
+    long connect_timeout_ms;
+    long timeout_ms;             // the whole request; 0: no limit (a watch)
+    long low_speed_seconds;      // abort when under 1 byte/s for this long; 0: never
+    // Each piece of the body as it arrives: return its length to go on, anything else aborts.
+    size_t (*on_data)(const char *data, size_t length, void *context);
+    // Asked about once a second while the request runs (also while nothing arrives): nonzero aborts.
+    int (*should_stop)(void *context);
+    void *context;
+} ccurl_request;
+
+typedef struct {
+    long status;                 // the HTTP status, 0 when no response came
+    int code;                    // libcurl's result (CURLE_*), 0 on success
+    char error[256];             // libcurl's message when code is not 0
+} ccurl_result;
+
+// Initialises libcurl once per process (before any thread uses it); 0 on success.
+int ccurl_global_init(void);
+
+void ccurl_perform(const ccurl_request *request, ccurl_result *result);
+
+// CURLE_ABORTED_BY_CALLBACK and CURLE_WRITE_ERROR: the request was stopped by on_data or should_stop.
+int ccurl_stopped_by_caller(int code);

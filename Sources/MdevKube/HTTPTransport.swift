@@ -1,0 +1,130 @@
+import CCurl
+import Glibc
+
+/// One HTTP request of the agent to the API server.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: Headers
+    public var body: String?
+    /// How long the whole request may take; nil for a watch, which `lowSpeed` bounds instead.
+    public var timeout: Duration?
+    /// A watch that receives nothing at all (not even a bookmark) for this long is dead.
+    public var lowSpeed: Duration?
+
+    public struct Headers: Sendable {
+        public var contentType: String?
+        public var accept: String? = "application/json"
+    }
+
+    public init(method: String = "GET", url: String, contentType: String? = nil, body: String? = nil,
+                timeout: Duration? = .seconds(30), lowSpeed: Duration? = nil) {
+        self.method = method
+        self.url = url
+        headers = Headers(contentType: contentType)
+        self.body = body
+        self.timeout = timeout
+        self.lowSpeed = lowSpeed
+    }
+}
+
+/// How the agent proves who it is and whom it trusts.
+public struct TLSCredentials: Sendable, Hashable {
+    /// The CA bundle that signed the API server's certificate.
+    public var caFile: String?
+    /// A client certificate and its key (PEM files), where a kubeconfig gives them.
+    public var clientCertificate: String?
+    public var clientKey: String?
+
+    public init(caFile: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
+        self.caFile = caFile
+        self.clientCertificate = clientCertificate
+        self.clientKey = clientKey
+    }
+}
+
+/// A request that got no HTTP answer (connection refused, TLS, timeout), or was stopped.
+public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// libcurl's result code.
+    public var code: Int32
+    public var message: String
+    /// Stopped by the caller (`onData` or `shouldStop`), not by a failure.
+    public var stopped: Bool
+
+    public var description: String { stopped ? "stopped" : "\(message) (libcurl \(code))" }
+}
+
+/// Sends requests through Debian's libcurl (``CCurl``), on the calling thread.
+public struct CurlTransport: Sendable {
+    public let credentials: TLSCredentials
+
+    public init(credentials: TLSCredentials) {
+        _ = Self.initialised
+        self.credentials = credentials
+    }
+
+    private static let initialised: Bool = ccurl_global_init() == 0
+
+    /// Performs `request` with `authorization` (an `Authorization` header value), handing each piece of the
+    /// body to `onData` as it arrives (return false: the caller has what it wanted, and the request ends) and
+    /// asking `shouldStop` about once a second (true: it is abandoned, ``TransportError/stopped``).
+    /// - Returns: the HTTP status.
+    public func perform(
+        _ request: HTTPRequest, authorization: String?, onData: @escaping ([UInt8]) -> Bool, shouldStop: @escaping () -> Bool = { false }
+    ) throws(TransportError) -> Int {
+        final class Callbacks {
+            let onData: ([UInt8]) -> Bool
+            let shouldStop: () -> Bool
+            /// `onData` declined a piece: the caller has what it wanted, which is no failure.
+            var declined = false
+            init(onData: @escaping ([UInt8]) -> Bool, shouldStop: @escaping () -> Bool) {
+                self.onData = onData
+                self.shouldStop = shouldStop
+            }
+        }
+        let callbacks = Callbacks(onData: onData, shouldStop: shouldStop)
+        // The C strings live until the request ends.
+        var owned: [UnsafeMutablePointer<CChar>] = []
+        defer { owned.forEach { free($0) } }
+        func c(_ text: String?) -> UnsafePointer<CChar>? {
+            guard let text, let copy = strdup(text) else { return nil }
+            owned.append(copy)
+            return UnsafePointer(copy)
+        }
+        var call = ccurl_request()
+        call.url = c(request.url)
+        call.method = c(request.method)
+        call.ca_file = c(credentials.caFile)
+        call.authorization = c(authorization)
+        call.client_cert = c(credentials.clientCertificate)
+        call.client_key = c(credentials.clientKey)
+        call.content_type = c(request.headers.contentType)
+        call.accept = c(request.headers.accept)
+        call.connect_timeout_ms = 10_000
+        call.timeout_ms = request.timeout.map { Int($0.components.seconds) * 1000 } ?? 0
+        call.low_speed_seconds = request.lowSpeed.map { Int($0.components.seconds) } ?? 0
+        call.on_data = { data, length, context in
+            let callbacks = Unmanaged<Callbacks>.fromOpaque(context!).takeUnretainedValue()
+            guard callbacks.onData(Array(UnsafeRawBufferPointer(start: data, count: length))) else {
+                callbacks.declined = true
+                return 0
+            }
+            return length
+        }
+        call.should_stop = { context in
+            Unmanaged<Callbacks>.fromOpaque(context!).takeUnretainedValue().shouldStop() ? 1 : 0
+        }
+        var result = ccurl_result()
+        withExtendedLifetime(callbacks) {
+            call.context = Unmanaged.passUnretained(callbacks).toOpaque()
+            call.body = c(request.body)
+            call.body_length = request.body?.utf8.count ?? 0
+            ccurl_perform(&call, &result)
+        }
+        guard result.code == 0 || callbacks.declined else {
+            let message = withUnsafeBytes(of: result.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw TransportError(code: result.code, message: message, stopped: ccurl_stopped_by_caller(result.code) != 0)
+        }
+        return Int(result.status)
+    }
+}

@@ -1,0 +1,111 @@
+import FoundationEssentials
+
+/// The API server as the agent talks to it: where it is, whom to trust, and the bearer token (read anew for
+/// every request, so a rotated projected token is taken up).
+public struct KubeClient: Sendable {
+    /// `https://host:port`, without a trailing slash.
+    public var server: String
+    public var transport: CurlTransport
+    public var token: @Sendable () -> String?
+
+    public init(server: String, credentials: TLSCredentials, token: @escaping @Sendable () -> String?) {
+        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        transport = CurlTransport(credentials: credentials)
+        self.token = token
+    }
+
+    /// A whole response.
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+    }
+
+    /// Sends `request` (its URL a path on the server) and collects the whole answer.
+    public func send(_ request: HTTPRequest) throws(TransportError) -> Response {
+        var request = request
+        request.url = server + request.url
+        var body: [UInt8] = []
+        let status = try transport.perform(request, authorization: token().map { "Bearer \($0)" }) { piece in
+            body += piece
+            return true
+        }
+        return Response(status: status, body: body)
+    }
+
+    /// GET `path`.
+    public func get(_ path: String) throws(TransportError) -> Response {
+        try send(HTTPRequest(url: path))
+    }
+
+    /// Watches `path` (a watch URL), handing each event's line to `onEvent` as it arrives (false: stop).
+    /// Returns the HTTP status once the server ends the watch, or throws when it could not be reached, a
+    /// `lowSpeed` passed with nothing received, or `shouldStop` said so.
+    public func watch(
+        _ path: String, lowSpeed: Duration = .seconds(90), shouldStop: @escaping () -> Bool = { false },
+        onEvent: @escaping ([UInt8]) -> Bool
+    ) throws(TransportError) -> Int {
+        var pending: [UInt8] = []
+        var status = 0
+        var errorBody: [UInt8] = []
+        let request = HTTPRequest(url: server + path, timeout: nil, lowSpeed: lowSpeed)
+        status = try transport.perform(request, authorization: token().map { "Bearer \($0)" }, onData: { piece in
+            pending += piece
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                if !line.isEmpty, !onEvent(line) { return false }
+            }
+            // An answer that is not a stream of events (an error Status) is kept whole.
+            if pending.count > 16 << 20 { return false }
+            return true
+        }, shouldStop: shouldStop)
+        errorBody = pending
+        if !errorBody.isEmpty, status == 200 { _ = onEvent(errorBody) }
+        return status
+    }
+}
+
+/// One line of a watch: its type (`ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK`, `ERROR`) and its object.
+public struct WatchEvent<Object: Decodable & Sendable>: Decodable, Sendable {
+    public var type: String
+    public var object: Object
+
+    /// The event in `line`, or nil when the line is not one.
+    public static func decode(_ line: [UInt8]) -> WatchEvent? {
+        try? JSONDecoder().decode(WatchEvent.self, from: Data(line))
+    }
+}
+
+/// What every object has: its metadata, the few fields the agent reads.
+public struct ObjectMeta: Codable, Sendable, Hashable {
+    public var name: String
+    public var namespace: String?
+    public var resourceVersion: String?
+    public var labels: [String: String]?
+    public var annotations: [String: String]?
+    public var deletionTimestamp: String?
+}
+
+/// An object of which only the metadata is read (a Node's labels, a KubeVirt CR's identity).
+public struct MetadataOnly: Codable, Sendable, Hashable {
+    public var metadata: ObjectMeta
+}
+
+/// A list's metadata: the resourceVersion a watch starts from.
+public struct ListMeta: Codable, Sendable, Hashable {
+    public var resourceVersion: String?
+}
+
+/// A list of objects as the API server returns it.
+public struct ObjectList<Item: Codable & Sendable>: Codable, Sendable {
+    public var metadata: ListMeta
+    public var items: [Item]
+}
+
+/// The API server's answer to a failed request, also inside a watch as an `ERROR` event (410: the
+/// resourceVersion is too old).
+public struct Status: Codable, Sendable, Hashable {
+    public var code: Int?
+    public var reason: String?
+    public var message: String?
+}
