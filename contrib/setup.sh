@@ -14,8 +14,8 @@ if [ "${1:-}" = "--tests" ]; then
 fi
 
 # The build's libraries (libcurl: the cluster agent's API client), then the checkers the tests run on the
-# program's output: promtool (prometheus) on
-# the metrics file, virt-xml-validate (libvirt-clients, which needs xmllint from libxml2-utils) on <hostdev>.
+# program's output: promtool (prometheus) on the metrics file, virt-xml-validate (libvirt-clients, which
+# needs xmllint from libxml2-utils) on <hostdev>.
 packages=(pkg-config libudev-dev libsystemd-dev libyaml-dev libcurl4-openssl-dev prometheus libvirt-clients libxml2-utils "$@")
 if $tests; then packages+=(etcd-server curl openssl); fi
 
