@@ -35,7 +35,7 @@ let package = Package(
         // own nvml.h, which contrib/setup.sh fetches into Sources/CNVML/include (never committed).
         .target(name: "CNVML", linkerSettings: [.linkedLibrary("dl")]),
         // The cluster's half (`kube-agent`): the API server through Debian's libcurl (CCurl), watches, reports.
-        .target(name: "MdevKube", dependencies: ["CCurl"]),
+        .target(name: "MdevKube", dependencies: ["CCurl", "MdevSysfs"]),
         // libcurl, whose variadic setopt Swift cannot call: one C function per request.
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         // openat2(2), which glibc does not wrap: reads and writes resolved inside a root (``ConfinedRoot``).
@@ -88,6 +88,7 @@ let package = Package(
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
         ),
+        .testTarget(name: "MdevKubeTests", dependencies: ["MdevKube", "MdevSysfs", "MdevTestSupport"]),
         // Against a real API server and etcd (`KubeAPIServer`): the cluster manifests and, later, the agent.
         .testTarget(name: "MdevClusterTests", dependencies: ["MdevKube", "MdevTestSupport"]),
         // Also runs the built `mdev-reconciler` binary, so it depends on the executable.

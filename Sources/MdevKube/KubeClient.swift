@@ -1,18 +1,21 @@
 import FoundationEssentials
 
-/// The API server as the agent talks to it: where it is, whom to trust, and the bearer token (read anew for
-/// every request, so a rotated projected token is taken up).
+/// The API server as the agent talks to it: where it is, whom to trust, and the bearer token (asked for
+/// every request, and told when the server refused it: a refused request is sent once more with the token
+/// read again, as a rotated projected token needs).
 public struct KubeClient: Sendable {
     /// `https://host:port`, without a trailing slash.
     public var server: String
     public var transport: CurlTransport
-    public var token: @Sendable () -> String?
+    public var tokens: any BearerTokens
 
-    public init(server: String, credentials: TLSCredentials, token: @escaping @Sendable () -> String?) {
+    public init(server: String, credentials: TLSCredentials, tokens: any BearerTokens) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         transport = CurlTransport(credentials: credentials)
-        self.token = token
+        self.tokens = tokens
     }
+
+    private var authorization: String? { tokens.token().map { "Bearer \($0)" } }
 
     /// A whole response.
     public struct Response: Sendable {
@@ -20,12 +23,22 @@ public struct KubeClient: Sendable {
         public var body: [UInt8]
     }
 
-    /// Sends `request` (its URL a path on the server) and collects the whole answer.
+    /// Sends `request` (its URL a path on the server) and collects the whole answer; after a 401, once more
+    /// with the token read again.
     public func send(_ request: HTTPRequest) throws(TransportError) -> Response {
         var request = request
         request.url = server + request.url
+        var response = try sendOnce(request)
+        if response.status == 401 {
+            tokens.invalidate()
+            response = try sendOnce(request)
+        }
+        return response
+    }
+
+    private func sendOnce(_ request: HTTPRequest) throws(TransportError) -> Response {
         var body: [UInt8] = []
-        let status = try transport.perform(request, authorization: token().map { "Bearer \($0)" }) { piece in
+        let status = try transport.perform(request, authorization: authorization) { piece in
             body += piece
             return true
         }
@@ -48,7 +61,7 @@ public struct KubeClient: Sendable {
         var status = 0
         var errorBody: [UInt8] = []
         let request = HTTPRequest(url: server + path, timeout: nil, lowSpeed: lowSpeed)
-        status = try transport.perform(request, authorization: token().map { "Bearer \($0)" }, onData: { piece in
+        status = try transport.perform(request, authorization: authorization, onData: { piece in
             pending += piece
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = Array(pending[..<newline])
@@ -61,6 +74,8 @@ public struct KubeClient: Sendable {
         }, shouldStop: shouldStop)
         errorBody = pending
         if !errorBody.isEmpty, status == 200 { _ = onEvent(errorBody) }
+        // Refused: the next request reads the token again (the caller's retry of the watch).
+        if status == 401 { tokens.invalidate() }
         return status
     }
 }

@@ -17,7 +17,7 @@ struct KubeClientTests {
         let server = try KubeAPIServer.start()
         defer { server.stop() }
         try server.apply(node("node01", labels: ["kubernetes.io/hostname": "node01"]))
-        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile)) { server.adminToken }
+        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(server.adminToken))
         let list = try client.get("/api/v1/nodes?fieldSelector=metadata.name%3Dnode01")
         #expect(list.status == 200)
         let nodes = try JSONDecoder().decode(ObjectList<MetadataOnly>.self, from: Data(list.body))
@@ -41,7 +41,7 @@ struct KubeClientTests {
     func goneResourceVersion() throws {
         let server = try KubeAPIServer.start()
         defer { server.stop() }
-        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile)) { server.adminToken }
+        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(server.adminToken))
         func write(_ index: Int) throws -> String {
             let created = try client.send(HTTPRequest(
                 method: "POST", url: "/api/v1/namespaces/default/configmaps", contentType: "application/json",
@@ -71,19 +71,51 @@ struct KubeClientTests {
     func failures() throws {
         let server = try KubeAPIServer.start()
         defer { server.stop() }
-        let refused = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile)) { "not-a-token" }
+        let refused = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken("not-a-token"))
         #expect(try refused.get("/api/v1/nodes").status == 401)
-        let untrusted = KubeClient(server: server.url, credentials: TLSCredentials(caFile: "/etc/ssl/certs/ca-certificates.crt")) { server.adminToken }
+        let untrusted = KubeClient(server: server.url, credentials: TLSCredentials(caFile: "/etc/ssl/certs/ca-certificates.crt"), tokens: FixedToken(server.adminToken))
         let tls = #expect(throws: TransportError.self) { try untrusted.get("/api/v1/nodes") }
         #expect(tls?.stopped == false)
-        let gone = KubeClient(server: "https://127.0.0.1:\(try KubeAPIServer.freePort())", credentials: TLSCredentials(caFile: server.caFile)) { nil }
+        let gone = KubeClient(server: "https://127.0.0.1:\(try KubeAPIServer.freePort())", credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(nil))
         let refusedConnection = #expect(throws: TransportError.self) { try gone.get("/api/v1/nodes") }
         #expect(refusedConnection?.stopped == false)
         // A watch stopped by its caller is a stop.
-        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile)) { server.adminToken }
+        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(server.adminToken))
         let stopped = #expect(throws: TransportError.self) {
             try client.watch("/api/v1/nodes?watch=true&timeoutSeconds=30", shouldStop: { true }) { _ in true }
         }
         #expect(stopped?.stopped == true)
+    }
+
+    @Test("A rotated token: once the old one is refused (401), the file is read again and the request goes through")
+    func rotatedToken() throws {
+        let server = try KubeAPIServer.start()
+        defer { server.stop() }
+        for file in ["testing/kubevirt-crd.yaml", "namespace.yaml", "rbac.yaml"] {
+            try server.kubectl(["apply", "-f", ManifestRBACTests.manifests + "/" + file])
+        }
+        // The first token is bound to a Secret: deleting the Secret revokes it, as rotation ends an old one.
+        try server.kubectl(["create", "secret", "generic", "first", "-n", "mdev-reconciler"])
+        let first = try server.kubectl([
+            "create", "token", "mdev-reconciler-agent", "-n", "mdev-reconciler", "--bound-object-kind", "Secret", "--bound-object-name", "first",
+        ])
+        let file = temporaryPath("token-" + UUID().uuidString)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try first.write(toFile: file, atomically: true, encoding: .utf8)
+        // Read once an hour at most: only the 401 makes it read again here.
+        let tokens = TokenSource(path: file, maximumAge: .seconds(3600))
+        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: tokens)
+        #expect(try client.get("/api/v1/nodes").status == 200)
+        let second = try server.serviceAccountToken("mdev-reconciler-agent", namespace: "mdev-reconciler")
+        try second.write(toFile: file, atomically: true, encoding: .utf8)
+        try server.kubectl(["delete", "secret", "first", "-n", "mdev-reconciler"])
+        // Until the server refuses the first token (its informer learns of the deletion), with a deadline.
+        let old = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(first))
+        let deadline = ContinuousClock.now + .seconds(30)
+        var refused = false
+        while !refused && ContinuousClock.now < deadline { refused = try old.get("/api/v1/nodes").status == 401 }
+        #expect(refused)
+        #expect(try client.get("/api/v1/nodes").status == 200)
+        #expect(tokens.token() == second)
     }
 }
