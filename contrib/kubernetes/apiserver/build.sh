@@ -14,7 +14,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cache=${MDEV_KUBE_CACHE:-/var/cache/mdev-reconciler-kube}
 binary=$cache/bin/kube-apiserver
 # The cached binary is used while it was built from the same source and patch.
-stamp="$(sha256sum "$here/reflect2-go1.18.patch" "$0" | sha256sum | cut -d' ' -f1)"
+# (Contents only: the same script in another clone uses the same binary.)
+stamp="$(cat "$here/reflect2-go1.18.patch" "$0" | sha256sum | cut -d' ' -f1)"
 log() { echo "kube-apiserver: $*" >&2; }
 
 if [ -x "$binary" ] && [ "$(cat "$cache/bin/stamp" 2>/dev/null)" = "$stamp" ]; then
