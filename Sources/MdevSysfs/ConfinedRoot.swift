@@ -11,13 +11,16 @@ import SystemPackage
 /// so a link that leads out of it (absolute, or with `..` enough) fails with `EXDEV`, nothing is read or
 /// written there, and no `/proc` magic link is followed.
 ///
-/// Where openat2 is missing (Linux before 5.6, or a seccomp filter that hides it) the path is resolved first
-/// and checked to lie inside, and its last name is opened without following a link.
+/// Where openat2 is missing (Linux before 5.6, or a seccomp filter that hides it), or keeps racing renames,
+/// the path is resolved first and checked to lie inside, and its last name is opened without following a link.
 public final class ConfinedRoot: Sendable {
     /// The directory, as given.
     public let path: String
     /// The directory opened (`O_PATH`) and its path with every link resolved, once it could be.
     private let opened = LockedValue<(descriptor: Int32, canonical: String)?>(nil)
+
+    /// How often an open that raced a rename is tried before the fallback.
+    static let retries = 64
 
     public init(_ path: String) {
         self.path = path
@@ -31,10 +34,19 @@ public final class ConfinedRoot: Sendable {
     func open(_ file: String, _ flags: Int32, operation: SysfsError.Operation = .open) throws(SysfsError) -> FileDescriptor {
         let (root, canonical) = try rootDescriptor(for: file)
         let relative = try Self.relative(file, to: path, canonical: canonical)
-        let fd = copenat2(root, relative.isEmpty ? "." : relative, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), 0, copenat2_beneath())
-        if fd >= 0 { return FileDescriptor(rawValue: fd) }
-        if Errno.current == .noFunction { return try openResolvedFirst(file, flags, operation: operation) }
-        throw SysfsError(operation, file, .current)
+        // With RESOLVE_BENEATH the kernel answers EAGAIN when a rename anywhere (this program's own atomic
+        // writes too) raced a `..` of the path (sysfs's links have them): asked again, as openat2(2) says.
+        for _ in 0..<Self.retries {
+            let fd = copenat2(root, relative.isEmpty ? "." : relative, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), 0, copenat2_beneath())
+            if fd >= 0 { return FileDescriptor(rawValue: fd) }
+            switch Errno.current {
+            case .resourceTemporarilyUnavailable: continue
+            case .noFunction: return try openResolvedFirst(file, flags, operation: operation)
+            default: throw SysfsError(operation, file, .current)
+            }
+        }
+        // Renames without end: resolved first instead, which no rename makes fail.
+        return try openResolvedFirst(file, flags, operation: operation)
     }
 
     /// The fallback without openat2: the path resolved and checked to lie inside, then opened with no link

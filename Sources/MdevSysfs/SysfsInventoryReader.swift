@@ -45,7 +45,12 @@ public struct SysfsInventoryReader: Sendable {
     /// The parents' names: the entries of `class/mdev_bus`. A host without any mdev driver loaded has no
     /// such directory: that is an empty host, not an error.
     private func busEntries() throws(SysfsError) -> [String] {
-        FileSystem.exists(bus, inside: root) ? try FileSystem.list(bus, inside: root).filter { !$0.hasPrefix(".") } : []
+        do {
+            return try FileSystem.list(bus, inside: root).filter { !$0.hasPrefix(".") }
+        } catch where error.errno == .noSuchFileOrDirectory {
+            // Only a bus that is not there is empty: any other failure says nothing, so nothing is gone.
+            return []
+        }
     }
 
     /// - Parameter present: for a partial reading, the entries of `class/mdev_bus`: a name asked for that is

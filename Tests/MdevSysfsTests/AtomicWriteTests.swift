@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import MdevTestSupport
 import SystemPackage
@@ -150,5 +151,36 @@ struct AtomicWriteTests {
     func shortExcerpt() {
         let error = SysfsValueError(path: "/sys/x/available_instances", text: "root:*:20228:0:99999:7:::\nbin:*:20228:0:99999:7:::\n", expected: "a count")
         #expect(error.description == "/sys/x/available_instances reads 'root:*:20228:0:99999:7::…' (26 more characters), not a count")
+    }
+
+    @Test("Reads inside a root through links with '..' go through while renames run elsewhere (openat2 answers EAGAIN then; it is asked again)")
+    func confinedReadsBesideRenames() throws {
+        let tree = try Tree()
+        defer { tree.removeAll() }
+        let sys = try tree.directory("sys")
+        try FileSystem.writeAtomically(Array("5\n".utf8), to: sys + "/devices/a/count")
+        try FileSystem.writeAtomically(Array("x".utf8), to: tree.root + "/renamed-0")
+        try tree.directory("sys/class")
+        try tree.link(sys + "/class/a", to: "../devices/a")
+        let root = ConfinedRoot(sys)
+        // Another thread renames a file back and forth (as the daemon's own atomic writes do), a bounded number
+        // of times, until the reads are done.
+        let done = LockedValue(false)
+        let finished = DispatchSemaphore(value: 0)
+        DedicatedThread.start {
+            var index = 0
+            while !done.withLock({ $0 }) && index < 5_000_000 {
+                rename(tree.root + "/renamed-\(index % 2)", tree.root + "/renamed-\((index + 1) % 2)")
+                index += 1
+            }
+            finished.signal()
+        }
+        var failures: [String] = []
+        for _ in 0..<20_000 {
+            do { _ = try FileSystem.readText(sys + "/class/a/count", inside: root) } catch { failures.append("\(error)") }
+        }
+        done.withLock { $0 = true }
+        finished.wait()
+        #expect(failures.isEmpty, "\(failures.count) failed, the first: \(failures.first ?? "")")
     }
 }
