@@ -91,9 +91,7 @@ struct KubeClientTests {
     func rotatedToken() throws {
         let server = try KubeAPIServer.start()
         defer { server.stop() }
-        for file in ["testing/kubevirt-crd.yaml", "namespace.yaml", "rbac.yaml"] {
-            try server.kubectl(["apply", "-f", ManifestRBACTests.manifests + "/" + file])
-        }
+        try server.applyAgentManifests()
         // The first token is bound to a Secret: deleting the Secret revokes it, as rotation ends an old one.
         try server.kubectl(["create", "secret", "generic", "first", "-n", "mdev-reconciler"])
         let first = try server.kubectl([

@@ -6,17 +6,12 @@ import Testing
 /// the agent needs, with a token from the TokenRequest API as a pod gets it, and nothing else.
 @Suite("The cluster manifests on a real API server", .serialized, .timeLimit(.minutes(2)))
 struct ManifestRBACTests {
-    static let manifests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("contrib/kubernetes").path
 
     @Test("The agent's service account: nodes, their status, events, the KubeVirt CR and its ConfigMap, and no more")
     func leastPrivilege() throws {
         let server = try KubeAPIServer.start()
         defer { server.stop() }
-        for file in ["testing/kubevirt-crd.yaml", "namespace.yaml", "rbac.yaml"] {
-            try server.kubectl(["apply", "-f", Self.manifests + "/" + file])
-        }
-        try server.kubectl(["wait", "--for", "condition=established", "--timeout", "60s", "crd/kubevirts.kubevirt.io"])
+        try server.applyAgentManifests()
         let token = try server.serviceAccountToken("mdev-reconciler-agent", namespace: "mdev-reconciler")
         let granted: [(String, String, String?)] = [
             ("get", "nodes", nil), ("list", "nodes", nil), ("watch", "nodes", nil), ("patch", "nodes", nil),
@@ -39,5 +34,20 @@ struct ManifestRBACTests {
         for (verb, resource, namespace) in refused {
             #expect(try !server.allows(token: token, verb, resource, namespace: namespace), "\(verb) \(resource) \(namespace ?? "")")
         }
+    }
+}
+
+extension KubeAPIServer {
+    /// `contrib/kubernetes/` of this checkout.
+    static let manifests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("contrib/kubernetes").path
+
+    /// The KubeVirt CRD and namespace (the tests' stand-in for KubeVirt), the agent's namespace, account and
+    /// RBAC, applied as a user would; returns once the CRD is established (its condition, with a deadline).
+    func applyAgentManifests() throws {
+        for file in ["testing/kubevirt-crd.yaml", "namespace.yaml", "rbac.yaml"] {
+            try kubectl(["apply", "-f", Self.manifests + "/" + file])
+        }
+        try kubectl(["wait", "--for", "condition=established", "--timeout", "60s", "crd/kubevirts.kubevirt.io"])
     }
 }
