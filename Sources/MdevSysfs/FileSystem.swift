@@ -128,16 +128,18 @@ public enum FileSystem {
 
     /// The target of a symbolic link, as stored.
     public static func readLink(_ path: String, inside root: ConfinedRoot? = nil) throws(SysfsError) -> String {
+        guard let root else { return try linkTarget(AT_FDCWD, path, shown: path) }
+        let link = try root.open(path, pathOnly | O_NOFOLLOW, operation: .readLink)
+        defer { try? link.close() }
+        return try linkTarget(link.rawValue, "", shown: path)
+    }
+
+    /// The target of the link `name` in the directory `directory` (`AT_FDCWD`: the working directory); with
+    /// `name` empty, of the link `directory` itself names (opened `O_PATH|O_NOFOLLOW`). `shown` names it in errors.
+    static func linkTarget(_ directory: Int32, _ name: String, shown: String) throws(SysfsError) -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count: Int
-        if let root {
-            let link = try root.open(path, pathOnly | O_NOFOLLOW, operation: .readLink)
-            defer { try? link.close() }
-            count = readlinkat(link.rawValue, "", &buffer, buffer.count - 1)
-        } else {
-            count = readlink(path, &buffer, buffer.count - 1)
-        }
-        guard count >= 0 else { throw SysfsError(.readLink, path, .current) }
+        let count = readlinkat(directory, name, &buffer, buffer.count - 1)
+        guard count >= 0 else { throw SysfsError(.readLink, shown, .current) }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 

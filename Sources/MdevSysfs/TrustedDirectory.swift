@@ -66,7 +66,7 @@ struct TrustedDirectory: ~Copyable {
                     }
                     links += 1
                     guard links <= Self.linkLimit else { throw SysfsError(.open, path, .tooManySymbolicLinkLevels) }
-                    let target = try Self.linkTarget(next, shown: shown)
+                    let target = try FileSystem.linkTarget(next.rawValue, "", shown: shown)
                     if target.hasPrefix("/") {
                         let root = try Self.openPath("/", at: nil, shown: shown)
                         try? current.close()
@@ -140,12 +140,5 @@ struct TrustedDirectory: ~Copyable {
         var status = stat()
         guard fstat(fd.rawValue, &status) == 0 else { throw SysfsError(.open, shown, .current) }
         return status
-    }
-
-    private static func linkTarget(_ link: FileDescriptor, shown: String) throws(SysfsError) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlinkat(link.rawValue, "", &buffer, buffer.count - 1)
-        guard count >= 0 else { throw SysfsError(.readLink, shown, .current) }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
