@@ -35,7 +35,10 @@ let package = Package(
         // own nvml.h, which contrib/setup.sh fetches into Sources/CNVML/include (never committed).
         .target(name: "CNVML", linkerSettings: [.linkedLibrary("dl")]),
         // The cluster's half (`kube-agent`): the API server through Debian's libcurl (CCurl), watches, reports.
-        .target(name: "MdevKube", dependencies: ["CCurl", "MdevSysfs"]),
+        .target(
+            name: "MdevKube",
+            dependencies: ["CCurl", "MdevDaemon", "MdevModel", "MdevSysfs", .product(name: "Logging", package: "swift-log")]
+        ),
         // libcurl, whose variadic setopt Swift cannot call: one C function per request.
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         // openat2(2), which glibc does not wrap: reads and writes resolved inside a root (``ConfinedRoot``).
@@ -69,6 +72,7 @@ let package = Package(
             name: "MdevCLI",
             dependencies: [
                 "MdevDaemon",
+                "MdevKube",
                 "MdevModel",
                 "MdevSysfs",
                 .product(name: "Logging", package: "swift-log"),

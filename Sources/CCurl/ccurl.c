@@ -36,6 +36,7 @@ void ccurl_perform(const ccurl_request *request, ccurl_result *result) {
         snprintf(line, sizeof line, "Content-Type: %s", request->content_type);
         headers = curl_slist_append(headers, line);
     }
+    if (request->user_agent) curl_easy_setopt(curl, CURLOPT_USERAGENT, request->user_agent);
     if (request->accept) {
         snprintf(line, sizeof line, "Accept: %s", request->accept);
         headers = curl_slist_append(headers, line);
@@ -50,10 +51,26 @@ void ccurl_perform(const ccurl_request *request, ccurl_result *result) {
     if (request->ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, request->ca_file);
     if (request->client_cert) curl_easy_setopt(curl, CURLOPT_SSLCERT, request->client_cert);
     if (request->client_key) curl_easy_setopt(curl, CURLOPT_SSLKEY, request->client_key);
+    struct curl_blob ca = {(void *)request->ca_pem, request->ca_pem_length, CURL_BLOB_COPY};
+    struct curl_blob cert = {(void *)request->client_cert_pem, request->client_cert_pem_length, CURL_BLOB_COPY};
+    struct curl_blob key = {(void *)request->client_key_pem, request->client_key_pem_length, CURL_BLOB_COPY};
+    if (!request->ca_file && request->ca_pem) curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca);
+    if (!request->client_cert && request->client_cert_pem) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &cert);
+    }
+    if (!request->client_key && request->client_key_pem) {
+        curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
+        curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key);
+    }
     if (request->body) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
     }
+    // A peer that went away without a word (a partitioned node) is found within about a minute.
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, 10L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, request->connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, request->timeout_ms);
     if (request->low_speed_seconds > 0) {

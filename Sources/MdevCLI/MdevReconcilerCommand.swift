@@ -20,7 +20,7 @@ public struct MdevReconcilerCommand: AsyncParsableCommand {
         version: MdevReconcilerCommand.version,
         subcommands: [
             PlanCommand.self, ApplyCommand.self, TypesCommand.self, ValidateCommand.self, StatusCommand.self, RunCommand.self,
-            RebalanceCommand.self, DevicesCommand.self, NVMLCommand.self,
+            RebalanceCommand.self, DevicesCommand.self, NVMLCommand.self, KubeAgentCommand.self,
         ]
     )
 

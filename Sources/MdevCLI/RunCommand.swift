@@ -103,7 +103,7 @@ struct RunCommand: AsyncParsableCommand {
             dependencies: .init(
                 host: sysfs,
                 writer: ParentWriter(clock: clock, deadline: timing.writeDeadline) { inputs.send(.writeReturned(parent: $0)) },
-                loadConfiguration: { try files.load() }, configFile: configFile, hostKey: hostKey, nodeName: files.nodeName,
+                loadConfiguration: { try files.load() }, refusedDigest: { files.digest() }, configFile: configFile, hostKey: hostKey, nodeName: files.nodeName,
                 knownParents: knownParents,
                 publishStatus: { [logger] in
                     do { try status.write($0) } catch { logger.warning("cannot write the status file \(status.path): \(error)") }

@@ -1,4 +1,5 @@
 import CCurl
+import MdevModel
 import Glibc
 
 /// One HTTP request of the agent to the API server.
@@ -30,14 +31,17 @@ public struct HTTPRequest: Sendable {
 
 /// How the agent proves who it is and whom it trusts.
 public struct TLSCredentials: Sendable, Hashable {
-    /// The CA bundle that signed the API server's certificate.
-    public var caFile: String?
-    /// A client certificate and its key (PEM files), where a kubeconfig gives them.
-    public var clientCertificate: String?
-    public var clientKey: String?
+    /// A PEM file's path, or its text (a kubeconfig's `*-data`).
+    public typealias PEM = Kubeconfig.PEM
 
-    public init(caFile: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
-        self.caFile = caFile
+    /// The CA bundle that signed the API server's certificate; nil: the system's.
+    public var certificateAuthority: PEM?
+    /// A client certificate and its key, where a kubeconfig gives them.
+    public var clientCertificate: PEM?
+    public var clientKey: PEM?
+
+    public init(certificateAuthority: PEM? = nil, clientCertificate: PEM? = nil, clientKey: PEM? = nil) {
+        self.certificateAuthority = certificateAuthority
         self.clientCertificate = clientCertificate
         self.clientKey = clientKey
     }
@@ -57,10 +61,13 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
 /// Sends requests through Debian's libcurl (``CCurl``), on the calling thread.
 public struct CurlTransport: Sendable {
     public let credentials: TLSCredentials
+    /// `mdev-reconciler/VERSION`, as the API server's logs and audit name the client.
+    public var userAgent: String?
 
-    public init(credentials: TLSCredentials) {
+    public init(credentials: TLSCredentials, userAgent: String? = nil) {
         _ = Self.initialised
         self.credentials = credentials
+        self.userAgent = userAgent
     }
 
     private static let initialised: Bool = ccurl_global_init() == 0
@@ -94,12 +101,26 @@ public struct CurlTransport: Sendable {
         var call = ccurl_request()
         call.url = c(request.url)
         call.method = c(request.method)
-        call.ca_file = c(credentials.caFile)
         call.authorization = c(authorization)
-        call.client_cert = c(credentials.clientCertificate)
-        call.client_key = c(credentials.clientKey)
+        func file(_ pem: TLSCredentials.PEM?) -> UnsafePointer<CChar>? {
+            if case .file(let path)? = pem { return c(path) }
+            return nil
+        }
+        func data(_ pem: TLSCredentials.PEM?) -> (UnsafePointer<CChar>?, Int) {
+            guard case .data(let bytes)? = pem, let copy = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: CChar.self) else { return (nil, 0) }
+            bytes.withUnsafeBytes { UnsafeMutableRawPointer(copy).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            owned.append(copy)
+            return (UnsafePointer(copy), bytes.count)
+        }
+        call.ca_file = file(credentials.certificateAuthority)
+        call.client_cert = file(credentials.clientCertificate)
+        call.client_key = file(credentials.clientKey)
+        (call.ca_pem, call.ca_pem_length) = data(credentials.certificateAuthority)
+        (call.client_cert_pem, call.client_cert_pem_length) = data(credentials.clientCertificate)
+        (call.client_key_pem, call.client_key_pem_length) = data(credentials.clientKey)
         call.content_type = c(request.headers.contentType)
         call.accept = c(request.headers.accept)
+        call.user_agent = c(userAgent)
         call.connect_timeout_ms = 10_000
         call.timeout_ms = request.timeout.map { Int($0.components.seconds) * 1000 } ?? 0
         call.low_speed_seconds = request.lowSpeed.map { Int($0.components.seconds) } ?? 0

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import MdevSysfs
 
 /// The API server as the agent talks to it: where it is, whom to trust, and the bearer token (asked for
 /// every request, and told when the server refused it: a refused request is sent once more with the token
@@ -8,10 +9,12 @@ public struct KubeClient: Sendable {
     public var server: String
     public var transport: CurlTransport
     public var tokens: any BearerTokens
+    /// Requests sent so far (each retry counted), for the idle-load figure.
+    public let requests = LockedValue(0)
 
-    public init(server: String, credentials: TLSCredentials, tokens: any BearerTokens) {
+    public init(server: String, credentials: TLSCredentials, tokens: any BearerTokens, userAgent: String? = nil) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
-        transport = CurlTransport(credentials: credentials)
+        transport = CurlTransport(credentials: credentials, userAgent: userAgent)
         self.tokens = tokens
     }
 
@@ -37,6 +40,7 @@ public struct KubeClient: Sendable {
     }
 
     private func sendOnce(_ request: HTTPRequest) throws(TransportError) -> Response {
+        requests.withLock { $0 += 1 }
         var body: [UInt8] = []
         let status = try transport.perform(request, authorization: authorization) { piece in
             body += piece
@@ -61,6 +65,7 @@ public struct KubeClient: Sendable {
         var status = 0
         var errorBody: [UInt8] = []
         let request = HTTPRequest(url: server + path, timeout: nil, lowSpeed: lowSpeed)
+        requests.withLock { $0 += 1 }
         status = try transport.perform(request, authorization: authorization, onData: { piece in
             pending += piece
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
@@ -93,12 +98,27 @@ public struct WatchEvent<Object: Decodable & Sendable>: Decodable, Sendable {
 
 /// What every object has: its metadata, the few fields the agent reads.
 public struct ObjectMeta: Codable, Sendable, Hashable {
+    /// Empty in a `BOOKMARK` event's object, which carries only its resourceVersion.
     public var name: String
     public var namespace: String?
     public var resourceVersion: String?
     public var labels: [String: String]?
     public var annotations: [String: String]?
     public var deletionTimestamp: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case name, namespace, resourceVersion, labels, annotations, deletionTimestamp
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
+        namespace = try container.decodeIfPresent(String.self, forKey: .namespace)
+        resourceVersion = try container.decodeIfPresent(String.self, forKey: .resourceVersion)
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try container.decodeIfPresent([String: String].self, forKey: .annotations)
+        deletionTimestamp = try container.decodeIfPresent(String.self, forKey: .deletionTimestamp)
+    }
 }
 
 /// An object of which only the metadata is read (a Node's labels, a KubeVirt CR's identity).
@@ -112,7 +132,7 @@ public struct ListMeta: Codable, Sendable, Hashable {
 }
 
 /// A list of objects as the API server returns it.
-public struct ObjectList<Item: Codable & Sendable>: Codable, Sendable {
+public struct ObjectList<Item: Decodable & Sendable>: Decodable, Sendable {
     public var metadata: ListMeta
     public var items: [Item]
 }

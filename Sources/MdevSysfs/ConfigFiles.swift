@@ -26,12 +26,18 @@ public struct ConfigFiles: Sendable {
         /// Where each type reference is first named, for warnings about a type (``validate``); not part of
         /// what the config says, so two configs that differ only in layout are equal.
         public var typePositions: [String: FieldPosition] = [:]
+        /// The ``InputDigest`` of the bytes read; not part of what the config says either.
+        public var digest: String?
 
-        public init(config: ReconcilerConfig, labels: HostLabels, warnings: [String] = [], typePositions: [String: FieldPosition] = [:]) {
+        public init(
+            config: ReconcilerConfig, labels: HostLabels, warnings: [String] = [], typePositions: [String: FieldPosition] = [:],
+            digest: String? = nil
+        ) {
             self.config = config
             self.labels = labels
             self.warnings = warnings
             self.typePositions = typePositions
+            self.digest = digest
         }
 
         public static func == (lhs: Loaded, rhs: Loaded) -> Bool {
@@ -52,16 +58,39 @@ public struct ConfigFiles: Sendable {
     /// - Throws: ``InputError`` (with file, line and column) for bad content, ``InputFileError`` for a file
     ///   that cannot be read.
     public func load() throws -> Loaded {
-        let result = try ConfigParser.parse(try Self.readText(configFile, what: "config file"), file: Self.displayName(configFile))
+        let config = try Self.readText(configFile, what: "config file")
+        let labels = try readLabelsText()
+        let result = try ConfigParser.parse(config, file: Self.displayName(configFile))
         return Loaded(
-            config: result.config, labels: try loadLabels(), warnings: result.warnings.map(\.description), typePositions: result.typePositions)
+            config: result.config, labels: try parseLabels(labels), warnings: result.warnings.map(\.description),
+            typePositions: result.typePositions, digest: InputDigest.of(config: config, labels: labels ?? ""))
+    }
+
+    /// The ``InputDigest`` of both files as they are now, whatever they hold; nil when one cannot be read.
+    /// (For a config that was rejected: what the daemon did not take.)
+    public func digest() -> String? {
+        do {
+            return InputDigest.of(config: try Self.readText(configFile, what: "config file"), labels: try readLabelsText() ?? "")
+        } catch {
+            return nil
+        }
     }
 
     /// Built-in labels plus the labels file's: the default one only if it exists, a given one always.
     public func loadLabels() throws -> HostLabels {
+        try parseLabels(try readLabelsText())
+    }
+
+    /// The labels file's text; nil for a default one that does not exist.
+    private func readLabelsText() throws(InputFileError) -> String? {
+        if !labelsFileRequired && !FileSystem.exists(labelsFile) { return nil }
+        return try Self.readText(labelsFile, what: "labels file")
+    }
+
+    private func parseLabels(_ text: String?) throws(InputError) -> HostLabels {
         let builtIn = HostLabels.builtIn(nodeName: nodeName)
-        if !labelsFileRequired && !FileSystem.exists(labelsFile) { return builtIn }
-        return builtIn.overridden(by: try LabelsFileParser.parse(try Self.readText(labelsFile, what: "labels file"), file: labelsFile))
+        guard let text else { return builtIn }
+        return builtIn.overridden(by: try LabelsFileParser.parse(text, file: labelsFile))
     }
 
     /// The largest config or labels file read: 1 MiB. A config for the largest hosts is a few KiB; a file

@@ -17,7 +17,9 @@ public final class KubeAPIServer: Sendable {
     public let kubeconfig: String
     private let directory: String
     private let etcd: ChildProcess
-    private let server: ChildProcess
+    /// The API server's process, replaced by ``restart(while:)``.
+    private let server: LockedValue<ChildProcess>
+    private let arguments: [String]
 
     /// Where `contrib/kubernetes/apiserver/build.sh` leaves the binary (`MDEV_KUBE_CACHE`).
     public static var binary: String {
@@ -51,7 +53,7 @@ public final class KubeAPIServer: Sendable {
                 "--initial-advertise-peer-urls", "http://127.0.0.1:\(etcdPeer)",
                 "--initial-cluster", "default=http://127.0.0.1:\(etcdPeer)", "--log-level", "error",
             ], environment: [:])
-            let server = try ChildProcess(binary, [
+            let arguments = [
                 "--etcd-servers", "http://127.0.0.1:\(etcdClient)", "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
                 "--secure-port", "\(port)", "--tls-cert-file", directory + "/server.crt", "--tls-private-key-file", directory + "/server.key",
                 "--client-ca-file", directory + "/ca.crt", "--token-auth-file", directory + "/tokens.csv", "--authorization-mode", "RBAC",
@@ -61,18 +63,16 @@ public final class KubeAPIServer: Sendable {
                 // ConfigMaps not watch-cached, and etcd compacted every second: a resourceVersion a second old is
                 // gone (410) as on a busy cluster, for the tests of a relist.
                 "--watch-cache-sizes", "configmaps#0", "--etcd-compaction-interval", "1s",
-            ], environment: [:])
+            ]
+            let server = try ChildProcess(binary, arguments, environment: [:])
             let kube = KubeAPIServer(
-                url: "https://127.0.0.1:\(port)", directory: directory, adminToken: adminToken, etcd: etcd, server: server)
+                url: "https://127.0.0.1:\(port)", directory: directory, adminToken: adminToken, etcd: etcd, server: server, arguments: arguments)
             try kube.writeKubeconfig()
-            // curl waits for the server: connection refused and 500 (not ready yet) are retried, for a minute at most.
-            let ready = try run("/usr/bin/curl", [
-                "-fsS", "--retry", "600", "--retry-connrefused", "--retry-delay", "0", "--retry-max-time", "60",
-                "--cacert", kube.caFile, "-H", "Authorization: Bearer \(adminToken)", kube.url + "/readyz",
-            ])
-            guard ready == "ok" else {
+            do {
+                try kube.waitUntilReady()
+            } catch {
                 kube.stop()
-                throw StartError(description: "kube-apiserver did not get ready: \(ready)")
+                throw error
             }
             return kube
         } catch {
@@ -81,23 +81,45 @@ public final class KubeAPIServer: Sendable {
         }
     }
 
-    private init(url: String, directory: String, adminToken: String, etcd: ChildProcess, server: ChildProcess) {
+    private init(url: String, directory: String, adminToken: String, etcd: ChildProcess, server: ChildProcess, arguments: [String]) {
         self.url = url
         self.directory = directory
         self.adminToken = adminToken
         self.etcd = etcd
-        self.server = server
+        self.server = LockedValue(server)
+        self.arguments = arguments
         caFile = directory + "/ca.crt"
         kubeconfig = directory + "/kubeconfig"
     }
 
     /// Stops the server and etcd and removes their files.
     public func stop() {
-        for process in [server, etcd] {
+        for process in [server.withLock { $0 }, etcd] {
             process.signal(SIGTERM)
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// curl waits for the server: connection refused and 500 (not ready yet) are retried, for a minute at most.
+    private func waitUntilReady() throws {
+        let ready = try Self.run("/usr/bin/curl", [
+            "-fsS", "--retry", "600", "--retry-connrefused", "--retry-delay", "0", "--retry-max-time", "60",
+            "--cacert", caFile, "-H", "Authorization: Bearer \(adminToken)", url + "/readyz",
+        ])
+        guard ready == "ok" else { throw StartError(description: "kube-apiserver did not get ready: \(ready)") }
+    }
+
+    /// Stops the API server (etcd keeps its data), runs `body` while it is down, starts it again on the same
+    /// port and returns once it is ready.
+    public func restart(while body: () throws -> Void) throws {
+        let old = server.withLock { $0 }
+        old.signal(SIGTERM)
+        old.waitUntilExit()
+        try body()
+        let new = try ChildProcess(Self.binary, arguments, environment: [:])
+        server.withLock { $0 = new }
+        try waitUntilReady()
     }
 
     /// `kubectl` against this server as the admin; its stdout.

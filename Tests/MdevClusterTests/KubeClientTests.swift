@@ -17,7 +17,7 @@ struct KubeClientTests {
         let server = try KubeAPIServer.start()
         defer { server.stop() }
         try server.apply(node("node01", labels: ["kubernetes.io/hostname": "node01"]))
-        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(server.adminToken))
+        let client = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken(server.adminToken))
         let list = try client.get("/api/v1/nodes?fieldSelector=metadata.name%3Dnode01")
         #expect(list.status == 200)
         let nodes = try JSONDecoder().decode(ObjectList<MetadataOnly>.self, from: Data(list.body))
@@ -41,7 +41,7 @@ struct KubeClientTests {
     func goneResourceVersion() throws {
         let server = try KubeAPIServer.start()
         defer { server.stop() }
-        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(server.adminToken))
+        let client = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken(server.adminToken))
         func write(_ index: Int) throws -> String {
             let created = try client.send(HTTPRequest(
                 method: "POST", url: "/api/v1/namespaces/default/configmaps", contentType: "application/json",
@@ -71,16 +71,16 @@ struct KubeClientTests {
     func failures() throws {
         let server = try KubeAPIServer.start()
         defer { server.stop() }
-        let refused = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken("not-a-token"))
+        let refused = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken("not-a-token"))
         #expect(try refused.get("/api/v1/nodes").status == 401)
-        let untrusted = KubeClient(server: server.url, credentials: TLSCredentials(caFile: "/etc/ssl/certs/ca-certificates.crt"), tokens: FixedToken(server.adminToken))
+        let untrusted = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file("/etc/ssl/certs/ca-certificates.crt")), tokens: FixedToken(server.adminToken))
         let tls = #expect(throws: TransportError.self) { try untrusted.get("/api/v1/nodes") }
         #expect(tls?.stopped == false)
-        let gone = KubeClient(server: "https://127.0.0.1:\(try KubeAPIServer.freePort())", credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(nil))
+        let gone = KubeClient(server: "https://127.0.0.1:\(try KubeAPIServer.freePort())", credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken(nil))
         let refusedConnection = #expect(throws: TransportError.self) { try gone.get("/api/v1/nodes") }
         #expect(refusedConnection?.stopped == false)
         // A watch stopped by its caller is a stop.
-        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(server.adminToken))
+        let client = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken(server.adminToken))
         let stopped = #expect(throws: TransportError.self) {
             try client.watch("/api/v1/nodes?watch=true&timeoutSeconds=30", shouldStop: { true }) { _ in true }
         }
@@ -102,13 +102,13 @@ struct KubeClientTests {
         try first.write(toFile: file, atomically: true, encoding: .utf8)
         // Read once an hour at most: only the 401 makes it read again here.
         let tokens = TokenSource(path: file, maximumAge: .seconds(3600))
-        let client = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: tokens)
+        let client = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: tokens)
         #expect(try client.get("/api/v1/nodes").status == 200)
         let second = try server.serviceAccountToken("mdev-reconciler-agent", namespace: "mdev-reconciler")
         try second.write(toFile: file, atomically: true, encoding: .utf8)
         try server.kubectl(["delete", "secret", "first", "-n", "mdev-reconciler"])
         // Until the server refuses the first token (its informer learns of the deletion), with a deadline.
-        let old = KubeClient(server: server.url, credentials: TLSCredentials(caFile: server.caFile), tokens: FixedToken(first))
+        let old = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken(first))
         let deadline = ContinuousClock.now + .seconds(30)
         var refused = false
         while !refused && ContinuousClock.now < deadline { refused = try old.get("/api/v1/nodes").status == 401 }

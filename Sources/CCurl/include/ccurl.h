@@ -11,8 +11,13 @@ typedef struct {
     const char *authorization;   // the Authorization header's value, or NULL
     const char *client_cert;     // a client certificate (PEM) and its key, or NULL
     const char *client_key;
+    // The same three as PEM text in memory (a kubeconfig's *-data), used where the file is NULL.
+    const char *ca_pem; size_t ca_pem_length;
+    const char *client_cert_pem; size_t client_cert_pem_length;
+    const char *client_key_pem; size_t client_key_pem_length;
     const char *content_type;    // the body's Content-Type, or NULL
     const char *accept;          // the Accept header, or NULL
+    const char *user_agent;      // the User-Agent header, or NULL
     const char *body;            // the body to send, or NULL
     size_t body_length;
     long connect_timeout_ms;

@@ -13,6 +13,8 @@ public actor HostReconciler {
         public var writer: any ParentWriting
         /// Reads config and labels anew (on reload and on file changes).
         public var loadConfiguration: @Sendable () throws -> ConfigFiles.Loaded
+        /// The ``InputDigest`` of the inputs as they are now, asked after ``loadConfiguration`` failed.
+        public var refusedDigest: @Sendable () -> String?
         public var configFile: String
         public var hostKey: HostKey
         public var nodeName: String
@@ -36,7 +38,8 @@ public actor HostReconciler {
 
         public init(
             host: any ReconcileEngine.Host, writer: any ParentWriting,
-            loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, configFile: String, hostKey: HostKey,
+            loadConfiguration: @escaping @Sendable () throws -> ConfigFiles.Loaded, refusedDigest: @escaping @Sendable () -> String? = { nil },
+            configFile: String, hostKey: HostKey,
             nodeName: String, knownParents: KnownParents = KnownParents(), publishStatus: @escaping @Sendable (DaemonStatus) -> Void = { _ in },
             enableVirtualFunctions: @escaping @Sendable (Set<String>?, @escaping @Sendable (String) -> Void) -> [VirtualFunctionEnabler.Outcome] = { _, _ in [] },
             layoutRecord: LayoutRecord? = nil, publishMetrics: (@Sendable (HostMetrics) -> Void)? = nil, version: String = "",
@@ -49,6 +52,7 @@ public actor HostReconciler {
             self.host = host
             self.writer = writer
             self.loadConfiguration = loadConfiguration
+            self.refusedDigest = refusedDigest
             self.configFile = configFile
             self.hostKey = hostKey
             self.nodeName = nodeName
@@ -64,6 +68,8 @@ public actor HostReconciler {
     public private(set) var configuration: ConfigFiles.Loaded
     public private(set) var configGeneration = 1
     public private(set) var configError: String?
+    /// The ``InputDigest`` of the inputs rejected or held while ``configError`` or ``configHeld`` stands.
+    public private(set) var refusedDigest: String?
     /// What is known of the host: the inventory and where each parent lives, as the readings left it.
     public private(set) var snapshot = HostSnapshot.empty
     public var inventory: Inventory { snapshot.inventory }
@@ -273,6 +279,7 @@ public actor HostReconciler {
             if loaded != configuration, let held = planner(for: loaded)(inventory).held {
                 configError = nil
                 configHeld = held.message
+                refusedDigest = loaded.digest
                 logger.event(.configHeld, "config held, generation \(configGeneration) stays in force: \(held.message)",
                              [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
                 return
@@ -280,13 +287,18 @@ public actor HostReconciler {
             if loaded != configuration {
                 configGeneration += 1
                 configuration = loaded
+            } else {
+                // The same config in other words: its digest is the one in force now.
+                configuration.digest = loaded.digest
             }
             configError = nil
             configHeld = nil
+            refusedDigest = nil
             logger.event(.configLoaded, "config generation \(configGeneration) in force: \(PlanDescription.wanted(loaded.wanted))",
                          [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
         } catch {
             configError = "\(error)"
+            refusedDigest = dependencies.refusedDigest()
             logger.event(.configRejected, "config rejected, generation \(configGeneration) stays in force: \(error)",
                          [JournalField.configFile: dependencies.configFile, JournalField.configGeneration: "\(configGeneration)"])
         }
@@ -403,7 +415,8 @@ public actor HostReconciler {
     private func makeStatus(plan: Plan) -> DaemonStatus {
         DaemonStatus(
             pid: getpid(), updated: Date(), node: dependencies.nodeName, configFile: dependencies.configFile,
-            configGeneration: configGeneration, configError: configError, wanted: configuration.wanted, hostError: hostError,
+            configGeneration: configGeneration, configDigest: configuration.digest, refusedDigest: refusedDigest,
+            configError: configError, wanted: configuration.wanted, hostError: hostError,
             passes: passes, held: configHeld ?? plan.held?.message, unserved: plan.unserved.map(\.message),
             rebalance: plan.rebalanceMoves.map(\.message), rebalancing: rebalancing, unprepared: unprepared,
             parents: plan.parents.map { parent in

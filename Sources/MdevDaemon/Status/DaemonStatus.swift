@@ -12,6 +12,11 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
     public var configFile: String
     /// Raised each time a changed config is loaded.
     public var configGeneration: Int
+    /// The ``InputDigest`` of the config and labels in force (absent in earlier versions' files).
+    public var configDigest: String?
+    /// The ``InputDigest`` of the config and labels last refused (rejected or held) while ``configError`` or
+    /// ``held`` stands.
+    public var refusedDigest: String?
     /// Why the last config read was rejected, while the previous one stays in force.
     public var configError: String?
     public var wanted: WantedTypes
@@ -33,7 +38,8 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
     public var parents: [ParentStatus]
 
     public init(
-        pid: Int32, updated: Date, node: String, configFile: String, configGeneration: Int, configError: String?,
+        pid: Int32, updated: Date, node: String, configFile: String, configGeneration: Int, configDigest: String? = nil,
+        refusedDigest: String? = nil, configError: String?,
         wanted: WantedTypes, hostError: String? = nil, passes: Int, held: String? = nil, unserved: [String] = [],
         rebalance: [String] = [], rebalancing: Bool = false, unprepared: [String: String] = [:], parents: [ParentStatus]
     ) {
@@ -47,6 +53,8 @@ public struct DaemonStatus: Sendable, Hashable, Codable {
         self.node = node
         self.configFile = configFile
         self.configGeneration = configGeneration
+        self.configDigest = configDigest
+        self.refusedDigest = refusedDigest
         self.configError = configError
         self.wanted = wanted
         self.hostError = hostError

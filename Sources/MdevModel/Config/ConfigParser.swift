@@ -64,6 +64,21 @@ public enum ConfigParser {
             config: ReconcilerConfig(mediatedDevices: mediatedDevices, settings: settings), warnings: warnings, typePositions: positions)
     }
 
+    /// Reads a settings document, as the cluster's ConfigMap holds it in `settings.yaml`: a mapping whose only
+    /// key is `mdevReconciler`. An empty document gives the defaults.
+    /// - Throws: ``InputError`` naming file, line, column and field of the first problem.
+    public static func parseSettingsDocument(_ text: String, file: String) throws(InputError) -> ReconcilerSettings {
+        guard let root = try document(text, file: file) else { return ReconcilerSettings() }
+        var settings = ReconcilerSettings()
+        for entry in try root.mapping() {
+            guard entry.key == settingsKey else {
+                throw entry.keyField.error("unknown top-level key \(entry.key.quoted); a settings document holds only '\(settingsKey)'")
+            }
+            settings = try parseSettings(entry.value)
+        }
+        return settings
+    }
+
     /// A name as config keys are written (`mediatedDeviceTypes`), not a line of some other file.
     static func looksLikeKey(_ key: String) -> Bool {
         func isLetter(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) }
@@ -72,17 +87,22 @@ public enum ConfigParser {
     }
 
     private static func compose(_ text: String, file: String) throws(InputError) -> YAMLField {
+        guard let root = try document(text, file: file) else {
+            throw InputError(SourceLocation(file: file, line: 1, column: 1), field: "",
+                             "the file is empty; expected '\(blockKey)' or a KubeVirt CR")
+        }
+        return root
+    }
+
+    /// The document in `text`, or nil when it holds none.
+    static func document(_ text: String, file: String) throws(InputError) -> YAMLField? {
         let node: YAMLNode?
         do {
             node = try YAMLComposer.compose(text)
         } catch {
             throw InputError(yamlError: error, file: file, text: text)
         }
-        guard let node else {
-            throw InputError(SourceLocation(file: file, line: 1, column: 1), field: "",
-                             "the file is empty; expected '\(blockKey)' or a KubeVirt CR")
-        }
-        return YAMLField(node: node, path: "", file: file)
+        return node.map { YAMLField(node: $0, path: "", file: file) }
     }
 
     private static func findBlock(inSpec spec: YAMLField) throws(InputError) -> YAMLField? {

@@ -11,6 +11,14 @@ enum SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
+    /// The digest of `message` in lower-case hex.
+    static func hexDigest(_ message: [UInt8]) -> String {
+        hash(message).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
     /// The 32-byte digest of `message`.
     static func hash(_ message: [UInt8]) -> [UInt8] {
         var h: [UInt32] = [

@@ -21,9 +21,6 @@ public struct RememberedLayout: Sendable, Hashable, Codable {
     /// list came from (global list or node entries) does not count: the same types are the same wish.
     public static func digest(of wanted: WantedTypes) -> String {
         let text = wanted.isManaging ? wanted.types.map { $0 + "\n" }.joined() : "disabled\n"
-        return SHA256.hash(Array(text.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return SHA256.hexDigest(Array(text.utf8))
     }
 }
