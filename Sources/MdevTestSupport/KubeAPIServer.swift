@@ -60,6 +60,8 @@ public final class KubeAPIServer: Sendable {
                 "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", directory + "/sa.pub",
                 "--service-account-signing-key-file", directory + "/sa.key", "--api-audiences", "https://kubernetes.default.svc",
                 "--service-cluster-ip-range", "10.96.0.0/16", "--cert-dir", directory + "/certs", "--v", "0",
+                // As kubeadm and every distribution run it: privileged pods (the all-in-pod DaemonSet) are allowed.
+                "--allow-privileged=true",
                 // ConfigMaps not watch-cached, and etcd compacted every second: a resourceVersion a second old is
                 // gone (410) as on a busy cluster, for the tests of a relist.
                 "--watch-cache-sizes", "configmaps#0", "--etcd-compaction-interval", "1s",

@@ -262,7 +262,7 @@ struct CommandLineTests {
     }
 
     @Test("--help works for every command and shows examples of it", arguments: [
-        [], ["plan"], ["apply"], ["types"], ["validate"], ["status"], ["run"], ["rebalance"], ["devices"], ["nvml"],
+        [], ["plan"], ["apply"], ["types"], ["validate"], ["status"], ["run"], ["rebalance"], ["devices"], ["nvml"], ["kube-agent"],
     ])
     func help(command: [String]) throws {
         let result = try runCLI(command + ["--help"])
@@ -276,7 +276,7 @@ struct CommandLineTests {
     }
 
     @Test("Usage mistakes are errors that say what to type", arguments: [
-        (["help", "bogus"], "mdev-reconciler: error: no help for unknown command 'bogus' (commands: plan, apply, types, validate, status, run, rebalance, devices, nvml)"),
+        (["help", "bogus"], "mdev-reconciler: error: no help for unknown command 'bogus' (commands: plan, apply, types, validate, status, run, rebalance, devices, nvml, kube-agent)"),
         (["pln"], "mdev-reconciler: error: unknown command 'pln'; did you mean 'plan'?"),
         (["aply", "--config", "x"], "mdev-reconciler: error: unknown command 'aply'; did you mean 'apply'?"),
         (["help", "stauts"], "did you mean 'status'?"),

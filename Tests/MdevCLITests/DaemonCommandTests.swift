@@ -62,6 +62,8 @@ struct DaemonCommandTests {
         #expect(status.pid == daemon.process.pid)
         #expect(status.parents.map(\.type) == ["mtty-2"])
         #expect(status.configGeneration == 1)
+        // The digest of the inputs in force, as the cluster agent computes it of the files it writes (no labels file here).
+        #expect(status.configDigest == InputDigest.of(config: "mediatedDevicesConfiguration:\n  mediatedDeviceTypes: [mtty-2]\n", labels: ""))
 
         // An edit that does not parse: rejected with its location, the old config stays.
         var mark = daemon.lines.count

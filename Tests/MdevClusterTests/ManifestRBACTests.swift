@@ -37,6 +37,20 @@ struct ManifestRBACTests {
     }
 }
 
+extension ManifestRBACTests {
+    @Test("Both DaemonSets are valid objects the API server takes (validated by it; no kubelet runs them here)")
+    func daemonSets() throws {
+        let server = try KubeAPIServer.start()
+        defer { server.stop() }
+        try server.applyAgentManifests()
+        for file in ["daemonset-host-mode.yaml", "daemonset-all-in-pod.yaml"] {
+            try server.kubectl(["apply", "-f", KubeAPIServer.manifests + "/" + file])
+        }
+        let accounts = try server.kubectl(["get", "daemonsets", "-n", "mdev-reconciler", "-o", "jsonpath={.items[*].spec.template.spec.serviceAccountName}"])
+        #expect(accounts == "mdev-reconciler-agent mdev-reconciler-agent")
+    }
+}
+
 extension KubeAPIServer {
     /// `contrib/kubernetes/` of this checkout.
     static let manifests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

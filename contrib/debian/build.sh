@@ -39,7 +39,7 @@ rm -rf "$tree" "$output/mdev-reconciler_${version}_amd64.deb"
 mkdir -p "$tree/build/man" "$tree/build/generated" "$tree/build/completions"
 cp -r "$here/debian" "$tree/debian"
 install -m 0755 "$binary" "$tree/build/mdev-reconciler"
-cp "$repo/systemd/mdev-reconciler.catalog" "$repo/README.md" "$here/config.yaml" "$tree/build/"
+cp "$repo/systemd/mdev-reconciler.catalog" "$repo/systemd/cluster.conf" "$repo/README.md" "$here/config.yaml" "$tree/build/"
 # dh_installsystemd takes the unit from debian/ (enabled and started on install, stopped on removal).
 cp "$repo/systemd/mdev-reconciler.service" "$tree/debian/mdev-reconciler.service"
 "$repo/.build/debug/generate-manual" "$binary" --section 8 --date "$date" --authors "mdev-reconciler developers" \
