@@ -65,7 +65,10 @@ let package = Package(
         // Builders and an in-process simulated kernel, shared by the test targets.
         .target(
             name: "MdevTestSupport",
-            dependencies: ["MdevModel", "MdevSysfs", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "MdevModel", "MdevSysfs", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         // The command line: argument parsing and rendering.
         .target(

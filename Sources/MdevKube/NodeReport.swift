@@ -86,20 +86,15 @@ public struct NodeReport: Sendable, Hashable {
             message: "\(devices) devices on \(status.parents.count) parents as configured", summary: summary)
     }
 
-    /// `{"configDigest":…,"devices":…,"parents":…}`, keys sorted.
+    /// `{"blockedParents":…,"configDigest":…,"devices":…,"parents":…,"wanted":[…]}`, keys sorted.
     static func summary(_ status: DaemonStatus) -> String {
-        struct Summary: Encodable {
-            var configDigest: String?
-            var devices: Int
-            var parents: Int
-            var blockedParents: Int
-            var wanted: [String]
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let summary = Summary(
-            configDigest: status.configDigest, devices: status.parents.reduce(0) { $0 + $1.devices.count }, parents: status.parents.count,
-            blockedParents: status.parents.filter { !$0.blocked.isEmpty }.count, wanted: status.wanted.types)
-        return (try? encoder.encode(summary)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        var summary: [String: JSONValue] = [
+            "devices": .number(Double(status.parents.reduce(0) { $0 + $1.devices.count })),
+            "parents": .number(Double(status.parents.count)),
+            "blockedParents": .number(Double(status.parents.filter { !$0.blocked.isEmpty }.count)),
+            "wanted": .array(status.wanted.types.map(JSONValue.string)),
+        ]
+        if let digest = status.configDigest { summary["configDigest"] = .string(digest) }
+        return JSONValue.object(summary).text
     }
 }

@@ -31,8 +31,7 @@ final class ReportSender: Sendable {
         var transition = Date()
         var throttle = EventThrottle()
         var backoff = Backoff()
-        while !stop.isStopped {
-            _ = wake.wait(timeout: .now() + .seconds(1))
+        while !stop.wait(on: wake) {
             guard let (report, nodeUID) = pending.withLock({ $0 }), report != sent else { continue }
             if sent?.ready != report.ready { transition = Date() }
             do {
@@ -60,8 +59,10 @@ final class ReportSender: Sendable {
             case .create:
                 let name = try reporter.record(reason: report.reason, note: note, warning: warning, nodeUID: nodeUID)
                 throttle.created(name: name, reason: report.reason, note: note, now: .now)
+                logger.debug("recorded the event \(report.reason) (\(name))")
             case .series(let name, let count):
                 try reporter.countAgain(name, count: count)
+                logger.debug("counted the event \(report.reason) (\(name)) again: \(count) times")
             case .drop:
                 logger.debug("event \(report.reason) dropped: too many events lately")
             }

@@ -21,14 +21,24 @@ public final class StopSignal: Sendable {
     /// Waits `duration` or until stopped; true when stopped.
     @discardableResult
     public func wait(_ duration: Duration) -> Bool {
-        let semaphore = DispatchSemaphore(value: 0)
+        wait(on: DispatchSemaphore(value: 0), for: duration)
+    }
+
+    /// Waits until `semaphore` is signalled, `duration` passed (nil: no limit) or this is stopped; true when
+    /// stopped.
+    @discardableResult
+    public func wait(on semaphore: DispatchSemaphore, for duration: Duration? = nil) -> Bool {
         let stopped = state.withLock { state in
             if !state.stopped { state.waiters.append(semaphore) }
             return state.stopped
         }
         if stopped { return true }
-        let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        _ = semaphore.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
+        if let duration {
+            let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+            _ = semaphore.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
+        } else {
+            semaphore.wait()
+        }
         state.withLock { state in state.waiters.removeAll { $0 === semaphore } }
         return isStopped
     }

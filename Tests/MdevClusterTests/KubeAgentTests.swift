@@ -9,21 +9,22 @@ import Testing
 
 /// The agent against a real API server, with the token of the service account the manifests define (so a
 /// missing permission fails here), files in a scratch directory, and a status file the test writes as the
-/// daemon would.
+/// daemon would. The test waits on the agent's own log entries (it logs once a file is written and once a
+/// report or an Event is on the server), never on time.
 @Suite("kube-agent on a real API server", .serialized, .timeLimit(.minutes(4)))
 struct KubeAgentTests {
     final class Setup: Sendable {
         let server: KubeAPIServer
         let directory: String
         let agent: KubeAgent
+        let logs = Recorder<RecordingLogHandler.Entry>()
         let finished = DispatchSemaphore(value: 0)
         var configFile: String { directory + "/config.yaml" }
         var labelsFile: String { directory + "/labels" }
         var statusFile: String { directory + "/status.json" }
 
         init() throws {
-            server = try KubeAPIServer.start()
-            try server.applyAgentManifests()
+            server = try KubeAPIServer.startWithAgentManifests()
             try server.apply("""
                 apiVersion: v1
                 kind: Node
@@ -46,7 +47,7 @@ struct KubeAgentTests {
                 client: client,
                 options: .init(nodeName: "node-1", kubevirtNamespace: "kubevirt", namespace: "mdev-reconciler",
                                configFile: directory + "/config.yaml", labelsFile: directory + "/labels", statusFile: directory + "/status.json"),
-                logger: Logger(label: "test"))
+                logger: Logger(label: "test") { [logs] _ in RecordingLogHandler(entries: logs) })
             DedicatedThread.start { [agent, finished] in
                 try? agent.run()
                 finished.signal()
@@ -62,15 +63,10 @@ struct KubeAgentTests {
 
         func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
 
-        /// Waits (with a deadline, polling the file or the server) until `condition` holds.
-        func eventually(_ what: String, within seconds: Double = 20, _ condition: () throws -> Bool) throws {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if try condition() { return }
-                usleep(20_000)
-            }
-            Issue.record("not within \(seconds) s: \(what); the Node: \((try? server.kubectl(["get", "node", "node-1", "-o", "yaml"])) ?? "?")")
-            throw CancellationError()
+        /// The first log message at `mark` or later that contains every one of `texts`.
+        @discardableResult
+        func logged(_ texts: String..., from mark: Int) async throws -> String {
+            try await logs.first(from: mark) { entry in texts.allSatisfy { entry.message.contains($0) } }.message
         }
 
         func kubeVirt(_ configuration: String, phase: String = "Deployed") throws {
@@ -86,79 +82,103 @@ struct KubeAgentTests {
                                 "-p", #"{"status":{"phase":"\#(phase)"}}"#])
         }
 
-        func node(_ jsonPath: String) throws -> String {
-            try server.kubectl(["get", "node", "node-1", "-o", "jsonpath=\(jsonPath)"])
+        /// The Node as the server has it.
+        func node() throws -> KubeObject {
+            try JSONDecoder().decode(KubeObject.self, from: Data(try server.kubectl(["get", "node", "node-1", "-o", "json"]).utf8))
         }
 
-        var state: String { (try? node("{.metadata.labels.mdev-reconciler\\.io/state}")) ?? "" }
-        var condition: String { (try? node("{.status.conditions[?(@.type==\"MediatedDevicesReady\")].status} {.status.conditions[?(@.type==\"MediatedDevicesReady\")].message}")) ?? "" }
+        var state: String? { (try? node())?.metadata.labels?["mdev-reconciler.io/state"] }
+
+        /// The condition's status and message.
+        var condition: (status: String, message: String)? {
+            let conditions = (try? node())?.value["status"]?["conditions"]?.array ?? []
+            guard let condition = conditions.first(where: { $0["type"]?.string == "MediatedDevicesReady" }) else { return nil }
+            return (condition["status"]?.string ?? "", condition["message"]?.string ?? "")
+        }
 
         /// Writes a status file as the daemon would after converging to the files now on disk.
-        func daemonConverged(blocked: [String] = []) throws {
+        func daemonConverged() throws {
             let digest = InputDigest.of(config: read(configFile) ?? "", labels: read(labelsFile) ?? "")
             let status = DaemonStatus(
                 pid: 1, updated: Date(), node: "node-1", configFile: configFile, configGeneration: 1, configDigest: digest, configError: nil,
                 wanted: WantedTypes(types: ["nvidia-222"], source: .global), passes: 1,
-                parents: [DaemonStatus.ParentStatus(parent: "0000:65:00.0", model: "Tesla T4", type: "nvidia-222", devices: [], blocked: blocked,
+                parents: [DaemonStatus.ParentStatus(parent: "0000:65:00.0", model: "Tesla T4", type: "nvidia-222", devices: [], blocked: [],
                                                     lastError: nil, stuck: false, toCreate: 0, toRemove: 0)])
             try StatusFile(path: statusFile).write(status)
         }
     }
 
     @Test("CR and labels into files, the node's state back, a bad field named, KubeVirt's handling respected, an outage survived")
-    func wholeCycle() throws {
+    func wholeCycle() async throws {
         let setup = try Setup()
         defer { setup.stop() }
         // No CR yet: nothing is written, and the node says why.
-        try setup.eventually("the node reports the missing CR") { setup.state == "failed" }
+        try await setup.logged("node state failed: KubeVirtCRNotFound", from: 0)
+        #expect(setup.state == "failed")
         #expect(setup.read(setup.configFile) == nil)
 
         // KubeVirt's handling off: the lists are the daemon's, without KubeVirt's flag.
+        var mark = setup.logs.count
         try setup.kubeVirt(#"{mediatedDevicesConfiguration: {enabled: false, mediatedDeviceTypes: [nvidia-222], nodeMediatedDeviceTypes: [{nodeSelector: {gpu-profile: compute}, mediatedDeviceTypes: [nvidia-228]}]}}"#)
-        try setup.eventually("the config is written") { setup.read(setup.configFile)?.contains("\"nvidia-222\"") == true }
+        try await setup.logged("wrote", setup.configFile, from: mark)
         let config = try ConfigParser.parse(try #require(setup.read(setup.configFile)), file: "c").config
         #expect(config.mediatedDevices.enabled)
+        #expect(config.mediatedDevices.mediatedDeviceTypes == ["nvidia-222"])
         #expect(config.mediatedDevices.nodeMediatedDeviceTypes.count == 1)
         #expect(try LabelsFileParser.parse(try #require(setup.read(setup.labelsFile)), file: "l").contains(Label(key: "gpu-profile", value: "standard")))
-        try setup.eventually("pending until the daemon converged") { setup.state == "pending" }
+        try await setup.logged("node state pending: DaemonNotReporting", from: mark)
+        #expect(setup.state == "pending")
 
+        mark = setup.logs.count
         try setup.daemonConverged()
-        try setup.eventually("success once the daemon converged to what was written") {
-            setup.state == "success" && setup.condition.hasPrefix("True ")
-        }
-        let node = try JSONDecoder().decode(KubeObject.self, from: Data(try setup.server.kubectl(["get", "node", "node-1", "-o", "json"]).utf8))
-        let summary = node.metadata.annotations?["mdev-reconciler.io/summary"] ?? ""
-        #expect(summary.contains(#""configDigest":"\#(InputDigest.of(config: setup.read(setup.configFile) ?? "", labels: setup.read(setup.labelsFile) ?? ""))""#), "\(summary)")
+        try await setup.logged("node state success", from: mark)
+        #expect(setup.state == "success")
+        #expect(setup.condition?.status == "True")
+        let digest = InputDigest.of(config: setup.read(setup.configFile) ?? "", labels: setup.read(setup.labelsFile) ?? "")
+        let summary = try setup.node().metadata.annotations?["mdev-reconciler.io/summary"] ?? ""
+        #expect(summary.contains(#""configDigest":"\#(digest)""#), "\(summary)")
 
-        // A label change reaches the labels file.
+        // A label change reaches the labels file; the node is pending until the daemon read it.
+        mark = setup.logs.count
         try setup.server.kubectl(["label", "node", "node-1", "gpu-profile=compute", "--overwrite"])
-        try setup.eventually("the label change in the labels file", within: 5) { setup.read(setup.labelsFile)?.contains("gpu-profile=compute") == true }
-        try setup.eventually("pending: the daemon has not read it") { setup.state == "pending" }
+        try await setup.logged("wrote", setup.labelsFile, from: mark)
+        #expect(setup.read(setup.labelsFile)?.contains("gpu-profile=compute") == true)
+        try await setup.logged("node state pending: ConfigNotLoaded", from: mark)
 
         // A field that does not parse: both files stay, and the condition and an Event name the field.
         let (configBefore, labelsBefore) = (setup.read(setup.configFile), setup.read(setup.labelsFile))
+        mark = setup.logs.count
         try setup.kubeVirt(#"{mediatedDevicesConfiguration: {enabled: false, mediatedDeviceTypes: [nvidia-222, 7]}}"#)
-        try setup.eventually("failed, naming the field") { setup.state == "failed" && setup.condition.contains("mediatedDeviceTypes[1]") }
+        try await setup.logged("node state failed: ConfigUnreadable", "mediatedDeviceTypes[1]", from: mark)
+        #expect(setup.state == "failed")
+        #expect(setup.condition?.status == "False")
+        #expect(setup.condition?.message.contains("spec.configuration.mediatedDevicesConfiguration.mediatedDeviceTypes[1]") == true)
         #expect(setup.read(setup.configFile) == configBefore)
         #expect(setup.read(setup.labelsFile) == labelsBefore)
-        try setup.eventually("an Event names the field") {
-            try setup.server.kubectl(["get", "events.events.k8s.io", "-n", "kube-system", "-o", "jsonpath={.items[*].note}"]).contains("mediatedDeviceTypes[1]")
-        }
+        try await setup.logged("recorded the event ConfigUnreadable", from: mark)
+        let notes = try setup.server.kubectl(["get", "events.events.k8s.io", "-n", "kube-system", "-o", "jsonpath={.items[*].note}"])
+        #expect(notes.contains("mediatedDeviceTypes[1]"))
 
         // KubeVirt's handling on: a config that manages nothing.
+        mark = setup.logs.count
         try setup.kubeVirt(#"{mediatedDevicesConfiguration: {mediatedDeviceTypes: [nvidia-222]}}"#)
-        try setup.eventually("kubevirt-managed") { setup.state == "kubevirt-managed" }
+        try await setup.logged("node state kubevirt-managed", from: mark)
+        #expect(setup.state == "kubevirt-managed")
         let handedOff = try ConfigParser.parse(try #require(setup.read(setup.configFile)), file: "c").config
         #expect(!handedOff.mediatedDevices.enabled)
 
         // The API server goes away: the files stay as they are; back, the watches resume.
         let (config2, labels2) = (setup.read(setup.configFile), setup.read(setup.labelsFile))
+        mark = setup.logs.count
         try setup.server.restart {
             try setup.daemonConverged()
-            #expect(setup.read(setup.configFile) == config2)
-            #expect(setup.read(setup.labelsFile) == labels2)
         }
+        #expect(setup.logs.all.dropFirst(mark).contains { $0.message.contains("the config and labels files stay as they are") })
+        #expect(setup.read(setup.configFile) == config2)
+        #expect(setup.read(setup.labelsFile) == labels2)
+        mark = setup.logs.count
         try setup.server.kubectl(["label", "node", "node-1", "zone=rack-7"])
-        try setup.eventually("the watch resumed after the restart", within: 60) { setup.read(setup.labelsFile)?.contains("zone=rack-7") == true }
+        try await setup.logged("wrote", setup.labelsFile, from: mark)
+        #expect(setup.read(setup.labelsFile)?.contains("zone=rack-7") == true)
     }
 }

@@ -89,9 +89,8 @@ struct KubeClientTests {
 
     @Test("A rotated token: once the old one is refused (401), the file is read again and the request goes through")
     func rotatedToken() throws {
-        let server = try KubeAPIServer.start()
+        let server = try KubeAPIServer.startWithAgentManifests()
         defer { server.stop() }
-        try server.applyAgentManifests()
         // The first token is bound to a Secret: deleting the Secret revokes it, as rotation ends an old one.
         try server.kubectl(["create", "secret", "generic", "first", "-n", "mdev-reconciler"])
         let first = try server.kubectl([

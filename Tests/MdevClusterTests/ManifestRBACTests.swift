@@ -9,9 +9,8 @@ struct ManifestRBACTests {
 
     @Test("The agent's service account: nodes, their status, events, the KubeVirt CR and its ConfigMap, and no more")
     func leastPrivilege() throws {
-        let server = try KubeAPIServer.start()
+        let server = try KubeAPIServer.startWithAgentManifests()
         defer { server.stop() }
-        try server.applyAgentManifests()
         let token = try server.serviceAccountToken("mdev-reconciler-agent", namespace: "mdev-reconciler")
         let granted: [(String, String, String?)] = [
             ("get", "nodes", nil), ("list", "nodes", nil), ("watch", "nodes", nil), ("patch", "nodes", nil),
@@ -40,9 +39,8 @@ struct ManifestRBACTests {
 extension ManifestRBACTests {
     @Test("Both DaemonSets are valid objects the API server takes (validated by it; no kubelet runs them here)")
     func daemonSets() throws {
-        let server = try KubeAPIServer.start()
+        let server = try KubeAPIServer.startWithAgentManifests()
         defer { server.stop() }
-        try server.applyAgentManifests()
         for file in ["daemonset-host-mode.yaml", "daemonset-all-in-pod.yaml"] {
             try server.kubectl(["apply", "-f", KubeAPIServer.manifests + "/" + file])
         }
@@ -56,12 +54,20 @@ extension KubeAPIServer {
     static let manifests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("contrib/kubernetes").path
 
-    /// The KubeVirt CRD and namespace (the tests' stand-in for KubeVirt), the agent's namespace, account and
-    /// RBAC, applied as a user would; returns once the CRD is established (its condition, with a deadline).
-    func applyAgentManifests() throws {
-        for file in ["testing/kubevirt-crd.yaml", "namespace.yaml", "rbac.yaml"] {
-            try kubectl(["apply", "-f", Self.manifests + "/" + file])
+    /// A server with the KubeVirt CRD and namespace (the tests' stand-in for KubeVirt), the agent's namespace,
+    /// account and RBAC, applied as a user would; returns once the CRD is established (its condition, with a
+    /// deadline).
+    static func startWithAgentManifests() throws -> KubeAPIServer {
+        let server = try start()
+        do {
+            for file in ["testing/kubevirt-crd.yaml", "namespace.yaml", "rbac.yaml"] {
+                try server.kubectl(["apply", "-f", manifests + "/" + file])
+            }
+            try server.kubectl(["wait", "--for", "condition=established", "--timeout", "60s", "crd/kubevirts.kubevirt.io"])
+        } catch {
+            server.stop()
+            throw error
         }
-        try kubectl(["wait", "--for", "condition=established", "--timeout", "60s", "crd/kubevirts.kubevirt.io"])
+        return server
     }
 }

@@ -23,29 +23,9 @@ final class RecordingNotifier: ServiceNotifier {
     func watchdog() { messages.record("WATCHDOG=1") }
 }
 
-/// A swift-log handler that records every entry.
-struct RecordingLogHandler: LogHandler {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-        var messageID: String? { metadata[JournalField.messageID] }
-    }
-
-    let entries: Recorder<Entry>
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var fields: [String: String] = [:]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[key] = "\(value)" }
-        entries.record(Entry(level: event.level, message: "\(event.message)", metadata: fields))
-    }
+extension RecordingLogHandler.Entry {
+    /// The journal's MESSAGE_ID of the entry, for the catalogued events.
+    var messageID: String? { metadata[JournalField.messageID] }
 }
 
 /// The repository's root directory.

@@ -28,27 +28,25 @@ public struct KubeVirtCR: Sendable, Hashable {
         guard let root = try ConfigParser.document(text, file: file) else {
             throw InputError(SourceLocation(file: file, line: 1, column: 1), field: "", "the object is empty")
         }
-        _ = try root.mapping()
         func child(_ field: YAMLField?, _ key: String) throws(InputError) -> YAMLField? {
             guard let field, !field.isNull else { return nil }
             return try field.mapping().first { $0.key == key }?.value
         }
-        let rootField: YAMLField? = root
-        let metadata = try child(rootField, "metadata")
+        let metadata = try child(root, "metadata")
         guard let name = try child(metadata, "name")?.string() else { throw root.error("the object has no metadata.name") }
         let namespace = try child(metadata, "namespace")?.string() ?? ""
         let deleting = try child(metadata, "deletionTimestamp").map { !$0.isNull } ?? false
-        let phase = (try? child(child(rootField, "status"), "phase")?.string()) ?? ""
+        let phase = (try? child(child(root, "status"), "phase")?.string()) ?? ""
         var cr = KubeVirtCR(namespace: namespace, name: name, deleting: deleting, phase: phase, handlingDisabled: false)
         do {
-            let configuration = try child(child(rootField, "spec"), "configuration")
+            let configuration = try child(child(root, "spec"), "configuration")
             let gates = try child(child(configuration, "developerConfiguration"), "featureGates")?.sequence() ?? []
             for gate in gates where try gate.string() == featureGate { cr.handlingDisabled = true }
             guard let block = try child(configuration, ConfigParser.blockKey) else { return cr }
             let keys = try block.mapping().map(\.key)
             if let enabled = try child(block, "enabled"), try !enabled.bool() { cr.handlingDisabled = true }
             guard keys.contains(where: { $0 != "enabled" }) else { return cr }
-            var parsed = try ConfigParser.parse(text, file: file).config.mediatedDevices
+            var parsed = try ConfigParser.parse(root: root).config.mediatedDevices
             parsed.enabled = true
             cr.lists = parsed
         } catch {

@@ -18,8 +18,12 @@ public enum ConfigParser {
     /// Parses `text`, the content of `file`.
     /// - Throws: ``InputError`` naming file, line, column and field of the first problem.
     public static func parse(_ text: String, file: String) throws(InputError) -> Result {
+        try parse(root: try compose(text, file: file))
+    }
+
+    /// Parses a composed document (``document(_:file:)``).
+    static func parse(root: YAMLField) throws(InputError) -> Result {
         var warnings: [InputWarning] = []
-        let root = try compose(text, file: file)
         guard case .mapping = root.node.content else {
             // Not quoted: a file that is no config (a key file given by mistake) must not be echoed.
             throw root.error("this is not a config file: expected a mapping with '\(blockKey)' or a KubeVirt CR, found \(root.shape)")
