@@ -54,7 +54,8 @@ public final class KubeAgent: Sendable {
         /// The ``InputDigest`` of the files as the agent last wrote or found them.
         var written: String?
         var reading: NodeReport.DaemonReading = .absent
-        var lastProblem: String?
+        /// The last failure of each watch, until it copies again: each is logged once while it lasts.
+        var problems: [Watched: String] = [:]
     }
 
     public init(client: KubeClient, options: Options, logger: Logger, stop: StopSignal = StopSignal()) {
@@ -88,7 +89,7 @@ public final class KubeAgent: Sendable {
             let reflector = Reflector(
                 client: client, path: path, selector: selector, stop: stop,
                 onChange: { [self] objects in queue.async { [self] in received(objects, from: watched) } },
-                onProblem: { [self] problem in queue.async { [self] in noteProblem(problem) } })
+                onProblem: { [self] problem in queue.async { [self] in noteProblem(problem, from: watched) } })
             thread { reflector.run() }
         }
         thread { [reporter] in reporter.run() }
@@ -101,7 +102,7 @@ public final class KubeAgent: Sendable {
     // MARK: On the queue
 
     /// What each watch copies.
-    enum Watched: Sendable {
+    enum Watched: Sendable, Hashable {
         case node, kubeVirts, configMaps
     }
 
@@ -112,18 +113,14 @@ public final class KubeAgent: Sendable {
             case .kubeVirts: state.kubeVirts = objects
             case .configMaps: state.configMaps = objects
             }
-            defer { state.lastProblem = nil }
-            return state.lastProblem != nil
+            return state.problems.removeValue(forKey: watched)
         }
-        if recovered { logger.info("the API server answers again") }
+        if let recovered { logger.info("the API server answers again, after: \(recovered)") }
         update()
     }
 
-    private func noteProblem(_ problem: String) {
-        let first = state.withLock { state in
-            defer { state.lastProblem = problem }
-            return state.lastProblem != problem
-        }
+    private func noteProblem(_ problem: String, from watched: Watched) {
+        let first = state.withLock { state in state.problems.updateValue(problem, forKey: watched) != problem }
         // The files stay as they are: nothing is written from what could not be read.
         if first { logger.warning("\(problem); the config and labels files stay as they are") }
     }
