@@ -32,17 +32,8 @@ struct KubeAgentTests {
                 """)
             directory = temporaryPath("agent-" + UUID().uuidString)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let tokenFile = directory + "/token"
-            try server.serviceAccountToken("mdev-reconciler-agent", namespace: "mdev-reconciler").write(toFile: tokenFile, atomically: true, encoding: .utf8)
-            try """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: c, cluster: {server: "\(server.url)", certificate-authority: "\(server.caFile)"}}]
-                users: [{name: agent, user: {tokenFile: token}}]
-                contexts: [{name: c, context: {cluster: c, user: agent}}]
-                current-context: c
-                """.write(toFile: directory + "/kubeconfig", atomically: true, encoding: .utf8)
-            let client = try ClusterAccess.client(kubeconfig: directory + "/kubeconfig", environment: [:], userAgent: "test")
+            let kubeconfig = try server.agentKubeconfig(in: directory)
+            let client = try ClusterAccess.client(kubeconfig: kubeconfig, environment: [:], userAgent: "test")
             agent = KubeAgent(
                 client: client,
                 options: .init(nodeName: "node-1", kubevirtNamespace: "kubevirt", namespace: "mdev-reconciler",
@@ -54,11 +45,18 @@ struct KubeAgentTests {
             }
         }
 
-        func stop() {
-            agent.stop.stop()
-            _ = finished.wait(timeout: .now() + 10)
-            server.stop()
-            try? FileManager.default.removeItem(atPath: directory)
+        /// Stops the agent and the server (off the pool: both wait for processes).
+        func stop() async {
+            _ = try? await offThePool { [self] in
+                agent.stop.stop()
+                _ = finished.wait(timeout: .now() + 10)
+                server.stop()
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+        }
+
+        func kubectl(_ arguments: [String]) async throws -> String {
+            try await offThePool { [server] in try server.kubectl(arguments) }
         }
 
         func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
@@ -69,29 +67,20 @@ struct KubeAgentTests {
             try await logs.first(from: mark) { entry in texts.allSatisfy { entry.message.contains($0) } }.message
         }
 
-        func kubeVirt(_ configuration: String, phase: String = "Deployed") throws {
-            try server.apply("""
-                apiVersion: kubevirt.io/v1
-                kind: KubeVirt
-                metadata: {name: kubevirt, namespace: kubevirt}
-                spec:
-                  configuration: \(configuration)
-                """)
-            // As virt-operator does once it has seen the CR (status is a subresource).
-            try server.kubectl(["patch", "kubevirt", "kubevirt", "-n", "kubevirt", "--subresource", "status", "--type", "merge",
-                                "-p", #"{"status":{"phase":"\#(phase)"}}"#])
+        func kubeVirt(_ configuration: String) async throws {
+            try await offThePool { [server] in try server.applyKubeVirt(configuration: configuration) }
         }
 
         /// The Node as the server has it.
-        func node() throws -> KubeObject {
-            try JSONDecoder().decode(KubeObject.self, from: Data(try server.kubectl(["get", "node", "node-1", "-o", "json"]).utf8))
+        func node() async throws -> KubeObject {
+            try JSONDecoder().decode(KubeObject.self, from: Data(try await kubectl(["get", "node", "node-1", "-o", "json"]).utf8))
         }
 
-        var state: String? { (try? node())?.metadata.labels?["mdev-reconciler.io/state"] }
+        func state() async throws -> String? { try await node().metadata.labels?["mdev-reconciler.io/state"] }
 
         /// The condition's status and message.
-        var condition: (status: String, message: String)? {
-            let conditions = (try? node())?.value["status"]?["conditions"]?.array ?? []
+        func condition() async throws -> (status: String, message: String)? {
+            let conditions = try await node().value["status"]?["conditions"]?.array ?? []
             guard let condition = conditions.first(where: { $0["type"]?.string == "MediatedDevicesReady" }) else { return nil }
             return (condition["status"]?.string ?? "", condition["message"]?.string ?? "")
         }
@@ -110,16 +99,25 @@ struct KubeAgentTests {
 
     @Test("CR and labels into files, the node's state back, a bad field named, KubeVirt's handling respected, an outage survived")
     func wholeCycle() async throws {
-        let setup = try Setup()
-        defer { setup.stop() }
+        let setup = try await offThePool { try Setup() }
+        do {
+            try await cycle(setup)
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
+    func cycle(_ setup: Setup) async throws {
         // No CR yet: nothing is written, and the node says why.
         try await setup.logged("node state failed: KubeVirtCRNotFound", from: 0)
-        #expect(setup.state == "failed")
+        #expect(try await setup.state() == "failed")
         #expect(setup.read(setup.configFile) == nil)
 
         // KubeVirt's handling off: the lists are the daemon's, without KubeVirt's flag.
         var mark = setup.logs.count
-        try setup.kubeVirt(#"{mediatedDevicesConfiguration: {enabled: false, mediatedDeviceTypes: [nvidia-222], nodeMediatedDeviceTypes: [{nodeSelector: {gpu-profile: compute}, mediatedDeviceTypes: [nvidia-228]}]}}"#)
+        try await setup.kubeVirt(#"{mediatedDevicesConfiguration: {enabled: false, mediatedDeviceTypes: [nvidia-222], nodeMediatedDeviceTypes: [{nodeSelector: {gpu-profile: compute}, mediatedDeviceTypes: [nvidia-228]}]}}"#)
         try await setup.logged("wrote", setup.configFile, from: mark)
         let config = try ConfigParser.parse(try #require(setup.read(setup.configFile)), file: "c").config
         #expect(config.mediatedDevices.enabled)
@@ -127,20 +125,20 @@ struct KubeAgentTests {
         #expect(config.mediatedDevices.nodeMediatedDeviceTypes.count == 1)
         #expect(try LabelsFileParser.parse(try #require(setup.read(setup.labelsFile)), file: "l").contains(Label(key: "gpu-profile", value: "standard")))
         try await setup.logged("node state pending: DaemonNotReporting", from: mark)
-        #expect(setup.state == "pending")
+        #expect(try await setup.state() == "pending")
 
         mark = setup.logs.count
         try setup.daemonConverged()
         try await setup.logged("node state success", from: mark)
-        #expect(setup.state == "success")
-        #expect(setup.condition?.status == "True")
+        #expect(try await setup.state() == "success")
+        #expect(try await setup.condition()?.status == "True")
         let digest = InputDigest.of(config: setup.read(setup.configFile) ?? "", labels: setup.read(setup.labelsFile) ?? "")
-        let summary = try setup.node().metadata.annotations?["mdev-reconciler.io/summary"] ?? ""
+        let summary = try await setup.node().metadata.annotations?["mdev-reconciler.io/summary"] ?? ""
         #expect(summary.contains(#""configDigest":"\#(digest)""#), "\(summary)")
 
         // A label change reaches the labels file; the node is pending until the daemon read it.
         mark = setup.logs.count
-        try setup.server.kubectl(["label", "node", "node-1", "gpu-profile=compute", "--overwrite"])
+        _ = try await setup.kubectl(["label", "node", "node-1", "gpu-profile=compute", "--overwrite"])
         try await setup.logged("wrote", setup.labelsFile, from: mark)
         #expect(setup.read(setup.labelsFile)?.contains("gpu-profile=compute") == true)
         try await setup.logged("node state pending: ConfigNotLoaded", from: mark)
@@ -148,36 +146,35 @@ struct KubeAgentTests {
         // A field that does not parse: both files stay, and the condition and an Event name the field.
         let (configBefore, labelsBefore) = (setup.read(setup.configFile), setup.read(setup.labelsFile))
         mark = setup.logs.count
-        try setup.kubeVirt(#"{mediatedDevicesConfiguration: {enabled: false, mediatedDeviceTypes: [nvidia-222, 7]}}"#)
+        try await setup.kubeVirt(#"{mediatedDevicesConfiguration: {enabled: false, mediatedDeviceTypes: [nvidia-222, 7]}}"#)
         try await setup.logged("node state failed: ConfigUnreadable", "mediatedDeviceTypes[1]", from: mark)
-        #expect(setup.state == "failed")
-        #expect(setup.condition?.status == "False")
-        #expect(setup.condition?.message.contains("spec.configuration.mediatedDevicesConfiguration.mediatedDeviceTypes[1]") == true)
+        #expect(try await setup.state() == "failed")
+        let condition = try await setup.condition()
+        #expect(condition?.status == "False")
+        #expect(condition?.message.contains("spec.configuration.mediatedDevicesConfiguration.mediatedDeviceTypes[1]") == true)
         #expect(setup.read(setup.configFile) == configBefore)
         #expect(setup.read(setup.labelsFile) == labelsBefore)
         try await setup.logged("recorded the event ConfigUnreadable", from: mark)
-        let notes = try setup.server.kubectl(["get", "events.events.k8s.io", "-n", "kube-system", "-o", "jsonpath={.items[*].note}"])
+        let notes = try await setup.kubectl(["get", "events.events.k8s.io", "-n", "kube-system", "-o", "jsonpath={.items[*].note}"])
         #expect(notes.contains("mediatedDeviceTypes[1]"))
 
         // KubeVirt's handling on: a config that manages nothing.
         mark = setup.logs.count
-        try setup.kubeVirt(#"{mediatedDevicesConfiguration: {mediatedDeviceTypes: [nvidia-222]}}"#)
+        try await setup.kubeVirt(#"{mediatedDevicesConfiguration: {mediatedDeviceTypes: [nvidia-222]}}"#)
         try await setup.logged("node state kubevirt-managed", from: mark)
-        #expect(setup.state == "kubevirt-managed")
+        #expect(try await setup.state() == "kubevirt-managed")
         let handedOff = try ConfigParser.parse(try #require(setup.read(setup.configFile)), file: "c").config
         #expect(!handedOff.mediatedDevices.enabled)
 
         // The API server goes away: the files stay as they are; back, the watches resume.
         let (config2, labels2) = (setup.read(setup.configFile), setup.read(setup.labelsFile))
         mark = setup.logs.count
-        try setup.server.restart {
-            try setup.daemonConverged()
-        }
+        try await offThePool { [setup] in try setup.server.restart { try setup.daemonConverged() } }
         #expect(setup.logs.all.dropFirst(mark).contains { $0.message.contains("the config and labels files stay as they are") })
         #expect(setup.read(setup.configFile) == config2)
         #expect(setup.read(setup.labelsFile) == labels2)
         mark = setup.logs.count
-        try setup.server.kubectl(["label", "node", "node-1", "zone=rack-7"])
+        _ = try await setup.kubectl(["label", "node", "node-1", "zone=rack-7"])
         try await setup.logged("wrote", setup.labelsFile, from: mark)
         #expect(setup.read(setup.labelsFile)?.contains("zone=rack-7") == true)
     }
