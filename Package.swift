@@ -97,7 +97,8 @@ let package = Package(
         ),
         .testTarget(name: "MdevKubeTests", dependencies: ["MdevKube", "MdevSysfs", "MdevTestSupport"]),
         // Against a real API server and etcd (`KubeAPIServer`): the cluster manifests and, later, the agent.
-        .testTarget(name: "MdevClusterTests", dependencies: ["MdevKube", "MdevTestSupport"]),
+        // Also runs the built `mdev-reconciler` binary (the whole chain), so it depends on the executable.
+        .testTarget(name: "MdevClusterTests", dependencies: ["MdevDaemon", "MdevKube", "MdevModel", "MdevSysfs", "MdevTestSupport", "mdev-reconciler"]),
         // Also runs the built `mdev-reconciler` binary, so it depends on the executable.
         .testTarget(name: "MdevCLITests", dependencies: ["MdevCLI", "MdevDaemon", "MdevModel", "MdevTestSupport", "mdev-reconciler"]),
     ]

@@ -75,6 +75,7 @@ struct KubeAgentCommand: ParsableCommand {
     }
 
     func run() throws {
+        IdleMemory.disableTransparentHugePages()
         let logger = RunCommand.bootstrapLogging(level: logLevel, toJournal: JournaldLogHandler.isStandardErrorJournal)
         let environment = Self.environment
         let client: KubeClient
@@ -88,7 +89,11 @@ struct KubeAgentCommand: ParsableCommand {
         let options = KubeAgent.Options(
             nodeName: resolvedNodeName, kubevirtNamespace: kubevirtNamespace, namespace: ClusterAccess.namespace(environment: environment),
             configFile: config, labelsFile: labels, statusFile: statusFile)
-        let agent = KubeAgent(client: client, options: options, logger: logger)
+        // Once a report is out and nothing else waits, what start-up alone needed goes back (README, "Memory").
+        let agent = KubeAgent(client: client, options: options, logger: logger, whenSettled: { [logger] in
+            let release = IdleMemory.release()
+            logger.debug("settled: unmapped \(release.unmappedBytes / 1024) KiB of code and constant data\(release.trimmedHeap ? ", trimmed the heap" : "")")
+        })
         let signals = SignalWatcher(queue: DispatchQueue(label: "mdev-reconciler.signals"))
         signals.start(reload: {}, stop: { [stop = agent.stop] in stop.stop() })
         do {

@@ -58,12 +58,18 @@ public final class KubeAgent: Sendable {
         var problems: [Watched: String] = [:]
     }
 
-    public init(client: KubeClient, options: Options, logger: Logger, stop: StopSignal = StopSignal()) {
+    /// - Parameter whenSettled: called after a report went out with no newer one waiting (the command
+    ///   gives back what start-up alone needed, as the daemon does).
+    public init(
+        client: KubeClient, options: Options, logger: Logger, stop: StopSignal = StopSignal(),
+        whenSettled: @escaping @Sendable () -> Void = {}
+    ) {
         self.client = client
         self.options = options
         self.logger = logger
         self.stop = stop
-        reporter = ReportSender(reporter: NodeReporter(client: client, nodeName: options.nodeName), stop: stop, logger: logger)
+        reporter = ReportSender(
+            reporter: NodeReporter(client: client, nodeName: options.nodeName), stop: stop, logger: logger, whenSettled: whenSettled)
     }
 
     /// Runs until ``stop``: the watches, the status file's watch and the reporter.

@@ -14,10 +14,13 @@ final class ReportSender: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let pending = LockedValue<(report: NodeReport, nodeUID: String?)?>(nil)
 
-    init(reporter: NodeReporter, stop: StopSignal, logger: Logger) {
+    private let whenSettled: @Sendable () -> Void
+
+    init(reporter: NodeReporter, stop: StopSignal, logger: Logger, whenSettled: @escaping @Sendable () -> Void) {
         self.reporter = reporter
         self.stop = stop
         self.logger = logger
+        self.whenSettled = whenSettled
     }
 
     /// The report as of now; sent unless it is the one sent last.
@@ -48,6 +51,7 @@ final class ReportSender: Sendable {
                 recordEvent(report, nodeUID: nodeUID, throttle: &throttle)
             }
             sent = report
+            if pending.withLock({ $0?.report }) == report { whenSettled() }
         }
     }
 
