@@ -39,8 +39,9 @@ let package = Package(
             name: "MdevKube",
             dependencies: ["CCurl", "MdevDaemon", "MdevModel", "MdevSysfs", .product(name: "Logging", package: "swift-log")]
         ),
-        // libcurl, whose variadic setopt Swift cannot call: one C function per request.
-        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // libcurl, whose variadic setopt Swift cannot call: one C function per request. Opened at run time
+        // (dlopen), so only kube-agent loads it; its header comes from Debian's libcurl4-openssl-dev.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // openat2(2), which glibc does not wrap: reads and writes resolved inside a root (``ConfinedRoot``).
         .target(name: "COpenat2"),
         // C libraries from Debian, each in a module of its own.

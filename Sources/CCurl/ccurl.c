@@ -1,9 +1,58 @@
 #include "ccurl.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <stdio.h>
 #include <string.h>
 
-int ccurl_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1; }
+// libcurl is opened at run time (as CNVML opens NVML), by kube-agent only: `run` and the other commands
+// never load it, nor OpenSSL and the rest of what it links, which made the idle daemon 5 MB larger.
+static struct {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    void (*easy_cleanup)(CURL *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} curl;
+static char load_error[256];
+
+#define RESOLVE(field, symbol) curl.field = (__typeof__(curl.field))dlsym(library, #symbol)
+
+int ccurl_global_init(void) {
+    void *library = dlopen(CCURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        const char *reason = dlerror();
+        snprintf(load_error, sizeof load_error, "%s", reason != NULL ? reason : "dlopen failed");
+        return -1;
+    }
+    RESOLVE(global_init, curl_global_init);
+    RESOLVE(easy_init, curl_easy_init);
+    RESOLVE(easy_setopt, curl_easy_setopt);
+    RESOLVE(easy_perform, curl_easy_perform);
+    RESOLVE(easy_getinfo, curl_easy_getinfo);
+    RESOLVE(easy_strerror, curl_easy_strerror);
+    RESOLVE(easy_cleanup, curl_easy_cleanup);
+    RESOLVE(slist_append, curl_slist_append);
+    RESOLVE(slist_free_all, curl_slist_free_all);
+    if (!curl.global_init || !curl.easy_init || !curl.easy_setopt || !curl.easy_perform || !curl.easy_getinfo
+        || !curl.easy_strerror || !curl.easy_cleanup || !curl.slist_append || !curl.slist_free_all) {
+        snprintf(load_error, sizeof load_error, "%s lacks a function this program calls", CCURL_LIBRARY);
+        curl.easy_init = NULL;
+        return -1;
+    }
+    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(load_error, sizeof load_error, "curl_global_init failed");
+        curl.easy_init = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+const char *ccurl_load_error(void) { return load_error; }
 
 int ccurl_stopped_by_caller(int code) { return code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_WRITE_ERROR; }
 
@@ -20,8 +69,13 @@ static int progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_o
 
 void ccurl_perform(const ccurl_request *request, ccurl_result *result) {
     memset(result, 0, sizeof *result);
-    CURL *curl = curl_easy_init();
-    if (!curl) {
+    if (!curl.easy_init) {
+        result->code = CURLE_FAILED_INIT;
+        snprintf(result->error, sizeof result->error, "%s is not loaded: %s", CCURL_LIBRARY, load_error);
+        return;
+    }
+    CURL *handle = curl.easy_init();
+    if (!handle) {
         result->code = CURLE_FAILED_INIT;
         strncpy(result->error, "curl_easy_init failed", sizeof result->error - 1);
         return;
@@ -30,63 +84,63 @@ void ccurl_perform(const ccurl_request *request, ccurl_result *result) {
     char line[8192];
     if (request->authorization) {
         snprintf(line, sizeof line, "Authorization: %s", request->authorization);
-        headers = curl_slist_append(headers, line);
+        headers = curl.slist_append(headers, line);
     }
     if (request->content_type) {
         snprintf(line, sizeof line, "Content-Type: %s", request->content_type);
-        headers = curl_slist_append(headers, line);
+        headers = curl.slist_append(headers, line);
     }
-    if (request->user_agent) curl_easy_setopt(curl, CURLOPT_USERAGENT, request->user_agent);
+    if (request->user_agent) curl.easy_setopt(handle, CURLOPT_USERAGENT, request->user_agent);
     if (request->accept) {
         snprintf(line, sizeof line, "Accept: %s", request->accept);
-        headers = curl_slist_append(headers, line);
+        headers = curl.slist_append(headers, line);
     }
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, result->error);
-    curl_easy_setopt(curl, CURLOPT_URL, request->url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    if (request->ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, request->ca_file);
-    if (request->client_cert) curl_easy_setopt(curl, CURLOPT_SSLCERT, request->client_cert);
-    if (request->client_key) curl_easy_setopt(curl, CURLOPT_SSLKEY, request->client_key);
+    curl.easy_setopt(handle, CURLOPT_ERRORBUFFER, result->error);
+    curl.easy_setopt(handle, CURLOPT_URL, request->url);
+    curl.easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request->method);
+    curl.easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+    curl.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl.easy_setopt(handle, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    if (request->ca_file) curl.easy_setopt(handle, CURLOPT_CAINFO, request->ca_file);
+    if (request->client_cert) curl.easy_setopt(handle, CURLOPT_SSLCERT, request->client_cert);
+    if (request->client_key) curl.easy_setopt(handle, CURLOPT_SSLKEY, request->client_key);
     struct curl_blob ca = {(void *)request->ca_pem, request->ca_pem_length, CURL_BLOB_COPY};
     struct curl_blob cert = {(void *)request->client_cert_pem, request->client_cert_pem_length, CURL_BLOB_COPY};
     struct curl_blob key = {(void *)request->client_key_pem, request->client_key_pem_length, CURL_BLOB_COPY};
-    if (!request->ca_file && request->ca_pem) curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca);
+    if (!request->ca_file && request->ca_pem) curl.easy_setopt(handle, CURLOPT_CAINFO_BLOB, &ca);
     if (!request->client_cert && request->client_cert_pem) {
-        curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
-        curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &cert);
+        curl.easy_setopt(handle, CURLOPT_SSLCERTTYPE, "PEM");
+        curl.easy_setopt(handle, CURLOPT_SSLCERT_BLOB, &cert);
     }
     if (!request->client_key && request->client_key_pem) {
-        curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
-        curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key);
+        curl.easy_setopt(handle, CURLOPT_SSLKEYTYPE, "PEM");
+        curl.easy_setopt(handle, CURLOPT_SSLKEY_BLOB, &key);
     }
     if (request->body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
+        curl.easy_setopt(handle, CURLOPT_POSTFIELDS, request->body);
+        curl.easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
     }
     // A peer that went away without a word (a partitioned node) is found within about a minute.
-    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 30L);
-    curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, 10L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, request->connect_timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, request->timeout_ms);
+    curl.easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl.easy_setopt(handle, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl.easy_setopt(handle, CURLOPT_TCP_KEEPINTVL, 10L);
+    curl.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, request->connect_timeout_ms);
+    curl.easy_setopt(handle, CURLOPT_TIMEOUT_MS, request->timeout_ms);
     if (request->low_speed_seconds > 0) {
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, request->low_speed_seconds);
+        curl.easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl.easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, request->low_speed_seconds);
     }
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, (void *)request);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)request);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    result->code = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result->status);
+    curl.easy_setopt(handle, CURLOPT_WRITEFUNCTION, write_body);
+    curl.easy_setopt(handle, CURLOPT_WRITEDATA, (void *)request);
+    curl.easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, progress);
+    curl.easy_setopt(handle, CURLOPT_XFERINFODATA, (void *)request);
+    curl.easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    result->code = curl.easy_perform(handle);
+    curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &result->status);
     if (result->code != CURLE_OK && result->error[0] == 0) {
-        strncpy(result->error, curl_easy_strerror(result->code), sizeof result->error - 1);
+        strncpy(result->error, curl.easy_strerror(result->code), sizeof result->error - 1);
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    curl.slist_free_all(headers);
+    curl.easy_cleanup(handle);
 }

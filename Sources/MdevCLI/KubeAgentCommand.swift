@@ -45,6 +45,10 @@ struct KubeAgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The status file run writes (its --status-file), read here.", valueName: "FILE"))
     var statusFile: String
 
+    @Flag(help: ArgumentHelp(
+        "After the node converged to another set of devices, delete its virt-handler pod so that KubeVirt starts one that offers them (needs contrib/kubernetes/rbac-virt-handler-restart.yaml)."))
+    var restartVirtHandler = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -77,6 +81,10 @@ struct KubeAgentCommand: ParsableCommand {
     func run() throws {
         IdleMemory.disableTransparentHugePages()
         let logger = RunCommand.bootstrapLogging(level: logLevel, toJournal: JournaldLogHandler.isStandardErrorJournal)
+        if let problem = CurlTransport.unavailable {
+            Diagnostics().print("mdev-reconciler: error: kube-agent needs Debian's libcurl (package libcurl4): \(problem)")
+            throw ExitCode.failure
+        }
         let environment = Self.environment
         let client: KubeClient
         do {
@@ -88,7 +96,7 @@ struct KubeAgentCommand: ParsableCommand {
         }
         let options = KubeAgent.Options(
             nodeName: resolvedNodeName, kubevirtNamespace: kubevirtNamespace, namespace: ClusterAccess.namespace(environment: environment),
-            configFile: config, labelsFile: labels, statusFile: statusFile)
+            configFile: config, labelsFile: labels, statusFile: statusFile, restartVirtHandler: restartVirtHandler)
         // Once a report is out and nothing else waits, what start-up alone needed goes back (README, "Memory").
         let agent = KubeAgent(client: client, options: options, logger: logger, whenSettled: { [logger] in
             let release = IdleMemory.release()

@@ -72,6 +72,11 @@ public struct CurlTransport: Sendable {
 
     private static let initialised: Bool = ccurl_global_init() == 0
 
+    /// Why libcurl could not be opened (it is opened at run time, by the first transport), or nil.
+    public static var unavailable: String? {
+        initialised ? nil : String(cString: ccurl_load_error()).escapingControlCharacters
+    }
+
     /// Performs `request` with `authorization` (an `Authorization` header value), handing each piece of the
     /// body to `onData` as it arrives (return false: the caller has what it wanted, and the request ends) and
     /// asking `shouldStop` about once a second (true: it is abandoned, ``TransportError/stopped``).

@@ -3,7 +3,8 @@
 
 // One HTTP request through Debian's libcurl (HTTP/1.1 and 2, TLS by OpenSSL), run to its end on the calling
 // thread, the body handed on as it arrives (a watch is one long response). libcurl's setopt is variadic,
-// which Swift cannot call: this is the one place it is called.
+// which Swift cannot call: this is the one place it is called. Without the library every request fails
+// with CURLE_FAILED_INIT and the reason.
 typedef struct {
     const char *url;
     const char *method;          // GET, POST, PATCH, ...
@@ -36,8 +37,13 @@ typedef struct {
     char error[256];             // libcurl's message when code is not 0
 } ccurl_result;
 
-// Initialises libcurl once per process (before any thread uses it); 0 on success.
+// Debian's libcurl (the OpenSSL flavour, package libcurl4), opened at run time.
+#define CCURL_LIBRARY "libcurl.so.4"
+
+// Opens and initialises libcurl once per process (before any thread uses it); 0 on success, else
+// ccurl_load_error() says why.
 int ccurl_global_init(void);
+const char *ccurl_load_error(void);
 
 void ccurl_perform(const ccurl_request *request, ccurl_result *result);
 
