@@ -20,8 +20,15 @@ public final class KubeAgent: Sendable {
         public var configFile: String
         public var labelsFile: String
         public var statusFile: String
+        /// Delete this node's virt-handler pod after the node converged to another set of devices
+        /// (``VirtHandlerRestart``).
+        public var restartVirtHandler: Bool
 
-        public init(nodeName: String, kubevirtNamespace: String, namespace: String, configFile: String, labelsFile: String, statusFile: String) {
+        public init(
+            nodeName: String, kubevirtNamespace: String, namespace: String, configFile: String, labelsFile: String, statusFile: String,
+            restartVirtHandler: Bool = false
+        ) {
+            self.restartVirtHandler = restartVirtHandler
             self.nodeName = nodeName
             self.kubevirtNamespace = kubevirtNamespace
             self.namespace = namespace
@@ -69,7 +76,10 @@ public final class KubeAgent: Sendable {
         self.logger = logger
         self.stop = stop
         reporter = ReportSender(
-            reporter: NodeReporter(client: client, nodeName: options.nodeName), stop: stop, logger: logger, whenSettled: whenSettled)
+            reporter: NodeReporter(client: client, nodeName: options.nodeName), stop: stop, logger: logger,
+            virtHandlerRestart: options.restartVirtHandler
+                ? VirtHandlerRestart(client: client, namespace: options.kubevirtNamespace, nodeName: options.nodeName) : nil,
+            whenSettled: whenSettled)
     }
 
     /// Runs until ``stop``: the watches, the status file's watch and the reporter.
@@ -220,6 +230,8 @@ public final class KubeAgent: Sendable {
     private func report() {
         let (target, written, reading, node) = state.withLock { ($0.target, $0.written, $0.reading, $0.node?.values.first) }
         guard node != nil else { return }
-        reporter.offer(NodeReport.make(target: target, written: written, reading: reading), nodeUID: node?.value["metadata"]?["uid"]?.string)
+        reporter.offer(
+            NodeReport.make(target: target, written: written, reading: reading), nodeUID: node?.value["metadata"]?["uid"]?.string,
+            annotated: node?.metadata.annotations?[NodeReporter.summaryAnnotation])
     }
 }

@@ -12,20 +12,27 @@ final class ReportSender: Sendable {
     private let stop: StopSignal
     private let logger: Logger
     private let wake = DispatchSemaphore(value: 0)
-    private let pending = LockedValue<(report: NodeReport, nodeUID: String?)?>(nil)
+    private let pending = LockedValue<(report: NodeReport, nodeUID: String?, annotated: String?)?>(nil)
+    /// The opt-in nudge, nil when off.
+    private let virtHandlerRestart: VirtHandlerRestart?
 
     private let whenSettled: @Sendable () -> Void
 
-    init(reporter: NodeReporter, stop: StopSignal, logger: Logger, whenSettled: @escaping @Sendable () -> Void) {
+    init(
+        reporter: NodeReporter, stop: StopSignal, logger: Logger, virtHandlerRestart: VirtHandlerRestart?,
+        whenSettled: @escaping @Sendable () -> Void
+    ) {
+        self.virtHandlerRestart = virtHandlerRestart
         self.reporter = reporter
         self.stop = stop
         self.logger = logger
         self.whenSettled = whenSettled
     }
 
-    /// The report as of now; sent unless it is the one sent last.
-    func offer(_ report: NodeReport, nodeUID: String?) {
-        pending.withLock { $0 = (report, nodeUID) }
+    /// The report as of now; sent unless it is the one sent last. `annotated`: the summary annotation the
+    /// Node carries (what the cluster last heard of it).
+    func offer(_ report: NodeReport, nodeUID: String?, annotated: String?) {
+        pending.withLock { $0 = (report, nodeUID, annotated) }
         wake.signal()
     }
 
@@ -34,8 +41,12 @@ final class ReportSender: Sendable {
         var transition = Date()
         var throttle = EventThrottle()
         var backoff = Backoff()
+        // The devices the node offered when virt-handler last looked: at start, what its annotation says.
+        var offered: String??
         while !stop.wait(on: wake) {
-            guard let (report, nodeUID) = pending.withLock({ $0 }), report != sent else { continue }
+            guard let (report, nodeUID, annotated) = pending.withLock({ $0 }) else { continue }
+            if offered == nil { offered = .some(annotated) }
+            guard report != sent else { continue }
             if sent?.ready != report.ready { transition = Date() }
             do {
                 try reporter.apply(report, transition: transition)
@@ -51,7 +62,20 @@ final class ReportSender: Sendable {
                 recordEvent(report, nodeUID: nodeUID, throttle: &throttle)
             }
             sent = report
+            if report.state == .success, let restart = virtHandlerRestart {
+                if VirtHandlerRestart.differs(report.summary, from: offered ?? nil) { restartVirtHandler(restart) }
+                offered = .some(report.summary)
+            }
             if pending.withLock({ $0?.report }) == report { whenSettled() }
+        }
+    }
+
+    private func restartVirtHandler(_ restart: VirtHandlerRestart) {
+        do {
+            let deleted = try restart.restart()
+            logger.info("the node offers other devices now: deleted its virt-handler pod (\(deleted.joined(separator: ", "))) for KubeVirt to start one that finds them")
+        } catch {
+            logger.warning("cannot restart this node's virt-handler, which may not offer the new devices until it restarts: \(error)")
         }
     }
 

@@ -48,7 +48,7 @@ struct ClusterChainTests {
             "--status-file", status, "--log-level", "debug",
         ], environment: ProcessInfo.processInfo.environment, stderrLine: { agentLines.record(Line(at: .now, text: $0)) })
         defer { if agent.isRunning { agent.signal(SIGKILL) } }
-        try await agentLines.first(from: 0) { $0.text.contains("wrote \(config)") }
+        _ = try await agentLines.first(from: 0) { $0.text.contains("wrote \(config)") }
 
         // run starts once there is a config to read, as systemd restarts it until then.
         let daemonLines = Recorder<Line>()
@@ -57,7 +57,7 @@ struct ClusterChainTests {
             "--status-file", status, "--log-target", "stderr",
         ], environment: ProcessInfo.processInfo.environment, stderrLine: { daemonLines.record(Line(at: .now, text: $0)) })
         defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
-        try await agentLines.first(from: 0) { $0.text.contains("node state success") }
+        _ = try await agentLines.first(from: 0) { $0.text.contains("node state success") }
         #expect(try await offThePool { try Self.state(server) } == "success")
         let converged = try StatusFile(path: status).read()
         #expect(converged.configDigest == InputDigest.of(config: try FileSystem.readText(config), labels: try FileSystem.readText(labels)))

@@ -23,7 +23,7 @@ struct KubeAgentTests {
         var labelsFile: String { directory + "/labels" }
         var statusFile: String { directory + "/status.json" }
 
-        init() throws {
+        init(restartVirtHandler: Bool = false) throws {
             server = try KubeAPIServer.startWithAgentManifests()
             try server.apply("""
                 apiVersion: v1
@@ -37,7 +37,8 @@ struct KubeAgentTests {
             agent = KubeAgent(
                 client: client,
                 options: .init(nodeName: "node-1", kubevirtNamespace: "kubevirt", namespace: "mdev-reconciler",
-                               configFile: directory + "/config.yaml", labelsFile: directory + "/labels", statusFile: directory + "/status.json"),
+                               configFile: directory + "/config.yaml", labelsFile: directory + "/labels", statusFile: directory + "/status.json",
+                               restartVirtHandler: restartVirtHandler),
                 logger: Logger(label: "test") { [logs] _ in RecordingLogHandler(entries: logs) })
             DedicatedThread.start { [agent, finished] in
                 try? agent.run()
@@ -177,5 +178,39 @@ struct KubeAgentTests {
         _ = try await setup.kubectl(["label", "node", "node-1", "zone=rack-7"])
         try await setup.logged("wrote", setup.labelsFile, from: mark)
         #expect(setup.read(setup.labelsFile)?.contains("zone=rack-7") == true)
+    }
+
+    @Test("--restart-virt-handler: once the node converged to other devices, its own virt-handler pod is deleted, no other")
+    func virtHandlerRestart() async throws {
+        let setup = try await offThePool { try Setup(restartVirtHandler: true) }
+        do {
+            try await offThePool { [server = setup.server] in
+                try server.kubectl(["apply", "-f", KubeAPIServer.manifests + "/rbac-virt-handler-restart.yaml"])
+                // Pods need their namespace's default service account, which no controller manager makes here.
+                try server.kubectl(["create", "serviceaccount", "default", "-n", "kubevirt"])
+                for (pod, node) in [("virt-handler-a", "node-1"), ("virt-handler-b", "node-2")] {
+                    try server.apply("""
+                        apiVersion: v1
+                        kind: Pod
+                        metadata: {name: \(pod), namespace: kubevirt, labels: {kubevirt.io: virt-handler}}
+                        spec: {nodeName: \(node), automountServiceAccountToken: false, containers: [{name: virt-handler, image: virt-handler}]}
+                        """)
+                }
+            }
+            let mark = setup.logs.count
+            try await setup.kubeVirt("{mediatedDevicesConfiguration: {enabled: false, mediatedDeviceTypes: [nvidia-222]}}")
+            try await setup.logged("wrote", setup.configFile, from: mark)
+            try setup.daemonConverged()
+            try await setup.logged("deleted its virt-handler pod (virt-handler-a)", from: mark)
+            // No kubelet runs here: the deleted pod waits for it, marked; the other node's is untouched.
+            let marked = try await setup.kubectl(["get", "pods", "-n", "kubevirt", "-o", #"jsonpath={range .items[*]}{.metadata.name}={.metadata.deletionTimestamp} {end}"#])
+            let pods = marked.split(separator: " ")
+            #expect(pods.contains { $0.hasPrefix("virt-handler-a=2") })
+            #expect(pods.contains("virt-handler-b="))
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
     }
 }
