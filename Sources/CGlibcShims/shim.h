@@ -6,8 +6,8 @@
 // every 64-bit Linux this builds for.)
 int malloc_trim(unsigned long pad);
 
-// <sys/auxv.h>: a value of the auxiliary vector the kernel gave this process at exec (AT_PHDR, AT_PHNUM:
-// where the executable's program headers are mapped, and how many); 0 when there is none.
+// <sys/auxv.h>: a value of the auxiliary vector the kernel gave this process at exec (AT_SYSINFO_EHDR:
+// where the vDSO is mapped); 0 when there is none.
 unsigned long getauxval(unsigned long type);
 
 // <sys/prctl.h>: operations on this process; PR_SET_THP_DISABLE (41) with 1 keeps its memory off
@@ -15,3 +15,14 @@ unsigned long getauxval(unsigned long type);
 // cannot call; on x86-64 and arm64 Linux a variadic call passes these integer arguments in the same
 // registers as this fixed declaration.
 int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
+
+// <link.h>: calls `callback` with each object the loader mapped (the executable, every library, the vDSO),
+// in load order, until it returns nonzero. The structure's first fields as glibc lays them out (the rest,
+// which `size` covers, is not read): the load bias, the name ("" for the executable) and the program headers.
+struct dl_phdr_info {
+    unsigned long dlpi_addr;
+    const char *dlpi_name;
+    const void *dlpi_phdr;
+    unsigned short dlpi_phnum;
+};
+int dl_iterate_phdr(int (*callback)(struct dl_phdr_info *info, unsigned long size, void *data), void *data);
