@@ -1,6 +1,7 @@
 import CCurl
-import MdevModel
 import Glibc
+import MdevModel
+import MdevSysfs
 
 /// One HTTP request of the agent to the API server.
 public struct HTTPRequest: Sendable {
@@ -78,23 +79,28 @@ public struct CurlTransport: Sendable {
     }
 
     /// Performs `request` with `authorization` (an `Authorization` header value), handing each piece of the
-    /// body to `onData` as it arrives (return false: the caller has what it wanted, and the request ends) and
-    /// asking `shouldStop` about once a second (true: it is abandoned, ``TransportError/stopped``).
+    /// body to `onData` as it arrives (return false: the caller has what it wanted, and the request ends).
+    /// When `stop` stops, the request ends at once (``TransportError/stopped``), also in the middle of a watch.
     /// - Returns: the HTTP status.
     public func perform(
-        _ request: HTTPRequest, authorization: String?, onData: @escaping ([UInt8]) -> Bool, shouldStop: @escaping () -> Bool = { false }
+        _ request: HTTPRequest, authorization: String?, stop: StopSignal? = nil, onData: @escaping ([UInt8]) -> Bool
     ) throws(TransportError) -> Int {
         final class Callbacks {
             let onData: ([UInt8]) -> Bool
-            let shouldStop: () -> Bool
             /// `onData` declined a piece: the caller has what it wanted, which is no failure.
             var declined = false
-            init(onData: @escaping ([UInt8]) -> Bool, shouldStop: @escaping () -> Bool) {
+            init(onData: @escaping ([UInt8]) -> Bool) {
                 self.onData = onData
-                self.shouldStop = shouldStop
             }
         }
-        let callbacks = Callbacks(onData: onData, shouldStop: shouldStop)
+        let callbacks = Callbacks(onData: onData)
+        /// libcurl's waker, woken by `stop` from the thread that stops.
+        struct Waker: @unchecked Sendable { let pointer: OpaquePointer }
+        let waker = stop != nil ? ccurl_waker_new().map(Waker.init) : nil
+        defer { waker.map { ccurl_waker_free($0.pointer) } }
+        let registration = waker.flatMap { waker in stop?.whenStopped { ccurl_waker_wake(waker.pointer) } }
+        // Before the waker is freed (defers run in reverse order): once removed, no wake is running.
+        defer { stop?.remove(registration) }
         // The C strings live until the request ends.
         var owned: [UnsafeMutablePointer<CChar>] = []
         defer { owned.forEach { free($0) } }
@@ -137,9 +143,7 @@ public struct CurlTransport: Sendable {
             }
             return length
         }
-        call.should_stop = { context in
-            Unmanaged<Callbacks>.fromOpaque(context!).takeUnretainedValue().shouldStop() ? 1 : 0
-        }
+        call.waker = waker?.pointer
         var result = ccurl_result()
         withExtendedLifetime(callbacks) {
             call.context = Unmanaged.passUnretained(callbacks).toOpaque()

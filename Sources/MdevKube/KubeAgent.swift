@@ -47,7 +47,8 @@ public final class KubeAgent: Sendable {
     private let client: KubeClient
     private let options: Options
     private let logger: Logger
-    public let stop: StopSignal
+    /// The client's: stopping it ends the watches, the requests in flight and the reporter.
+    public var stop: StopSignal { client.stop }
     private let queue = DispatchQueue(label: "mdev-reconciler.kube-agent")
     private let state = LockedValue(State())
     private let reporter: ReportSender
@@ -68,15 +69,14 @@ public final class KubeAgent: Sendable {
     /// - Parameter whenSettled: called after a report went out with no newer one waiting (the command
     ///   gives back what start-up alone needed, as the daemon does).
     public init(
-        client: KubeClient, options: Options, logger: Logger, stop: StopSignal = StopSignal(),
+        client: KubeClient, options: Options, logger: Logger,
         whenSettled: @escaping @Sendable () -> Void = {}
     ) {
         self.client = client
         self.options = options
         self.logger = logger
-        self.stop = stop
         reporter = ReportSender(
-            reporter: NodeReporter(client: client, nodeName: options.nodeName), stop: stop, logger: logger,
+            reporter: NodeReporter(client: client, nodeName: options.nodeName), stop: client.stop, logger: logger,
             virtHandlerRestart: options.restartVirtHandler
                 ? VirtHandlerRestart(client: client, namespace: options.kubevirtNamespace, nodeName: options.nodeName) : nil,
             whenSettled: whenSettled)
@@ -102,11 +102,12 @@ public final class KubeAgent: Sendable {
             ("/api/v1/namespaces/\(options.namespace)/configmaps", "fieldSelector=metadata.name%3D\(Self.settingsConfigMap)", .configMaps),
         ]
         for (path, selector, watched) in watches {
-            let reflector = Reflector(
-                client: client, path: path, selector: selector, stop: stop,
+            var reflector = Reflector(
+                client: client, path: path, selector: selector,
                 onChange: { [self] objects in queue.async { [self] in received(objects, from: watched) } },
                 onProblem: { [self] problem in queue.async { [self] in noteProblem(problem, from: watched) } })
-            thread { reflector.run() }
+            reflector.onExpired = { [logger] note in logger.debug("\(note)") }
+            thread { [reflector] in reflector.run() }
         }
         thread { [reporter] in reporter.run() }
         logger.info("kube-agent for node \(node): watching Node \(node), KubeVirt CRs in \(options.kubevirtNamespace), ConfigMap \(options.namespace)/\(Self.settingsConfigMap)")
@@ -229,9 +230,9 @@ public final class KubeAgent: Sendable {
 
     private func report() {
         let (target, written, reading, node) = state.withLock { ($0.target, $0.written, $0.reading, $0.node?.values.first) }
-        guard node != nil else { return }
-        reporter.offer(
-            NodeReport.make(target: target, written: written, reading: reading), nodeUID: node?.value["metadata"]?["uid"]?.string,
-            annotated: node?.metadata.annotations?[NodeReporter.summaryAnnotation])
+        guard let node else { return }
+        reporter.offer(ReportSender.Offer(
+            report: NodeReport.make(target: target, written: written, reading: reading), nodeUID: node.value["metadata"]?["uid"]?.string,
+            annotated: node.metadata.annotations?[NodeReporter.summaryAnnotation], condition: NodeReporter.Condition(node: node)))
     }
 }

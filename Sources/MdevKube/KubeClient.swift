@@ -3,7 +3,8 @@ import MdevSysfs
 
 /// The API server as the agent talks to it: where it is, whom to trust, and the bearer token (asked for
 /// every request, and told when the server refused it: a refused request is sent once more with the token
-/// read again, as a rotated projected token needs).
+/// read again, as a rotated projected token needs). When ``stop`` stops, every request in flight ends at once
+/// (``TransportError/stopped``), a watch too.
 public struct KubeClient: Sendable {
     /// `https://host:port`, without a trailing slash.
     public var server: String
@@ -11,11 +12,16 @@ public struct KubeClient: Sendable {
     public var tokens: any BearerTokens
     /// Requests sent so far (each retry counted), for the idle-load figure.
     public let requests = LockedValue(0)
+    /// The agent's stop: ends the requests in flight, and the agent's waits.
+    public let stop: StopSignal
 
-    public init(server: String, credentials: TLSCredentials, tokens: any BearerTokens, userAgent: String? = nil) {
+    public init(
+        server: String, credentials: TLSCredentials, tokens: any BearerTokens, userAgent: String? = nil, stop: StopSignal = StopSignal()
+    ) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         transport = CurlTransport(credentials: credentials, userAgent: userAgent)
         self.tokens = tokens
+        self.stop = stop
     }
 
     private var authorization: String? { tokens.token().map { "Bearer \($0)" } }
@@ -42,7 +48,7 @@ public struct KubeClient: Sendable {
     private func sendOnce(_ request: HTTPRequest) throws(TransportError) -> Response {
         requests.withLock { $0 += 1 }
         var body: [UInt8] = []
-        let status = try transport.perform(request, authorization: authorization) { piece in
+        let status = try transport.perform(request, authorization: authorization, stop: stop) { piece in
             body += piece
             return true
         }
@@ -56,9 +62,9 @@ public struct KubeClient: Sendable {
 
     /// Watches `path` (a watch URL), handing each event's line to `onEvent` as it arrives (false: stop).
     /// Returns the HTTP status once the server ends the watch, or throws when it could not be reached, a
-    /// `lowSpeed` passed with nothing received, or `shouldStop` said so.
+    /// `lowSpeed` passed with nothing received, or ``stop`` stopped.
     public func watch(
-        _ path: String, lowSpeed: Duration = .seconds(90), shouldStop: @escaping () -> Bool = { false },
+        _ path: String, lowSpeed: Duration = .seconds(90),
         onEvent: @escaping ([UInt8]) -> Bool
     ) throws(TransportError) -> Int {
         var pending: [UInt8] = []
@@ -66,7 +72,7 @@ public struct KubeClient: Sendable {
         var errorBody: [UInt8] = []
         let request = HTTPRequest(url: server + path, timeout: nil, lowSpeed: lowSpeed)
         requests.withLock { $0 += 1 }
-        status = try transport.perform(request, authorization: authorization, onData: { piece in
+        status = try transport.perform(request, authorization: authorization, stop: stop, onData: { piece in
             pending += piece
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = Array(pending[..<newline])
@@ -76,7 +82,7 @@ public struct KubeClient: Sendable {
             // An answer that is not a stream of events (an error Status) is kept whole.
             if pending.count > 16 << 20 { return false }
             return true
-        }, shouldStop: shouldStop)
+        })
         errorBody = pending
         if !errorBody.isEmpty, status == 200 { _ = onEvent(errorBody) }
         // Refused: the next request reads the token again (the caller's retry of the watch).

@@ -31,8 +31,8 @@ public struct NodeReporter: Sendable {
     }
 
     /// Applies the label, the annotation and the condition. `transition` is when the condition's status last
-    /// changed.
-    public func apply(_ report: NodeReport, transition: Date) throws(Failure) {
+    /// changed (a timestamp as the API server writes them).
+    public func apply(_ report: NodeReport, transition: String) throws(Failure) {
         let node = "/api/v1/nodes/\(nodeName)"
         var metadata: [String: JSONValue] = [
             "name": .string(nodeName), "labels": .object([Self.stateLabel: .string(report.state.rawValue)]),
@@ -42,7 +42,7 @@ public struct NodeReporter: Sendable {
         let condition: JSONValue = .object([
             "type": .string(Self.conditionType), "status": .string(report.ready ? "True" : "False"),
             "reason": .string(report.reason), "message": .string(report.message),
-            "lastTransitionTime": .string(Timestamp.seconds(transition)), "lastHeartbeatTime": .string(Timestamp.seconds(Date())),
+            "lastTransitionTime": .string(transition), "lastHeartbeatTime": .string(Timestamp.seconds(Date())),
         ])
         try send(
             "PATCH", node + "/status" + "?fieldManager=\(Self.statusFieldManager)&force=true",
@@ -50,6 +50,31 @@ public struct NodeReporter: Sendable {
     }
 
     static let applyQuery = "?fieldManager=\(fieldManager)&force=true"
+
+    /// The Node's `MediatedDevicesReady` condition as the cluster has it: its status and since when.
+    public struct Condition: Sendable, Hashable {
+        public var status: String
+        public var lastTransitionTime: String
+
+        /// The condition in a Node object, when it has one with both fields.
+        public init?(node: KubeObject) {
+            let conditions = node.value["status"]?["conditions"]?.array ?? []
+            guard let condition = conditions.first(where: { $0["type"]?.string == NodeReporter.conditionType }),
+                let status = condition["status"]?.string, let time = condition["lastTransitionTime"]?.string
+            else { return nil }
+            self.status = status
+            lastTransitionTime = time
+        }
+
+        /// When a report that is `ready` or not changed the condition's status last: since this condition's
+        /// time when its status is the same (an agent that restarts keeps it), else now.
+        public static func transition(of existing: Condition?, ready: Bool, now: Date) -> String {
+            if let existing, existing.status == (ready ? "True" : "False"), Timestamp.isWellFormed(existing.lastTransitionTime) {
+                return existing.lastTransitionTime
+            }
+            return Timestamp.seconds(now)
+        }
+    }
 
     /// Records an Event about the Node (its `uid` when known); returns its name, for a later
     /// ``countAgain(_:count:)``. An `events.k8s.io/v1` Event about an object outside namespaces must be in
@@ -99,6 +124,21 @@ extension JSONValue: ExpressibleByStringLiteral {
 enum Timestamp {
     static func seconds(_ date: Date) -> String { format(date, fraction: false) }
     static func microseconds(_ date: Date) -> String { format(date, fraction: true) }
+
+    /// Whether `text` is a timestamp of the API server's form: `YYYY-MM-DDTHH:MM:SSZ`.
+    static func isWellFormed(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 20 else { return false }
+        return bytes.enumerated().allSatisfy { index, byte in
+            switch index {
+            case 4, 7: byte == UInt8(ascii: "-")
+            case 10: byte == UInt8(ascii: "T")
+            case 13, 16: byte == UInt8(ascii: ":")
+            case 19: byte == UInt8(ascii: "Z")
+            default: byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            }
+        }
+    }
 
     private static func format(_ date: Date, fraction: Bool) -> String {
         let interval = date.timeIntervalSince1970

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import MdevModel
+import MdevSysfs
 
 /// Keeps a local copy of the objects one list URL selects, as client-go's reflector does: list, then watch
 /// from the list's resourceVersion with bookmarks, each watch asking the server to end it after a random
@@ -8,32 +9,34 @@ import MdevModel
 /// `ERROR` event inside the stream) makes it list again. Failures wait a ``Backoff``; a watch that failed to
 /// connect is started again where it was, not listed again, as client-go does with a server that went away.
 ///
-/// ``run()`` blocks its thread (libcurl) until the ``StopSignal``.
+/// ``run()`` blocks its thread (libcurl) until the client's ``KubeClient/stop``.
 public struct Reflector: Sendable {
     public var client: KubeClient
     /// The collection's path (`/api/v1/nodes`).
     public var path: String
     /// Its selector, already URL-encoded (`fieldSelector=metadata.name%3Dnode-1`), or empty.
     public var selector: String
-    public var stop: StopSignal
     /// Every copy after a list and after each event that changed it, the objects by key.
     public var onChange: @Sendable ([String: KubeObject]) -> Void
     /// A failure, one line (what was asked and why it failed), already escaped.
     public var onProblem: @Sendable (String) -> Void
+    /// The watch's resourceVersion is gone (410): the collection is listed anew. Not a failure.
+    public var onExpired: @Sendable (String) -> Void = { _ in }
     /// The longest a watch may go without a byte before it is given up: its timeout and a margin.
     public var quietLimit: @Sendable (Int) -> Duration = { .seconds($0 + 60) }
 
     public init(
-        client: KubeClient, path: String, selector: String, stop: StopSignal,
+        client: KubeClient, path: String, selector: String,
         onChange: @escaping @Sendable ([String: KubeObject]) -> Void, onProblem: @escaping @Sendable (String) -> Void
     ) {
         self.client = client
         self.path = path
         self.selector = selector
-        self.stop = stop
         self.onChange = onChange
         self.onProblem = onProblem
     }
+
+    private var stop: StopSignal { client.stop }
 
     /// Why a watch ended.
     enum WatchEnd {
@@ -65,6 +68,7 @@ public struct Reflector: Sendable {
                 case .timedOut:
                     continue
                 case .expired:
+                    onExpired("watch \(path) from resourceVersion \(resourceVersion.escapingControlCharacters): expired, listing again")
                     listFrom = ""
                     break watching
                 case .failed(let problem):
@@ -111,8 +115,9 @@ public struct Reflector: Sendable {
         var copy = objects
         let status: Int
         do {
-            status = try client.watch(request, lowSpeed: quietLimit(timeout), shouldStop: { stop.isStopped }) { line in
-                guard let event = WatchEvent<KubeObject>.decode(line) else {
+            status = try client.watch(request, lowSpeed: quietLimit(timeout)) { line in
+                // An ERROR event's object is a Status (which also decodes as an object with empty metadata).
+                guard let event = WatchEvent<KubeObject>.decode(line), event.type != "ERROR" else {
                     if let error = WatchEvent<Status>.decode(line), error.type == "ERROR" {
                         end = error.object.code == 410 || error.object.reason == "Expired" || error.object.reason == "Gone"
                             ? .expired : .failed("watch \(path): \(Self.describe(error.object))")
@@ -129,9 +134,6 @@ public struct Reflector: Sendable {
                 case "ADDED", "MODIFIED": copy[object.key] = object
                 case "DELETED": copy[object.key] = nil
                 case "BOOKMARK": return true
-                case "ERROR":
-                    end = .failed("watch \(path): an ERROR event")
-                    return false
                 default: return true
                 }
                 onChange(copy)

@@ -12,7 +12,17 @@ final class ReportSender: Sendable {
     private let stop: StopSignal
     private let logger: Logger
     private let wake = DispatchSemaphore(value: 0)
-    private let pending = LockedValue<(report: NodeReport, nodeUID: String?, annotated: String?)?>(nil)
+    private let pending = LockedValue<Offer?>(nil)
+
+    /// The latest report and what the Node said when it was made.
+    struct Offer: Sendable {
+        var report: NodeReport
+        var nodeUID: String?
+        /// The summary annotation the Node carries (what the cluster last heard of it).
+        var annotated: String?
+        /// The Node's condition as the cluster has it.
+        var condition: NodeReporter.Condition?
+    }
     /// The opt-in nudge, nil when off.
     private let virtHandlerRestart: VirtHandlerRestart?
 
@@ -29,25 +39,29 @@ final class ReportSender: Sendable {
         self.whenSettled = whenSettled
     }
 
-    /// The report as of now; sent unless it is the one sent last. `annotated`: the summary annotation the
-    /// Node carries (what the cluster last heard of it).
-    func offer(_ report: NodeReport, nodeUID: String?, annotated: String?) {
-        pending.withLock { $0 = (report, nodeUID, annotated) }
+    /// The report as of now; sent unless it is the one sent last.
+    func offer(_ offer: Offer) {
+        pending.withLock { $0 = offer }
         wake.signal()
     }
 
     func run() {
         var sent: NodeReport?
-        var transition = Date()
+        var transition = ""
         var throttle = EventThrottle()
         var backoff = Backoff()
         // The devices the node offered when virt-handler last looked: at start, what its annotation says.
         var offered: String??
         while !stop.wait(on: wake) {
-            guard let (report, nodeUID, annotated) = pending.withLock({ $0 }) else { continue }
-            if offered == nil { offered = .some(annotated) }
+            guard let offer = pending.withLock({ $0 }) else { continue }
+            let (report, nodeUID) = (offer.report, offer.nodeUID)
+            if offered == nil { offered = .some(offer.annotated) }
             guard report != sent else { continue }
-            if sent?.ready != report.ready { transition = Date() }
+            if let sent {
+                if sent.ready != report.ready { transition = Timestamp.seconds(Date()) }
+            } else {
+                transition = NodeReporter.Condition.transition(of: offer.condition, ready: report.ready, now: Date())
+            }
             do {
                 try reporter.apply(report, transition: transition)
             } catch {

@@ -17,6 +17,8 @@ public final class KubeAPIServer: Sendable {
     public let kubeconfig: String
     private let directory: String
     private let etcd: ChildProcess
+    /// etcd's client URL (its JSON gateway serves `/v3/kv/...`).
+    private let etcdURL: String
     /// The API server's process, replaced by ``restart(while:)``.
     private let server: LockedValue<ChildProcess>
     private let arguments: [String]
@@ -68,7 +70,8 @@ public final class KubeAPIServer: Sendable {
             ]
             let server = try ChildProcess(binary, arguments, environment: [:])
             let kube = KubeAPIServer(
-                url: "https://127.0.0.1:\(port)", directory: directory, adminToken: adminToken, etcd: etcd, server: server, arguments: arguments)
+                url: "https://127.0.0.1:\(port)", directory: directory, adminToken: adminToken, etcd: etcd,
+                etcdURL: "http://127.0.0.1:\(etcdClient)", server: server, arguments: arguments)
             try kube.writeKubeconfig()
             do {
                 try kube.waitUntilReady()
@@ -83,11 +86,14 @@ public final class KubeAPIServer: Sendable {
         }
     }
 
-    private init(url: String, directory: String, adminToken: String, etcd: ChildProcess, server: ChildProcess, arguments: [String]) {
+    private init(
+        url: String, directory: String, adminToken: String, etcd: ChildProcess, etcdURL: String, server: ChildProcess, arguments: [String]
+    ) {
         self.url = url
         self.directory = directory
         self.adminToken = adminToken
         self.etcd = etcd
+        self.etcdURL = etcdURL
         self.server = LockedValue(server)
         self.arguments = arguments
         caFile = directory + "/ca.crt"
@@ -122,6 +128,20 @@ public final class KubeAPIServer: Sendable {
         let new = try ChildProcess(Self.binary, arguments, environment: [:])
         server.withLock { $0 = new }
         try waitUntilReady()
+    }
+
+    /// Writes a key of its own into etcd (a new revision) and compacts etcd at that revision: every
+    /// resourceVersion handed out before is gone, as on a busy cluster after minutes. Through etcd's JSON
+    /// gateway, so it works while the API server is down.
+    public func compactEtcd() throws {
+        let put = try Self.run("/usr/bin/curl", [
+            "-fsS", "-X", "POST", etcdURL + "/v3/kv/put", "-d", #"{"key": "L3Rlc3RzL2NvbXBhY3Q=", "value": "eA=="}"#,
+        ])
+        struct Answer: Decodable { struct Header: Decodable { var revision: String }; var header: Header }
+        let revision = try JSONDecoder().decode(Answer.self, from: Data(put.utf8)).header.revision
+        try Self.run("/usr/bin/curl", [
+            "-fsS", "-X", "POST", etcdURL + "/v3/kv/compaction", "-d", #"{"revision": "\#(revision)", "physical": true}"#,
+        ])
     }
 
     /// `kubectl` against this server as the admin; its stdout.

@@ -23,13 +23,15 @@ struct KubeAgentTests {
         var labelsFile: String { directory + "/labels" }
         var statusFile: String { directory + "/status.json" }
 
-        init(restartVirtHandler: Bool = false) throws {
+        /// - Parameter prepare: what the cluster holds before the agent starts, beside its Node.
+        init(restartVirtHandler: Bool = false, prepare: (KubeAPIServer) throws -> Void = { _ in }) throws {
             server = try KubeAPIServer.startWithAgentManifests()
             try server.apply("""
                 apiVersion: v1
                 kind: Node
                 metadata: {name: node-1, labels: {gpu-profile: standard, kubernetes.io/hostname: node-1}}
                 """)
+            try prepare(server)
             directory = temporaryPath("agent-" + UUID().uuidString)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let kubeconfig = try server.agentKubeconfig(in: directory)
@@ -79,11 +81,11 @@ struct KubeAgentTests {
 
         func state() async throws -> String? { try await node().metadata.labels?["mdev-reconciler.io/state"] }
 
-        /// The condition's status and message.
-        func condition() async throws -> (status: String, message: String)? {
+        /// The condition's status, message and last transition.
+        func condition() async throws -> (status: String, message: String, since: String)? {
             let conditions = try await node().value["status"]?["conditions"]?.array ?? []
             guard let condition = conditions.first(where: { $0["type"]?.string == "MediatedDevicesReady" }) else { return nil }
-            return (condition["status"]?.string ?? "", condition["message"]?.string ?? "")
+            return (condition["status"]?.string ?? "", condition["message"]?.string ?? "", condition["lastTransitionTime"]?.string ?? "")
         }
 
         /// Writes a status file as the daemon would after converging to the files now on disk.
@@ -167,17 +169,59 @@ struct KubeAgentTests {
         let handedOff = try ConfigParser.parse(try #require(setup.read(setup.configFile)), file: "c").config
         #expect(!handedOff.mediatedDevices.enabled)
 
-        // The API server goes away: the files stay as they are; back, the watches resume.
+        // The API server goes away: the files stay as they are. Meanwhile etcd is compacted past every
+        // resourceVersion the agent holds: back, each watch is told 410 and lists again.
         let (config2, labels2) = (setup.read(setup.configFile), setup.read(setup.labelsFile))
         mark = setup.logs.count
-        try await offThePool { [setup] in try setup.server.restart { try setup.daemonConverged() } }
+        try await offThePool { [setup] in
+            try setup.server.restart {
+                try setup.daemonConverged()
+                try setup.server.compactEtcd()
+            }
+        }
         #expect(setup.logs.all.dropFirst(mark).contains { $0.message.contains("the config and labels files stay as they are") })
         #expect(setup.read(setup.configFile) == config2)
         #expect(setup.read(setup.labelsFile) == labels2)
+        for path in ["/api/v1/nodes", "/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts", "/api/v1/namespaces/mdev-reconciler/configmaps"] {
+            try await setup.logged("watch \(path) from resourceVersion", "expired, listing again", from: mark)
+        }
         mark = setup.logs.count
         _ = try await setup.kubectl(["label", "node", "node-1", "zone=rack-7"])
         try await setup.logged("wrote", setup.labelsFile, from: mark)
         #expect(setup.read(setup.labelsFile)?.contains("zone=rack-7") == true)
+    }
+
+    @Test("A restarted agent keeps the condition's lastTransitionTime while its status stays; a new status gets a new time")
+    func transitionKept() async throws {
+        // As an agent before this one left it: not ready since 2020.
+        let setup = try await offThePool {
+            try Setup { server in
+                try server.kubectl(["patch", "node", "node-1", "--subresource", "status", "--type", "merge", "-p", #"""
+                    {"status": {"conditions": [{"type": "MediatedDevicesReady", "status": "False", "reason": "KubeVirtCRNotFound",
+                     "message": "before", "lastTransitionTime": "2020-01-01T00:00:00Z", "lastHeartbeatTime": "2020-01-01T00:00:00Z"}]}}
+                    """#])
+            }
+        }
+        do {
+            try await setup.logged("node state failed: KubeVirtCRNotFound", from: 0)
+            let kept = try await setup.condition()
+            #expect(kept?.status == "False")
+            #expect(kept?.since == "2020-01-01T00:00:00Z")
+            #expect(kept?.message != "before")
+            // Ready now: the status changed, and so does its time.
+            let mark = setup.logs.count
+            try await setup.kubeVirt(#"{mediatedDevicesConfiguration: {enabled: false, mediatedDeviceTypes: [nvidia-222]}}"#)
+            try await setup.logged("wrote", setup.configFile, from: mark)
+            try setup.daemonConverged()
+            try await setup.logged("node state success", from: mark)
+            let moved = try await setup.condition()
+            #expect(moved?.status == "True")
+            #expect(moved?.since.hasPrefix("20") == true && moved?.since != "2020-01-01T00:00:00Z")
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
     }
 
     @Test("--restart-virt-handler: once the node converged to other devices, its own virt-handler pod is deleted, no other")

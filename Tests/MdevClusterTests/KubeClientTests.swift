@@ -1,5 +1,6 @@
 import Foundation
 import MdevKube
+import MdevSysfs
 import MdevTestSupport
 import Testing
 
@@ -84,12 +85,30 @@ struct KubeClientTests {
             let gone = KubeClient(server: "https://127.0.0.1:\(try KubeAPIServer.freePort())", credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken(nil))
             let refusedConnection = #expect(throws: TransportError.self) { try gone.get("/api/v1/nodes") }
             #expect(refusedConnection?.stopped == false)
-            // A watch stopped by its caller is a stop.
+            // A watch stopped before it started is a stop, and so is one stopped from another thread while it
+            // runs (the agent's SIGTERM; how soon it ends is the chain test's FIGURE line).
             let client = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken(server.adminToken))
+            let early = KubeClient(server: server.url, credentials: TLSCredentials(certificateAuthority: .file(server.caFile)), tokens: FixedToken(server.adminToken))
+            early.stop.stop()
             let stopped = #expect(throws: TransportError.self) {
-                try client.watch("/api/v1/nodes?watch=true&timeoutSeconds=30", shouldStop: { true }) { _ in true }
+                try early.watch("/api/v1/nodes?watch=true&timeoutSeconds=30") { _ in true }
             }
             #expect(stopped?.stopped == true)
+            let firstEvent = DispatchSemaphore(value: 0)
+            let events = LockedValue(0)
+            DedicatedThread.start {
+                // The namespaces the server made: a watch from no resourceVersion starts with them.
+                _ = firstEvent.wait(timeout: .now() + 30)
+                client.stop.stop()
+            }
+            let running = #expect(throws: TransportError.self) {
+                try client.watch("/api/v1/namespaces?watch=true&timeoutSeconds=60") { _ in
+                    if events.withLock({ $0 += 1; return $0 }) == 1 { firstEvent.signal() }
+                    return true
+                }
+            }
+            #expect(running?.stopped == true)
+            #expect(events.withLock { $0 } >= 1)
         }
     }
 

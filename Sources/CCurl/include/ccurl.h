@@ -26,10 +26,17 @@ typedef struct {
     long low_speed_seconds;      // abort when under 1 byte/s for this long; 0: never
     // Each piece of the body as it arrives: return its length to go on, anything else aborts.
     size_t (*on_data)(const char *data, size_t length, void *context);
-    // Asked about once a second while the request runs (also while nothing arrives): nonzero aborts.
-    int (*should_stop)(void *context);
     void *context;
+    // Ends the request at once when woken from another thread (ccurl_waker_wake), or NULL.
+    struct ccurl_waker *waker;
 } ccurl_request;
+
+// Interrupts a request from another thread: the request waits in curl_multi_poll, which
+// curl_multi_wakeup ends. Thread-safe; a waker woken before its request starts ends it before it connects.
+typedef struct ccurl_waker ccurl_waker;
+ccurl_waker *ccurl_waker_new(void);
+void ccurl_waker_wake(ccurl_waker *waker);
+void ccurl_waker_free(ccurl_waker *waker);
 
 typedef struct {
     long status;                 // the HTTP status, 0 when no response came
@@ -47,5 +54,5 @@ const char *ccurl_load_error(void);
 
 void ccurl_perform(const ccurl_request *request, ccurl_result *result);
 
-// CURLE_ABORTED_BY_CALLBACK and CURLE_WRITE_ERROR: the request was stopped by on_data or should_stop.
+// CURLE_ABORTED_BY_CALLBACK and CURLE_WRITE_ERROR: the request was stopped by its waker or by on_data.
 int ccurl_stopped_by_caller(int code);

@@ -1,6 +1,5 @@
 import Dispatch
 import MdevModel
-import Synchronization
 
 /// The writer of `apply` and the daemon: runs each parent's writes on a Dispatch queue of their own and waits for them on
 /// `clock`, at most `deadline`. Writes past it go on in the background; when they return at last, the writer
@@ -39,7 +38,7 @@ public struct ParentWriter<C: Clock>: ParentWriting where C.Duration == Duration
                 _ = finish(nil)
             }
             queue.async { [onLateReturn, stopping] in
-                let outcome = ParentExecutor.execute(plan, at: location, control: control) { !stopping.isRaised }
+                let outcome = ParentExecutor.execute(plan, at: location, control: control) { !stopping.isStopped }
                 timeout.cancel()
                 if !finish(outcome) { onLateReturn(plan.parent) }
             }
@@ -49,18 +48,7 @@ public struct ParentWriter<C: Clock>: ParentWriting where C.Duration == Duration
 
 extension ParentWriter {
     public func stopStartingWrites() {
-        stopping.raise()
-    }
-}
-
-/// A flag raised once, read from any thread.
-final class StopSignal: Sendable {
-    private let raised = Atomic<Bool>(false)
-
-    var isRaised: Bool { raised.load(ordering: .acquiring) }
-
-    func raise() {
-        raised.store(true, ordering: .releasing)
+        stopping.stop()
     }
 }
 
