@@ -3,8 +3,9 @@
 # Swift itself (6.1 or newer) must already be installed: Debian does not package it.
 #   contrib/setup.sh [--tests] [package ...]   (also those Debian packages: the package build and the test
 #                                               bed pass theirs)
-# --tests also readies the cluster tests: etcd, curl and openssl from Debian, and a kube-apiserver built
-# once from Debian's source package (contrib/kubernetes/apiserver/build.sh, cached outside the repository).
+# --tests also readies the cluster tests: etcd, curl and openssl from Debian, runc, umoci and skopeo (the
+# container image's tests), and a kube-apiserver built once from Debian's source package
+# (contrib/kubernetes/apiserver/build.sh, cached outside the repository).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 tests=false
@@ -17,7 +18,7 @@ fi
 # program's output: promtool (prometheus) on the metrics file, virt-xml-validate (libvirt-clients, which
 # needs xmllint from libxml2-utils) on <hostdev>.
 packages=(pkg-config libudev-dev libsystemd-dev libyaml-dev libcurl4-openssl-dev prometheus libvirt-clients libxml2-utils "$@")
-if $tests; then packages+=(etcd-server curl openssl); fi
+if $tests; then packages+=(etcd-server curl openssl runc umoci skopeo); fi
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift is not on PATH; install Swift 6.1 or newer from swift.org first" >&2

@@ -26,17 +26,7 @@ struct ClusterChainTests {
 
     @Test("The node reads success once run converged to the agent's files; a label change moves the plan; SIGTERM ends both")
     func chain() async throws {
-        let server = try await offThePool { try KubeAPIServer.startWithAgentManifests() }
-        let directory = temporaryPath("chain-" + UUID().uuidString)
-        do {
-            try await chain(server: server, directory: directory)
-        } catch {
-            _ = try? await offThePool { server.stop() }
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
-        }
-        _ = try? await offThePool { server.stop() }
-        try? FileManager.default.removeItem(atPath: directory)
+        try await KubeAPIServer.withAgentManifests(folder: "chain") { try await chain(server: $0, directory: $1) }
     }
 
     func chain(server: KubeAPIServer, directory: String) async throws {

@@ -75,6 +75,24 @@ extension KubeAPIServer {
         return server
     }
 
+    /// Runs `body` with a server started with the agent's manifests and a folder of its own (not yet made);
+    /// stops the server and removes the folder afterwards, also when `body` throws.
+    static func withAgentManifests(folder name: String, _ body: (KubeAPIServer, String) async throws -> Void) async throws {
+        let server = try await offThePool { try KubeAPIServer.startWithAgentManifests() }
+        let directory = temporaryPath(name + "-" + UUID().uuidString)
+        func cleanUp() async {
+            _ = try? await offThePool { server.stop() }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        do {
+            try await body(server, directory)
+        } catch {
+            await cleanUp()
+            throw error
+        }
+        await cleanUp()
+    }
+
     /// Writes a token of the agent's service account (TokenRequest API) to `directory/token` and a kubeconfig
     /// naming it as its `tokenFile` (read again as it rotates); returns the kubeconfig's path.
     func agentKubeconfig(in directory: String) throws -> String {
