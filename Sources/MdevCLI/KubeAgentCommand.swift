@@ -97,7 +97,8 @@ struct KubeAgentCommand: ParsableCommand {
         let options = KubeAgent.Options(
             nodeName: resolvedNodeName, kubevirtNamespace: kubevirtNamespace, namespace: ClusterAccess.namespace(environment: environment),
             configFile: config, labelsFile: labels, statusFile: statusFile, restartVirtHandler: restartVirtHandler)
-        // Once a report is out and nothing else waits, what start-up alone needed goes back (README, "Memory").
+        // Once a change is handled and nothing else waits, what it faulted in goes back (IdleMemory; README,
+        // "Running on a Kubernetes cluster", "Figures").
         let agent = KubeAgent(client: client, options: options, logger: logger, whenSettled: { [logger] in
             let release = IdleMemory.release()
             logger.debug("settled: unmapped \(release.unmappedBytes / 1024) KiB of code and constant data\(release.trimmedHeap ? ", trimmed the heap" : "")")

@@ -66,8 +66,8 @@ public final class KubeAgent: Sendable {
         var problems: [Watched: String] = [:]
     }
 
-    /// - Parameter whenSettled: called after a report went out with no newer one waiting (the command
-    ///   gives back what start-up alone needed, as the daemon does).
+    /// - Parameter whenSettled: called after a report went out, or a change needed none, with no newer one
+    ///   waiting (the command gives back what the work faulted in, as the daemon does after a pass).
     public init(
         client: KubeClient, options: Options, logger: Logger,
         whenSettled: @escaping @Sendable () -> Void = {}

@@ -56,7 +56,12 @@ final class ReportSender: Sendable {
             guard let offer = pending.withLock({ $0 }) else { continue }
             let (report, nodeUID) = (offer.report, offer.nodeUID)
             if offered == nil { offered = .some(offer.annotated) }
-            guard report != sent else { continue }
+            guard report != sent else {
+                // Nothing to send (the Node's echo of the agent's own report, a change that moves nothing):
+                // what handling it faulted in is given back too.
+                if pending.withLock({ $0?.report }) == report { whenSettled() }
+                continue
+            }
             if let sent {
                 if sent.ready != report.ready { transition = Timestamp.seconds(Date()) }
             } else {
