@@ -1,5 +1,6 @@
 import Dispatch
 import FoundationEssentials
+import Glibc
 import Logging
 import MdevDaemon
 import MdevModel
@@ -111,6 +112,14 @@ public final class KubeAgent: Sendable {
         }
         thread { [reporter] in reporter.run() }
         logger.info("kube-agent for node \(node): watching Node \(node), KubeVirt CRs in \(options.kubevirtNamespace), ConfigMap \(options.namespace)/\(Self.settingsConfigMap)")
+        // This thread only waits: the stop signals go to the threads started above, which keep them
+        // unblocked. (Under ThreadSanitizer, a handler the kernel runs on a thread waiting in libdispatch's
+        // futex is held back until that thread wakes, which this one would not: an agent never stopped.)
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        defer { pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil) }
         finished.wait()
         withExtendedLifetime(watcher) {}
         logger.info("kube-agent stopped after \(client.requests.withLock { $0 }) requests to the API server")
