@@ -66,8 +66,8 @@ struct KubeAgentTests {
 
         /// The first log message at `mark` or later that contains every one of `texts`.
         @discardableResult
-        func logged(_ texts: String..., from mark: Int) async throws -> String {
-            try await logs.first(from: mark) { entry in texts.allSatisfy { entry.message.contains($0) } }.message
+        func logged(_ texts: String..., from mark: Int, within seconds: Double = 60) async throws -> String {
+            try await logs.first(from: mark, within: seconds) { entry in texts.allSatisfy { entry.message.contains($0) } }.message
         }
 
         func kubeVirt(_ configuration: String) async throws {
@@ -183,7 +183,8 @@ struct KubeAgentTests {
         #expect(setup.read(setup.configFile) == config2)
         #expect(setup.read(setup.labelsFile) == labels2)
         for path in ["/api/v1/nodes", "/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts", "/api/v1/namespaces/mdev-reconciler/configmaps"] {
-            try await setup.logged("watch \(path) from resourceVersion", "expired, listing again", from: mark)
+            // After the outage each watch waits out its backoff (up to 30 s) before it is told 410.
+            try await setup.logged("watch \(path) from resourceVersion", "expired, listing again", from: mark, within: 180)
         }
         mark = setup.logs.count
         _ = try await setup.kubectl(["label", "node", "node-1", "zone=rack-7"])
